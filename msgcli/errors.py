@@ -1,0 +1,67 @@
+"""The failures msgcli reports: each carries its exit status and one line of text."""
+
+import click
+
+from msgcli.status import ExitStatus
+
+
+class MsgcliError(click.ClickException):
+    """A failure with a message for a person and an exit status for a script."""
+
+    exit_code = ExitStatus.INTERNAL_ERROR
+
+    def __init__(self, message, exit_code=None):
+        super().__init__(message)
+        if exit_code is not None:
+            self.exit_code = exit_code
+
+
+class InputError(MsgcliError):
+    """Bad input found before anything was sent: exit 2."""
+
+    exit_code = ExitStatus.USAGE
+
+
+class CredentialsError(MsgcliError):
+    exit_code = ExitStatus.AUTH
+
+
+class NetworkError(MsgcliError):
+    exit_code = ExitStatus.NETWORK
+
+
+class BadResponseError(MsgcliError):
+    """The server answered, but not with what the Messages API promises."""
+
+    exit_code = ExitStatus.SERVER_ERROR
+
+
+_HINTS = {
+    ExitStatus.AUTH: "check ANTHROPIC_API_KEY or ANTHROPIC_AUTH_TOKEN",
+    ExitStatus.RATE_LIMITED: "wait and retry, or raise --retries",
+    ExitStatus.SERVER_ERROR: "the API is having trouble; try again later",
+}
+
+
+class ApiError(MsgcliError):
+    """An error reported by the API, as an HTTP status or a stream `error` event."""
+
+    def __init__(self, exit_code, http_status, error_type, message, request_id,
+                 attempts=1):
+        self.http_status = http_status
+        self.error_type = error_type
+        self.request_id = request_id
+        where = f"HTTP {http_status}" if http_status else "in the stream"
+        parts = [f"API error {where}: {error_type or 'unknown error'}"]
+        if message:
+            parts.append(f": {message}")
+        if request_id:
+            parts.append(f" (request-id {request_id})")
+        if attempts > 1:
+            parts.append(f" after {attempts} attempts")
+        hint = _HINTS.get(exit_code)
+        if http_status == 404:
+            hint = "check --model and --base-url"
+        if hint:
+            parts.append(f"; {hint}")
+        super().__init__("".join(parts), exit_code)

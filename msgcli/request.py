@@ -1,0 +1,120 @@
+"""Assembling the HTTP request: body, headers and URL, exactly as the API expects."""
+
+import json
+
+from msgcli import __version__
+from msgcli.errors import InputError
+from msgcli.inputs import MAX_REQUEST_BYTES
+
+DEFAULT_MODEL = "claude-sonnet-4-5"
+DEFAULT_MAX_TOKENS = 4096
+DEFAULT_BASE_URL = "https://api.anthropic.com"
+DEFAULT_API_VERSION = "2023-06-01"
+MESSAGES_PATH = "/v1/messages"
+COUNT_TOKENS_PATH = "/v1/messages/count_tokens"
+# The fields CountMessageTokensParams accepts (checked against the spec by a test);
+# everything else in a Messages body is dropped when counting.
+COUNT_TOKENS_FIELDS = frozenset({
+    "cache_control", "messages", "model", "output_config", "system", "thinking",
+    "tool_choice", "tools"})
+SECRET_HEADERS = frozenset({"x-api-key", "authorization"})
+
+
+def deep_merge(base, override):
+    """`override` laid over `base`; nested objects merge, anything else replaces."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def build_body(file_fields, messages, flags, extra=None):
+    """Layers, lowest first: built-in defaults, the messages file's own fields,
+    --extra, then the flags the user gave (None means not given)."""
+    body = {"model": DEFAULT_MODEL, "max_tokens": DEFAULT_MAX_TOKENS}
+    body.update(file_fields)
+    if extra:
+        body = deep_merge(body, extra)
+    body = deep_merge(body, {k: v for k, v in flags.items() if v is not None})
+    body["messages"] = messages
+    return body
+
+
+def count_tokens_body(body):
+    return {k: v for k, v in body.items() if k in COUNT_TOKENS_FIELDS}
+
+
+def check_body(body):
+    """Checks the API would fail on anyway, made here to fail early and clearly."""
+    messages = body.get("messages")
+    if not messages:
+        raise InputError("nothing to send: give a PROMPT, pipe text on stdin, or use "
+                         "-f/--messages or -c/--conversation")
+    thinking = body.get("thinking")
+    if isinstance(thinking, dict) and thinking.get("type") == "enabled":
+        budget, max_tokens = thinking.get("budget_tokens"), body.get("max_tokens")
+        if isinstance(budget, int) and isinstance(max_tokens, int):
+            if budget < 1024:
+                raise InputError(f"--thinking budget {budget} is below the API's "
+                                 "minimum of 1024 tokens")
+            if budget >= max_tokens:
+                raise InputError(f"--thinking budget {budget} must be less than "
+                                 f"--max-tokens ({max_tokens})")
+
+
+def encode_body(body):
+    data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    if len(data) > MAX_REQUEST_BYTES:
+        raise InputError(f"the request is {len(data) / 1e6:.1f} MB; the API accepts at "
+                         f"most {MAX_REQUEST_BYTES / 1e6:.1f} MB")
+    return data
+
+
+def parse_header(text):
+    name, sep, value = text.partition(":")
+    name = name.strip()
+    if not sep or not name or any(c in name for c in " \t\r\n"):
+        raise InputError(f"-H/--header {text!r} is not of the form 'Name: value'")
+    if "\n" in value or "\r" in value:
+        raise InputError(f"-H/--header {name!r}: a header value cannot hold a newline")
+    return name, value.strip()
+
+
+def build_headers(api_version, api_key=None, auth_token=None, betas=(), extra=()):
+    headers = {
+        "accept": "application/json",
+        "anthropic-version": api_version,
+        "content-type": "application/json",
+        "user-agent": f"msgcli/{__version__}",
+    }
+    if api_key:
+        headers["x-api-key"] = api_key
+    if auth_token:
+        headers["authorization"] = f"Bearer {auth_token}"
+    beta_names = [b.strip() for spec in betas for b in spec.split(",") if b.strip()]
+    if beta_names:
+        headers["anthropic-beta"] = ",".join(beta_names)
+    for name, value in extra:
+        headers = {k: v for k, v in headers.items() if k.lower() != name.lower()}
+        headers[name] = value
+    return headers
+
+
+def build_url(base_url, path, beta=False):
+    # The official SDKs mark beta calls with ?beta=true; the API ignores it, and
+    # it selects the beta request schema in the published spec.
+    return base_url.rstrip("/") + path + ("?beta=true" if beta else "")
+
+
+def describe(method, url, headers, body):
+    """The request as text for --dry-run, credentials redacted."""
+    lines = [f"{method} {url}"]
+    for name, value in headers.items():
+        shown = "[REDACTED]" if name.lower() in SECRET_HEADERS else value
+        lines.append(f"{name}: {shown}")
+    lines.append("")
+    lines.append(json.dumps(body, ensure_ascii=False, indent=2))
+    return "\n".join(lines) + "\n"

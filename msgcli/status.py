@@ -1,0 +1,98 @@
+"""Exit statuses: msgcli's frozen contract with the scripts that call it.
+
+Kept free of imports beyond the standard library's enum so that `--help`, which
+prints this table, costs nothing extra at start-up.
+"""
+
+import enum
+
+
+class ExitStatus(enum.IntEnum):
+    OK = 0
+    INTERNAL_ERROR = 1
+    USAGE = 2
+    MAX_TOKENS = 3
+    REFUSAL = 4
+    TOOL_USE = 5
+    PAUSE_TURN = 6
+    CONTEXT_WINDOW_EXCEEDED = 7
+    OTHER_STOP_REASON = 8
+    API_REJECTED = 10
+    AUTH = 11
+    RATE_LIMITED = 12
+    SERVER_ERROR = 13
+    NETWORK = 14
+    INTERRUPTED = 130
+    BROKEN_PIPE = 141
+    TERMINATED = 143
+
+
+# The documented meaning of every status, in the words README, --help and the
+# man page use; tests/test_docs.py proves all three list every one of them.
+EXIT_STATUS_MEANINGS = {
+    ExitStatus.OK: "complete answer: end_turn or stop_sequence",
+    ExitStatus.INTERNAL_ERROR: "internal error (a bug): one line on stderr, no traceback",
+    ExitStatus.USAGE: "usage or input error: bad option, missing or invalid input, "
+    "a file that cannot be read or written",
+    ExitStatus.MAX_TOKENS: "max_tokens: the answer was cut off",
+    ExitStatus.REFUSAL: "refusal",
+    ExitStatus.TOOL_USE: "tool_use: the model asks for a tool call",
+    ExitStatus.PAUSE_TURN: "pause_turn",
+    ExitStatus.CONTEXT_WINDOW_EXCEEDED: "model_context_window_exceeded",
+    ExitStatus.OTHER_STOP_REASON: "any other stop_reason (values the API adds later)",
+    ExitStatus.API_REJECTED: "the API rejected the request (400, 404, 413, 422, other 4xx)",
+    ExitStatus.AUTH: "authentication or permission: 401, 402, 403, or no credentials set",
+    ExitStatus.RATE_LIMITED: "rate limited (429)",
+    ExitStatus.SERVER_ERROR: "API server error or overloaded (5xx, 529), or a reply "
+    "that is not a valid Messages API response",
+    ExitStatus.NETWORK: "network failure: cannot connect, DNS, TLS, timeout, "
+    "connection dropped, stream cut short",
+    ExitStatus.INTERRUPTED: "interrupted (Ctrl-C, SIGINT)",
+    ExitStatus.BROKEN_PIPE: "stdout closed early (broken pipe): exits quietly",
+    ExitStatus.TERMINATED: "terminated (SIGTERM)",
+}
+
+_STOP_REASON_STATUS = {
+    "end_turn": ExitStatus.OK,
+    "stop_sequence": ExitStatus.OK,
+    "max_tokens": ExitStatus.MAX_TOKENS,
+    "refusal": ExitStatus.REFUSAL,
+    "tool_use": ExitStatus.TOOL_USE,
+    "pause_turn": ExitStatus.PAUSE_TURN,
+    "model_context_window_exceeded": ExitStatus.CONTEXT_WINDOW_EXCEEDED,
+}
+
+_ERROR_TYPE_STATUS = {
+    "invalid_request_error": ExitStatus.API_REJECTED,
+    "not_found_error": ExitStatus.API_REJECTED,
+    "request_too_large": ExitStatus.API_REJECTED,
+    "authentication_error": ExitStatus.AUTH,
+    "permission_error": ExitStatus.AUTH,
+    "billing_error": ExitStatus.AUTH,
+    "rate_limit_error": ExitStatus.RATE_LIMITED,
+    "api_error": ExitStatus.SERVER_ERROR,
+    "overloaded_error": ExitStatus.SERVER_ERROR,
+    "timeout_error": ExitStatus.SERVER_ERROR,
+}
+
+
+def for_stop_reason(stop_reason):
+    return _STOP_REASON_STATUS.get(stop_reason, ExitStatus.OTHER_STOP_REASON)
+
+
+def for_http_status(http_status):
+    if http_status in (401, 402, 403):
+        return ExitStatus.AUTH
+    if http_status == 429:
+        return ExitStatus.RATE_LIMITED
+    if http_status >= 500:
+        return ExitStatus.SERVER_ERROR
+    return ExitStatus.API_REJECTED
+
+
+def for_error(error_type, http_status=None):
+    """The status for an API error; the HTTP status decides when there is one,
+    the error type when the error arrived inside a 200 (a stream's `error` event)."""
+    if http_status is not None and http_status >= 400:
+        return for_http_status(http_status)
+    return _ERROR_TYPE_STATUS.get(error_type, ExitStatus.SERVER_ERROR)

@@ -1,0 +1,225 @@
+"""Sending the request: one requests session with urllib3's Retry mounted on it.
+
+Retry policy (as the official SDKs): retry 408, 409, 429 and every 5xx (529
+included), connection errors and timeouts; never other 4xx. `x-should-retry`
+overrides that when present. Waits obey `retry-after-ms`/`retry-after` up to
+60 s, otherwise exponential backoff from 0.5 s, doubling, capped at 8 s, with
+jitter. Only what happens before the response starts is retried: a stream that
+breaks after output was written is never sent again.
+"""
+
+import random
+import time
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import InvalidHeader, MaxRetryError, ResponseError
+from urllib3.util.retry import Retry
+
+from msgcli import status
+from msgcli.errors import ApiError, NetworkError
+
+CONNECT_TIMEOUT = 5.0
+MAX_RETRY_AFTER = 60.0
+INITIAL_BACKOFF = 0.5
+MAX_BACKOFF = 8.0
+
+
+def should_retry(http_status, headers):
+    override = (headers.get("x-should-retry") or "").strip().lower()
+    if override == "true":
+        return True
+    if override == "false":
+        return False
+    return http_status in (408, 409, 429) or http_status >= 500
+
+
+def retry_after_seconds(headers):
+    """The server's requested wait, or None when absent, unparsable or over 60 s."""
+    value = headers.get("retry-after-ms")
+    seconds = None
+    if value is not None:
+        try:
+            seconds = float(value) / 1000.0
+        except ValueError:
+            seconds = None
+    if seconds is None and headers.get("retry-after") is not None:
+        try:
+            seconds = float(headers["retry-after"])
+        except ValueError:
+            try:
+                seconds = Retry().parse_retry_after(headers["retry-after"])
+            except InvalidHeader:
+                seconds = None
+    if seconds is None or not 0 <= seconds <= MAX_RETRY_AFTER:
+        return None
+    return seconds
+
+
+class ApiRetry(Retry):
+    """urllib3's Retry taught the Anthropic policy. urllib3 decides on the status
+    code alone (is_retry), so this says yes to every error status and makes the
+    real decision in increment(), which sees the headers; refusing there is
+    urllib3's own way to hand the response back unretried (raise_on_status=False).
+    """
+
+    def __init__(self, *args, on_retry=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.on_retry = on_retry
+
+    def new(self, **kw):
+        fresh = super().new(**kw)
+        fresh.on_retry = self.on_retry
+        return fresh
+
+    def is_retry(self, method, status_code, has_retry_after=False):
+        return bool(self.total) and status_code >= 400
+
+    def increment(self, method=None, url=None, response=None, error=None, _pool=None,
+                  _stacktrace=None):
+        if response is not None and not should_retry(response.status, response.headers):
+            raise MaxRetryError(_pool, url, ResponseError("not retryable"))
+        return super().increment(method, url, response, error, _pool, _stacktrace)
+
+    def get_backoff_time(self):
+        attempts = len(self.history)
+        backoff = min(INITIAL_BACKOFF * 2 ** max(attempts - 1, 0), MAX_BACKOFF)
+        return backoff * (1 - 0.25 * random.random())
+
+    def sleep(self, response=None):
+        wait = retry_after_seconds(response.headers) if response is not None else None
+        if wait is None:
+            wait = self.get_backoff_time()
+        if self.on_retry is not None:
+            self.on_retry(self.history[-1], response, wait)
+        if wait > 0:
+            time.sleep(wait)
+
+
+class Transport:
+    def __init__(self, retries, timeout, console, verbose=False):
+        self.console = console
+        self.verbose = verbose
+        self.timeout = (min(CONNECT_TIMEOUT, timeout), timeout)
+        self.attempts = 1
+        self.session = requests.Session()
+        # Proxies and CA bundles still come from the environment; a ~/.netrc must
+        # not add an Authorization header beside the API key.
+        self.session.trust_env = True
+        self.session.auth = lambda r: r
+        retry = ApiRetry(total=retries, connect=None, read=None, status=None, other=None,
+                         redirect=0, allowed_methods=None, raise_on_status=False,
+                         raise_on_redirect=False, respect_retry_after_header=True,
+                         on_retry=self._on_retry)
+        adapter = HTTPAdapter(max_retries=retry)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+
+    def _on_retry(self, history, response, wait):
+        self.attempts += 1
+        if not self.verbose:
+            return
+        if response is not None:
+            rid = response.headers.get("request-id") or "-"
+            what = f"HTTP {response.status} (request-id {rid})"
+        else:
+            what = describe_network_error(history.error)
+        self.console.line(f"attempt {self.attempts - 1}: {what}; retrying in {wait:.2f} s "
+                          f"(attempt {self.attempts})")
+
+    def post(self, url, headers, data, stream=False):
+        """POST and return the response once its status is known to be 2xx."""
+        if self.verbose:
+            self.console.line(f"POST {url}")
+        started = time.monotonic()
+        try:
+            response = self.session.post(url, headers=headers, data=data,
+                                         timeout=self.timeout, stream=stream,
+                                         allow_redirects=False)
+        except requests.RequestException as e:
+            raise NetworkError(self._network_message(e)) from None
+        if self.verbose:
+            rid = response.headers.get("request-id") or "-"
+            self.console.line(f"HTTP {response.status_code} {response.reason or ''}, "
+                              f"request-id {rid}, {time.monotonic() - started:.3f} s, "
+                              f"attempt {self.attempts}".replace("  ", " "))
+        if response.status_code >= 300:
+            raise self.error_for(response)
+        return response
+
+    def _network_message(self, error):
+        tries = f" after {self.attempts} attempts" if self.attempts > 1 else ""
+        return f"network error{tries}: {describe_network_error(error)}; check the " \
+               "connection, --base-url and --timeout"
+
+    def read_body(self, response):
+        try:
+            return response.content
+        except requests.RequestException as e:
+            raise NetworkError(self._network_message(e)) from None
+
+    def error_for(self, response):
+        body = self.read_body(response)
+        rid = response.headers.get("request-id")
+        code = status.for_http_status(response.status_code)
+        error_type, message = parse_error_body(body, response.headers.get("content-type"))
+        if response.status_code < 400:
+            code = status.ExitStatus.SERVER_ERROR
+            message = f"unexpected HTTP {response.status_code} " \
+                      f"{response.headers.get('location') or ''}".strip()
+        return ApiError(code, response.status_code, error_type, message, rid,
+                        attempts=self.attempts)
+
+    def close(self):
+        self.session.close()
+
+
+def parse_error_body(body, content_type):
+    """(error type, message) from an error response, whatever shape it has."""
+    import json
+
+    try:
+        value = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        value = None
+    if isinstance(value, dict) and isinstance(value.get("error"), dict):
+        error = value["error"]
+        return str(error.get("type") or "unknown"), str(error.get("message") or "")
+    if not body:
+        return "empty response", "the server sent no body"
+    snippet = body[:120].decode("utf-8", "replace")
+    snippet = " ".join(snippet.split())
+    kind = (content_type or "unknown type").split(";")[0]
+    return "unexpected response", f"the body is not an API error ({kind}): {snippet!r}"
+
+
+def describe_network_error(error):
+    """A short human description of a requests/urllib3 exception chain."""
+    seen = set()
+    current = error
+    text = None
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        name = type(current).__name__
+        if "Timeout" in name or isinstance(current, TimeoutError):
+            return "timed out"
+        if "NameResolution" in name or "getaddrinfo" in str(current) \
+                or "Name or service not known" in str(current):
+            return "cannot resolve the host name"
+        if "SSL" in name:
+            text = "TLS error: " + str(current)[:200]
+            break
+        if isinstance(current, ConnectionRefusedError) or "Connection refused" in str(current):
+            return "connection refused"
+        if isinstance(current, ConnectionResetError) or "reset by peer" in str(current):
+            return "connection reset by the server"
+        if "IncompleteRead" in name or "ChunkedEncoding" in name or \
+                "ProtocolError" in name or "RemoteDisconnected" in name:
+            text = "the connection dropped before the response was complete"
+        nxt = getattr(current, "reason", None)
+        if nxt is None or nxt is current:
+            nxt = current.__cause__ or current.__context__
+        if nxt is None and current.args and isinstance(current.args[0], BaseException):
+            nxt = current.args[0]
+        current = nxt
+    return text or (str(error)[:200] or type(error).__name__)
