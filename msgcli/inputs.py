@@ -17,6 +17,11 @@ MAX_REQUEST_BYTES = 32 * 1024 * 1024
 ROLES = ("user", "assistant")
 
 
+def megabytes(n):
+    """Sizes as the API states its limits: 32 MB means 32 * 2**20 bytes."""
+    return f"{n / 2**20:.1f} MB"
+
+
 def _stdin_buffer():
     stdin = sys.stdin
     if stdin is None:
@@ -72,7 +77,9 @@ def decode_utf8(data, where):
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        raise InputError(f"{where} is not valid UTF-8 (bad byte at offset {e.start})") from None
+        line = data.count(b"\n", 0, e.start) + 1
+        raise InputError(f"{where} is not valid UTF-8: bad byte at line {line} "
+                         f"(byte offset {e.start})") from None
 
 
 def read_file_bytes(path, what, limit=MAX_REQUEST_BYTES):
@@ -82,8 +89,8 @@ def read_file_bytes(path, what, limit=MAX_REQUEST_BYTES):
             size = os.fstat(f.fileno()).st_size
             if limit is not None and size > limit:
                 raise InputError(
-                    f"{what} {path!r} is {size / 1e6:.1f} MB; the API accepts requests "
-                    f"of at most {limit / 1e6:.1f} MB")
+                    f"{what} {path!r} is {megabytes(size)}; the API accepts requests "
+                    f"of at most {megabytes(limit)}")
             return f.read()
     except IsADirectoryError:
         raise InputError(f"{what} {path!r} is a directory, not a file") from None

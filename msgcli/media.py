@@ -9,7 +9,7 @@ import base64
 import os
 
 from msgcli.errors import InputError
-from msgcli.inputs import MAX_REQUEST_BYTES, read_file_bytes, read_stdin_bytes
+from msgcli.inputs import MAX_REQUEST_BYTES, megabytes, read_file_bytes, read_stdin_bytes
 
 # The API measures its per-image limit on the base64 text, not the file.
 MAX_IMAGE_BASE64_BYTES = 5 * 1024 * 1024
@@ -104,7 +104,7 @@ def document_block(ref):
                              "marker")
         if 4 * ((len(data) + 2) // 3) > MAX_REQUEST_BYTES:
             raise InputError(f"document {name!r} is too large: as base64 it exceeds the "
-                             f"API's {MAX_REQUEST_BYTES / 1e6:.1f} MB request limit")
+                             f"API's {megabytes(MAX_REQUEST_BYTES)} request limit")
         source = {"type": "base64", "media_type": "application/pdf",
                   "data": base64.b64encode(data).decode("ascii")}
     else:

@@ -4,7 +4,7 @@ import json
 
 from msgcli import __version__
 from msgcli.errors import InputError
-from msgcli.inputs import MAX_REQUEST_BYTES
+from msgcli.inputs import MAX_REQUEST_BYTES, megabytes
 
 DEFAULT_MODEL = "claude-sonnet-4-5"
 DEFAULT_MAX_TOKENS = 4096
@@ -68,8 +68,8 @@ def check_body(body):
 def encode_body(body):
     data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     if len(data) > MAX_REQUEST_BYTES:
-        raise InputError(f"the request is {len(data) / 1e6:.1f} MB; the API accepts at "
-                         f"most {MAX_REQUEST_BYTES / 1e6:.1f} MB")
+        raise InputError(f"the request is {megabytes(len(data))}; the API accepts at "
+                         f"most {megabytes(MAX_REQUEST_BYTES)}")
     return data
 
 

@@ -1,0 +1,141 @@
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from msgcli.cli import cli
+from tests.scripted_server import ScriptedServer
+
+FAKE_KEY = "sk-ant-api03-FAKE-KEY-for-tests-0123456789abcdef"
+FAKE_TOKEN = "fake-oauth-token-for-tests-9876543210"
+FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "sdk-sse"
+REPO = Path(__file__).resolve().parents[1]
+
+
+def message(text="Hello!", stop_reason="end_turn", content=None, **extra):
+    """A Messages API reply body."""
+    body = {
+        "id": "msg_test", "type": "message", "role": "assistant",
+        "model": "claude-sonnet-4-5",
+        "content": content if content is not None else [{"type": "text", "text": text}],
+        "stop_reason": stop_reason, "stop_sequence": None,
+        "usage": {"input_tokens": 10, "output_tokens": 5},
+    }
+    body.update(extra)
+    return body
+
+
+def assert_no_secret(*outputs):
+    """Every run of every test passes through here: the credentials never leave."""
+    for out in outputs:
+        if isinstance(out, bytes):
+            out = out.decode("utf-8", "replace")
+        assert FAKE_KEY not in out, "the API key leaked into msgcli's output"
+        assert FAKE_TOKEN not in out, "the auth token leaked into msgcli's output"
+        assert "Traceback" not in out, "msgcli printed a traceback"
+
+
+class Result:
+    def __init__(self, code, stdout, stderr):
+        self.code = code
+        self.stdout_bytes = stdout
+        self.stdout = stdout.decode("utf-8", "replace")
+        self.stderr = stderr.decode("utf-8", "replace") if isinstance(stderr, bytes) \
+            else stderr
+
+    def __repr__(self):
+        return f"Result(code={self.code}, stdout={self.stdout!r}, stderr={self.stderr!r})"
+
+
+def clean_env(base_url, **extra):
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("MSGCLI_", "ANTHROPIC_"))}
+    env.update({"ANTHROPIC_API_KEY": FAKE_KEY, "ANTHROPIC_BASE_URL": base_url,
+                "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"})
+    for k, v in extra.items():
+        if v is None:
+            env.pop(k, None)
+        else:
+            env[k] = v
+    return env
+
+
+@pytest.fixture
+def api(httpserver):
+    """pytest-httpserver with helpers for the Messages endpoint."""
+    httpserver.base = httpserver.url_for("/").rstrip("/")
+
+    def reply(body=None, status=200, headers=None, path="/v1/messages"):
+        if body is None:
+            body = message()
+        data = body if isinstance(body, (bytes, str)) else json.dumps(body)
+        httpserver.expect_request(path, method="POST").respond_with_data(
+            data, status=status, headers=headers or {"request-id": "req_test123"},
+            content_type="application/json")
+
+    def bodies():
+        return [json.loads(req.get_data()) for req, _ in httpserver.log]
+
+    def headers():
+        return [req.headers for req, _ in httpserver.log]
+
+    httpserver.reply = reply
+    httpserver.bodies = bodies
+    httpserver.headers = headers
+    return httpserver
+
+
+@pytest.fixture
+def invoke(api):
+    """Run msgcli in-process (fast) against the `api` server."""
+
+    def run(args, input=b"", env=None, base_url=None):
+        runner = CliRunner()
+        environment = clean_env(base_url or api.base, **(env or {}))
+        for key in list(os.environ):
+            if key.startswith(("MSGCLI_", "ANTHROPIC_")) and key not in environment:
+                environment[key] = None
+        result = runner.invoke(cli, args, input=input, env=environment,
+                               catch_exceptions=True)
+        assert result.exception is None or isinstance(result.exception, SystemExit), \
+            f"unhandled {result.exception!r}"
+        out = Result(result.exit_code, result.stdout_bytes, result.stderr_bytes)
+        assert_no_secret(out.stdout, out.stderr)
+        return out
+
+    return run
+
+
+@pytest.fixture
+def run_cli(api):
+    """Run the installed msgcli in a real process (signals, pipes, stdin, exit)."""
+
+    def run(args, input=b"", env=None, base_url=None, timeout=60, stdin=None):
+        proc = subprocess.run(
+            [sys.executable, "-m", "msgcli", *args],
+            input=input if stdin is None else None, stdin=stdin,
+            capture_output=True, timeout=timeout, cwd=REPO,
+            env=clean_env(base_url or api.base, **(env or {})))
+        out = Result(proc.returncode, proc.stdout, proc.stderr)
+        assert_no_secret(out.stdout, out.stderr)
+        return out
+
+    return run
+
+
+@pytest.fixture
+def scripted():
+    servers = []
+
+    def make(*scripts):
+        server = ScriptedServer(scripts)
+        servers.append(server)
+        return server
+
+    yield make
+    for server in servers:
+        server.close()
