@@ -39,9 +39,11 @@ def run(**options):
     redactor = Redactor([os.environ.get("ANTHROPIC_API_KEY"),
                          os.environ.get("ANTHROPIC_AUTH_TOKEN")])
     console = Console(redactor)
+    current = Run(opts, console, redactor)
     try:
-        return Run(opts, console, redactor).execute()
+        return current.execute()
     except MsgcliError as e:
+        current.flush_partial_output()
         console.line(e.message)
         return e.exit_code
     except BrokenPipeError:
@@ -85,6 +87,20 @@ class Run:
         self.console = console
         self.redactor = redactor
         self.stdin_used = False
+        self.stdout = None
+
+    def open_stdout(self, flush_each=False):
+        self.stdout = Stdout(self.redactor, flush_each=flush_each)
+        return self.stdout
+
+    def flush_partial_output(self):
+        """A failed stream keeps what it printed, including text held back in case
+        it began a credential."""
+        if self.stdout is not None:
+            try:
+                self.stdout.close()
+            except (OSError, ValueError):
+                pass
 
     # -- input -----------------------------------------------------------------
 
@@ -250,7 +266,7 @@ class Run:
                                 beta="anthropic-beta" in headers)
         data = request.encode_body(body)
         if o.dry_run:
-            stdout = Stdout(self.redactor)
+            stdout = self.open_stdout()
             if o.json:
                 stdout.write(json.dumps(body, ensure_ascii=False, indent=2) + "\n")
             else:
@@ -292,7 +308,7 @@ class Run:
             for block in message["content"]:
                 if block.get("type") == "thinking" and block.get("thinking"):
                     self.show_thinking(block["thinking"] + "\n")
-        stdout = Stdout(self.redactor)
+        stdout = self.open_stdout()
         if self.opts.json:
             text = raw.decode("utf-8", "replace")
             stdout.write(text)
@@ -309,7 +325,7 @@ class Run:
     def show_stream(self, response):
         from msgcli.streaming import replay
 
-        stdout = Stdout(self.redactor, flush_each=True)
+        stdout = self.open_stdout(flush_each=True)
         renderer = None if self.opts.json else self.renderer(stdout)
         message = replay(
             response, stdout if self.opts.json else None,
@@ -326,7 +342,7 @@ class Run:
         tokens = value.get("input_tokens")
         if not isinstance(tokens, int):
             raise BadResponseError("the count_tokens reply has no input_tokens number")
-        stdout = Stdout(self.redactor)
+        stdout = self.open_stdout()
         if self.opts.json:
             stdout.write(raw.decode("utf-8", "replace").rstrip("\n") + "\n")
         else:
