@@ -285,7 +285,11 @@ class Run:
             response = transport.post(url, headers, data, stream=streaming)
             if o.count_tokens:
                 return self.show_count(transport.read_body(response), response)
-            if streaming:
+            if streaming and "json" in response.headers.get("content-type", ""):
+                # A server or proxy that does not stream answers with the whole
+                # message; print it as the stream would have been printed.
+                message = self.show_whole(transport.read_body(response), response)
+            elif streaming:
                 message = self.show_stream(response)
             else:
                 message = self.show_whole(transport.read_body(response), response)

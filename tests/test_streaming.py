@@ -12,10 +12,15 @@ import pytest
 from msgcli.streaming import MessageAccumulator, SSEParser
 from tests.conftest import REPO, clean_env, message
 from tests.scripted_server import Drop, Pause, Sleep, plain_response, sse_response
-from tests.sse import (
-    FIXTURE_NAMES, data_lines, events_to_sse, fixture_bytes, fold, text_stream,
-)
 from tests.spec import assert_valid
+from tests.sse import (
+    FIXTURE_NAMES,
+    data_lines,
+    events_to_sse,
+    fixture_bytes,
+    fold,
+    text_stream,
+)
 
 EXPECTED = {
     "basic_response.sse": ("Hello there!\n", 0),

@@ -1,0 +1,94 @@
+"""Docs cannot drift: every option, environment variable and exit status of the
+command appears in the README, the man page and (for statuses) --help."""
+
+import re
+import shutil
+import subprocess
+
+import pytest
+from click.testing import CliRunner
+
+from msgcli.cli import cli
+from msgcli.status import EXIT_STATUS_MEANINGS, ExitStatus
+from tests.conftest import REPO
+
+README = (REPO / "README.md").read_text()
+MAN = (REPO / "man" / "msgcli.1").read_text()
+
+
+def plain(roff):
+    """roff without hyphen escapes and font changes, as a reader sees it."""
+    return re.sub(r"\\f[BIRP]", "", roff.replace("\\-", "-"))
+
+OPTIONS = sorted({opt for p in cli.params for opt in p.opts + p.secondary_opts
+                  if opt.startswith("-")} | {"--help", "-h", "--version", "-V"})
+
+
+def man_section(name):
+    match = re.search(rf"^\.SH {name}\n(.*?)(?=^\.SH )", MAN, re.S | re.M)
+    assert match, f"the man page has no {name} section"
+    return match.group(1)
+
+
+def test_options_list_is_not_empty():
+    assert "--stream" in OPTIONS and "-m" in OPTIONS and len(OPTIONS) > 40
+
+
+@pytest.mark.parametrize("option", OPTIONS)
+def test_option_in_readme(option):
+    assert re.search(rf"`[^`]*(?<![\w-]){re.escape(option)}(?![\w-])", README), \
+        f"{option} is not in README.md"
+
+
+@pytest.mark.parametrize("option", OPTIONS)
+def test_option_in_man_page(option):
+    options_section = plain(man_section("OPTIONS"))
+    assert re.search(rf"(?<![\w-]){re.escape(option)}(?![\w-])", options_section), \
+        f"{option} is not in the man page's OPTIONS"
+
+
+@pytest.mark.parametrize("code", list(ExitStatus))
+def test_exit_status_in_readme_table(code):
+    row = f"| {int(code)} | {EXIT_STATUS_MEANINGS[code]} |"
+    assert row in README.replace("`", ""), f"README's exit table lacks: {row}"
+
+
+@pytest.mark.parametrize("code", list(ExitStatus))
+def test_exit_status_in_man_page(code):
+    section = man_section("EXIT STATUS")
+    assert re.search(rf"^\.B {int(code)}$", section, re.M), f"man page lacks status {code}"
+
+
+def test_exit_statuses_in_help():
+    out = CliRunner().invoke(cli, ["--help"]).output
+    for code, meaning in EXIT_STATUS_MEANINGS.items():
+        assert re.search(rf"^\s+{int(code)}\s+{re.escape(meaning)}$", out, re.M), \
+            f"--help lacks exit status {int(code)}"
+
+
+@pytest.mark.parametrize("name", ["ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN",
+                                  "ANTHROPIC_BASE_URL", "MSGCLI_MODEL", "MSGCLI_STREAM",
+                                  "MSGCLI_RETRIES", "MSGCLI_TIMEOUT"])
+def test_environment_documented(name):
+    assert name in README
+    assert name in plain(man_section("ENVIRONMENT"))
+
+
+def test_man_page_sections():
+    for section in ("NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "EXIT STATUS",
+                    "ENVIRONMENT", "EXAMPLES", "SEE ALSO"):
+        assert re.search(rf"^\.SH {section}$", MAN, re.M), section
+
+
+@pytest.mark.skipif(shutil.which("groff") is None, reason="groff is not installed")
+def test_man_page_renders_without_warnings():
+    proc = subprocess.run(["groff", "-man", "-Tutf8", "-ww", "-z", str(REPO / "man/msgcli.1")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0
+    assert proc.stderr == ""
+
+
+def test_readme_test_command_is_what_ci_runs():
+    ci = (REPO / ".ci" / "run").read_text()
+    assert "pip install -e '.[test]' && python -m pytest" in README
+    assert "pip install -e '.[test]'" in ci and "python -m pytest" in ci

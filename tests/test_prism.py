@@ -1,0 +1,186 @@
+"""Conformance against Prism, a mock server built from the official OpenAPI spec: it
+validates every request msgcli sends and answers from the spec's examples.
+
+Locally without node (or without `npm ci` in tests/prism) these skip with a reason;
+.ci/run installs Prism and sets MSGCLI_REQUIRE_PRISM=1, which turns a skip into a
+failure."""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FAKE_KEY, REPO, Result, assert_no_secret, clean_env
+from tests.spec import SPEC_PATH
+
+pytestmark = pytest.mark.prism
+PRISM = REPO / "tests" / "prism" / "node_modules" / ".bin" / "prism"
+DATA = Path(__file__).parent / "data"
+# The answer every example in the spec gives
+EXAMPLE_TEXT = "Hi! My name is Claude."
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def prism():
+    missing = None
+    if shutil.which("node") is None:
+        missing = "node is not installed"
+    elif not PRISM.exists():
+        missing = "Prism is not installed: run `npm ci` in tests/prism"
+    elif not SPEC_PATH.exists():
+        missing = f"the spec is not at {SPEC_PATH}"
+    if missing:
+        if os.environ.get("MSGCLI_REQUIRE_PRISM"):
+            pytest.fail(f"Prism conformance tests must run here: {missing}")
+        pytest.skip(missing)
+    port = _free_port()
+    log = open(REPO / "tests" / "prism" / "prism.log", "w")
+    proc = subprocess.Popen([str(PRISM), "mock", "-h", "127.0.0.1", "-p", str(port),
+                             str(SPEC_PATH)], stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"Prism exited with {proc.returncode}; see tests/prism/prism.log")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        pytest.fail("Prism did not start within 120 s")
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+def msgcli(prism, args, input=b""):
+    proc = subprocess.run(["msgcli", "--retries", "0", *args], input=input,
+                          capture_output=True, timeout=60, cwd=REPO,
+                          env=clean_env(prism))
+    result = Result(proc.returncode, proc.stdout, proc.stderr)
+    assert_no_secret(result.stdout, result.stderr)
+    return result
+
+
+def accepted(result, shown_prefill=""):
+    assert result.code == 0, result
+    assert result.stdout == shown_prefill + EXAMPLE_TEXT + "\n"
+    assert result.stderr == ""
+
+
+CASES = {
+    "basic": ["Hello, Claude"],
+    "system": ["-s", "You are terse.", "Hello"],
+    "every sampling flag": ["-m", "claude-opus-4-5", "-t", "100", "--temperature", "0.3",
+                            "--top-p", "0.9", "--top-k", "20", "Hi"],
+    "stop sequences": ["-S", "END", "-S", "###", "Hi"],
+    "prefill": ["-t", "1", "-p", "The answer is (", "Latin for ant?"],
+    "image base64": ["-i", str(DATA / "pixel.png"), "What is this?"],
+    "image base64 jpeg gif webp": ["-i", str(DATA / "pixel.jpg"), "-i",
+                                   str(DATA / "pixel.gif"), "-i", str(DATA / "pixel.webp"),
+                                   "Compare"],
+    "image url": ["-i", "https://example.com/ant.jpg", "What is this?"],
+    "document pdf": ["-d", str(DATA / "tiny.pdf"), "Summarize"],
+    "document text": ["-d", str(REPO / "README.md"), "Summarize"],
+    "document url": ["-d", "https://example.com/paper.pdf", "Summarize"],
+    "thinking budget": ["-t", "4000", "--thinking", "2048", "Think"],
+    "thinking adaptive": ["--thinking", "adaptive", "Think"],
+    "effort": ["--effort", "high", "Hi"],
+    "schema": ["--schema", '{"type":"object","properties":{"a":{"type":"string"}}}', "Hi"],
+    "tools": ["--tools", str(REPO / "examples" / "weather_tools.json"),
+              "--tool-choice", "get_weather", "Weather in Paris?"],
+    "tool choice auto": ["--tools", str(REPO / "examples" / "weather_tools.json"),
+                         "--tool-choice", "any", "Weather?"],
+    "extra": ["--extra", '{"metadata": {"user_id": "u-1"}, "service_tier": "auto"}', "Hi"],
+    "beta": ["--beta", "context-management-2025-06-27", "Hi"],
+    "header": ["-H", "X-Trace-Id: abc", "Hi"],
+    "stream": ["--stream", "Hi"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_request_accepted(prism, name):
+    args = CASES[name]
+    prefill = args[args.index("-p") + 1] if "-p" in args else ""
+    accepted(msgcli(prism, args), prefill)
+
+
+def test_multi_turn_from_file(prism, tmp_path):
+    f = tmp_path / "conv.json"
+    f.write_text(json.dumps([{"role": "user", "content": "Hello, Claude"},
+                             {"role": "assistant", "content": "Hello!"},
+                             {"role": "user", "content": "Describe LLMs"}]))
+    accepted(msgcli(prism, ["-f", str(f)]))
+
+
+def test_request_object_with_openai_system(prism, tmp_path):
+    f = tmp_path / "req.json"
+    f.write_text(json.dumps({"max_tokens": 50, "messages": [
+        {"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]}))
+    accepted(msgcli(prism, ["-f", str(f)]))
+
+
+def test_conversation_file_two_turns(prism, tmp_path):
+    chat = tmp_path / "chat.json"
+    accepted(msgcli(prism, ["-c", str(chat), "Hello"]))
+    accepted(msgcli(prism, ["-c", str(chat), "Tell me more"]))
+    turns = json.loads(chat.read_text())
+    assert [t["role"] for t in turns] == ["user", "assistant", "user", "assistant"]
+
+
+def test_tool_result_turn(prism, tmp_path):
+    chat = tmp_path / "chat.json"
+    chat.write_text(json.dumps([
+        {"role": "user", "content": "Weather in Paris?"},
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_01",
+                                           "name": "get_weather",
+                                           "input": {"city": "Paris"}}]}]))
+    accepted(msgcli(prism, ["-c", str(chat), "--tools",
+                            str(REPO / "examples" / "weather_tools.json"),
+                            "--tool-result", "toolu_01", '{"celsius": 21}']))
+
+
+def test_count_tokens(prism):
+    r = msgcli(prism, ["--count-tokens", "-s", "sys", "-t", "10", "-S", "x", "Hello"])
+    assert (r.code, r.stdout, r.stderr) == (0, "2095\n", "")
+
+
+def test_json_output_is_the_example(prism):
+    r = msgcli(prism, ["-j", "Hi"])
+    assert r.code == 0
+    assert json.loads(r.stdout)["content"][0]["text"] == EXAMPLE_TEXT
+
+
+@pytest.mark.parametrize("args", [
+    ["--extra", '{"max_tokens": "lots"}', "Hi"],
+    ["--extra", '{"unknown_parameter": 1}', "Hi"],
+    ["--extra", '{"tool_choice": {"type": "sometimes"}}', "Hi"],
+])
+def test_prism_rejects_what_the_spec_forbids(prism, args):
+    """The mock is a real validator: a body the spec forbids is refused (exit 10)."""
+    r = msgcli(prism, args)
+    assert r.code == 10, r
+    assert "invalid_request_error" in r.stderr
+
+
+def test_fake_key_was_sent_not_shown(prism):
+    r = msgcli(prism, ["-v", "Hi"])
+    assert r.code == 0
+    assert FAKE_KEY not in r.stderr
