@@ -35,7 +35,7 @@ def chunked(pieces):
 
 
 def sse_response(body_pieces, status="200 OK", headers=None, terminate=True):
-    head = (f"HTTP/1.1 {status}\r\ncontent-type: text/event-stream\r\n"
+    head = (f"HTTP/1.1 {status}\r\ncontent-type: text/event-stream\r\nconnection: close\r\n"
             "transfer-encoding: chunked\r\nrequest-id: req_stream_test\r\n"
             + "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
             + "\r\n").encode()
@@ -53,7 +53,7 @@ def sse_response(body_pieces, status="200 OK", headers=None, terminate=True):
 def plain_response(status, body, content_type="application/json", headers=None):
     if isinstance(body, (dict, list)):
         body = json.dumps(body).encode()
-    head = (f"HTTP/1.1 {status}\r\ncontent-type: {content_type}\r\n"
+    head = (f"HTTP/1.1 {status}\r\ncontent-type: {content_type}\r\nconnection: close\r\n"
             f"content-length: {len(body)}\r\nrequest-id: req_plain_test\r\n"
             + "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
             + "\r\n").encode()
