@@ -30,6 +30,8 @@ def assistant_turn(message, prefill=None):
 
 
 def write_atomic(path, text):
+    if "\0" in path:
+        raise InputError(f"conversation file {path!r} is not a valid file name")
     directory = os.path.dirname(os.path.abspath(path))
     try:
         mode = os.stat(path).st_mode & 0o7777

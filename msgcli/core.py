@@ -21,7 +21,7 @@ from msgcli.inputs import (
     read_stdin_bytes,
     stdin_is_terminal,
 )
-from msgcli.output import Console, Redactor, Stdout, TextRenderer, format_usage
+from msgcli.output import Console, Redactor, Stdout, TextRenderer, format_usage, tool_calls
 from msgcli.status import ExitStatus
 
 _STOP_NOTES = {
@@ -109,6 +109,9 @@ class Run:
         if o.messages and o.conversation:
             raise InputError("use either -f/--messages or -c/--conversation, not both")
         if o.conversation:
+            if "\0" in o.conversation:
+                raise InputError(f"conversation file {o.conversation!r} is not a valid "
+                                 "file name")
             if not os.path.exists(o.conversation):
                 return Conversation([], {}, is_object=False)
             data = read_file_bytes(o.conversation, "conversation file")
@@ -360,7 +363,9 @@ class Run:
         code = status.for_stop_reason(stop_reason)
         if o.usage:
             self.console.line(format_usage(message.get("usage")))
-        note = _STOP_NOTES.get(stop_reason)
+        note = _STOP_NOTES.get(stop_reason) if isinstance(stop_reason, str) else None
+        if code == ExitStatus.TOOL_USE and not tool_calls(message):
+            note = "the reply stopped for tool_use but holds no tool call"
         if note is None and code == ExitStatus.OTHER_STOP_REASON:
             note = f"the reply stopped for an unknown reason: stop_reason {stop_reason!r}"
         if note:

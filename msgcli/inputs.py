@@ -100,6 +100,8 @@ def read_file_bytes(path, what, limit=MAX_REQUEST_BYTES):
         raise InputError(f"{what} {path!r} cannot be read: permission denied") from None
     except OSError as e:
         raise InputError(f"{what} {path!r} cannot be read: {e.strerror or e}") from None
+    except ValueError:  # a NUL byte in the path
+        raise InputError(f"{what} {path!r} is not a valid file name") from None
 
 
 def join_prompt(stdin_text, words):

@@ -100,7 +100,24 @@ def build_headers(api_version, api_key=None, auth_token=None, betas=(), extra=()
     for name, value in extra:
         headers = {k: v for k, v in headers.items() if k.lower() != name.lower()}
         headers[name] = value
+    for name, value in headers.items():
+        _check_header_value(name, value)
     return headers
+
+
+def _check_header_value(name, value):
+    """HTTP carries header values as Latin-1 without control characters."""
+    try:
+        value.encode("latin-1")
+        bad = any(ord(c) < 32 and c != "\t" or ord(c) == 127 for c in value)
+    except UnicodeEncodeError:
+        bad = True
+    if bad:
+        source = {"x-api-key": "ANTHROPIC_API_KEY", "authorization": "ANTHROPIC_AUTH_TOKEN",
+                  "anthropic-beta": "--beta", "anthropic-version": "--api-version"}.get(
+                      name.lower(), f"-H {name!r}")
+        raise InputError(f"{source}: the value has characters an HTTP header cannot "
+                         "carry (non-Latin-1 or control characters)")
 
 
 def build_url(base_url, path, beta=False):

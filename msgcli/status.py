@@ -77,6 +77,8 @@ _ERROR_TYPE_STATUS = {
 
 
 def for_stop_reason(stop_reason):
+    if not isinstance(stop_reason, str):
+        return ExitStatus.OTHER_STOP_REASON
     return _STOP_REASON_STATUS.get(stop_reason, ExitStatus.OTHER_STOP_REASON)
 
 
@@ -91,6 +93,8 @@ def for_http_status(http_status):
 
 
 def for_error(error_type, http_status=None):
+    if not isinstance(error_type, str):
+        error_type = None
     """The status for an API error; the HTTP status decides when there is one,
     the error type when the error arrived inside a 200 (a stream's `error` event)."""
     if http_status is not None and http_status >= 400:

@@ -78,6 +78,22 @@ class SSEParser:
         return event
 
 
+_PROTOCOL_EVENTS = frozenset({
+    "message_start", "content_block_start", "content_block_delta", "content_block_stop",
+    "message_delta", "message_stop"})
+
+
+def _obj(value):
+    return value if isinstance(value, dict) else {}
+
+
+def _text(delta, key):
+    value = delta.get(key, "")
+    if not isinstance(value, str):
+        raise BadResponseError(f"stream error: a delta whose {key!r} is not a string")
+    return value
+
+
 class MessageAccumulator:
     """Folds Messages API stream events into the final message.
 
@@ -94,10 +110,14 @@ class MessageAccumulator:
         self._parts = {}
 
     def handle(self, event_type, data):
-        kind = data.get("type", event_type) if isinstance(data, dict) else event_type
+        if not isinstance(data, dict):
+            if event_type in _PROTOCOL_EVENTS:
+                raise BadResponseError(f"stream error: a {event_type} event whose data is "
+                                       "not a JSON object")
+            return
+        kind = data.get("type", event_type)
         if kind == "error":
-            error = data.get("error") if isinstance(data, dict) else None
-            error = error if isinstance(error, dict) else {}
+            error = _obj(data.get("error"))
             error_type = str(error.get("type") or "error")
             raise ApiError(status.for_error(error_type), None, error_type,
                            str(error.get("message") or ""), data.get("request_id"))
@@ -106,14 +126,17 @@ class MessageAccumulator:
             if not isinstance(message, dict):
                 raise BadResponseError("stream error: message_start without a message")
             self.message = dict(message)
-            self.message["content"] = list(message.get("content") or ())
+            content = message.get("content")
+            self.message["content"] = list(content) if isinstance(content, list) else []
             return
         if kind == "message_stop":
+            if self.message is None:
+                raise BadResponseError("stream error: message_stop before message_start")
             self.finished = True
             return
+        if kind not in _PROTOCOL_EVENTS:
+            return  # ping and event types added later carry nothing the reply needs
         if self.message is None:
-            if kind in ("ping",) or not kind.startswith(("content_block", "message")):
-                return
             raise BadResponseError(f"stream error: {kind} before message_start")
         if kind == "content_block_start":
             self._block_start(data)
@@ -122,20 +145,19 @@ class MessageAccumulator:
         elif kind == "content_block_stop":
             self._block_stop(data.get("index"))
         elif kind == "message_delta":
-            delta = data.get("delta") or {}
-            for key, value in delta.items():
+            for key, value in _obj(data.get("delta")).items():
                 self.message[key] = value
             usage = data.get("usage")
             if isinstance(usage, dict):
-                merged = dict(self.message.get("usage") or {})
+                merged = _obj(self.message.get("usage")).copy()
                 merged.update({k: v for k, v in usage.items() if v is not None})
                 self.message["usage"] = merged
-        # ping and event types added later carry nothing the reply needs
 
     def _block(self, index):
         content = self.message["content"]
-        if not isinstance(index, int) or not 0 <= index < len(content):
-            raise BadResponseError(f"stream error: delta for unknown content block {index!r}")
+        if not isinstance(index, int) or not 0 <= index < len(content) \
+                or not isinstance(content[index], dict):
+            raise BadResponseError(f"stream error: event for unknown content block {index!r}")
         return content[index]
 
     def _block_start(self, data):
@@ -149,8 +171,8 @@ class MessageAccumulator:
             content[index] = block
         else:
             content.append(block)
-        if block.get("type") == "text" and block.get("text") and self._on_text:
-            self._on_text(block["text"])
+        if block.get("type") == "text" and self._on_text:
+            self._on_text(_text(block, "text"))
 
     def _parts_for(self, index, key, block):
         parts = self._parts.setdefault((index, key), [])
@@ -161,18 +183,18 @@ class MessageAccumulator:
     def _block_delta(self, data):
         index = data.get("index")
         block = self._block(index)
-        delta = data.get("delta") or {}
+        delta = _obj(data.get("delta"))
         kind = delta.get("type")
         if kind == "text_delta":
-            text = delta.get("text") or ""
+            text = _text(delta, "text")
             self._parts_for(index, "text", block).append(text)
             if self._on_text:
                 self._on_text(text)
         elif kind == "input_json_delta":
             self._parts_for(index, "partial_json", block).append(
-                delta.get("partial_json") or "")
+                _text(delta, "partial_json"))
         elif kind == "thinking_delta":
-            text = delta.get("thinking") or ""
+            text = _text(delta, "thinking")
             self._parts_for(index, "thinking", block).append(text)
             if self._on_thinking:
                 self._on_thinking(text)
