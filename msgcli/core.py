@@ -76,7 +76,7 @@ def load_json_option(value, option, expect):
         text = decode_utf8(read_file_bytes(path, f"{option} file"), where)
     parsed = parse_json_text(text, where)
     if not isinstance(parsed, expect):
-        kind = "an object" if expect is dict else "an array"
+        kind = "object" if expect is dict else "array"
         raise InputError(f"{where}: must be a JSON {kind}")
     return parsed
 
