@@ -73,11 +73,16 @@ def encode_body(body):
     return data
 
 
+_TOKEN_CHARS = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyz"
+                         "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
 def parse_header(text):
     name, sep, value = text.partition(":")
     name = name.strip()
-    if not sep or not name or any(c in name for c in " \t\r\n"):
-        raise InputError(f"-H/--header {text!r} is not of the form 'Name: value'")
+    if not sep or not name or not set(name) <= _TOKEN_CHARS:
+        raise InputError(f"-H/--header {text!r} is not of the form 'Name: value' "
+                         "(a name is letters, digits and -)")
     if "\n" in value or "\r" in value:
         raise InputError(f"-H/--header {name!r}: a header value cannot hold a newline")
     return name, value.strip()

@@ -12,7 +12,8 @@ from werkzeug import Response
 from msgcli.status import ExitStatus
 
 DOCUMENTED = {int(s) for s in ExitStatus} - {int(ExitStatus.INTERNAL_ERROR)}
-SETTINGS = settings(max_examples=int(os.environ.get("MSGCLI_HYPOTHESIS_EXAMPLES", "150")), deadline=None,
+EXAMPLES = int(os.environ.get("MSGCLI_HYPOTHESIS_EXAMPLES", "150"))
+SETTINGS = settings(max_examples=EXAMPLES, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture,
                                            HealthCheck.too_slow])
 

@@ -1,0 +1,318 @@
+"""The official Python SDK as a differential oracle.
+
+Requests: for the same logical request, the JSON body msgcli sends equals the body
+the SDK sends (both captured on a local server), and the headers that matter agree.
+Responses: for the same recorded replies, including SSE streams, msgcli's text equals
+the text the SDK parses, and msgcli's exit status matches the SDK's stop_reason.
+
+Differences by design, stated per case:
+- auth: SDK 2.x sends an API key as `Authorization: Bearer`; msgcli's contract sends
+  it as `x-api-key`. The key value is compared; with ANTHROPIC_AUTH_TOKEN both send
+  the same Bearer header.
+- anthropic-version: the SDK defaults to its own ANTHROPIC_API_VERSION, msgcli to
+  2023-06-01 (its contract); the cases pass --api-version set to the SDK's value, and
+  test_default_versions_differ states the default difference.
+- beta URL: msgcli marks beta calls with ?beta=true as older SDKs did; SDK 2.x does not.
+- SDK 2.x has no named temperature/top_p/top_k arguments: they go through extra_body.
+- msgcli lifts OpenAI-style leading system messages into `system`; the SDK is given
+  the lifted form.
+"""
+
+import base64
+import json
+import warnings
+from pathlib import Path
+
+import anthropic
+import pytest
+from anthropic._constants import ANTHROPIC_API_VERSION
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from msgcli import status
+from tests.conftest import FAKE_KEY, FAKE_TOKEN, REPO, message
+from tests.scripted_server import plain_response, sse_response
+from tests.sse import FIXTURE_NAMES, fixture_bytes
+
+DATA = Path(__file__).parent / "data"
+TOOLS = json.loads((REPO / "examples" / "weather_tools.json").read_text())
+PNG = base64.b64encode((DATA / "pixel.png").read_bytes()).decode()
+PDF = base64.b64encode((DATA / "tiny.pdf").read_bytes()).decode()
+MODEL = "claude-sonnet-4-5"
+SCHEMA = {"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"],
+          "additionalProperties": False}
+
+
+def user(content):
+    return [{"role": "user", "content": content}]
+
+
+def base(**kw):
+    return {"model": MODEL, "max_tokens": 4096, **kw}
+
+
+# name: (msgcli args, SDK call kwargs, SDK method)
+CASES = {
+    "basic": (["Hello, Claude"], base(messages=user("Hello, Claude")), "create"),
+    "model and max_tokens": (["-m", "claude-opus-4-5", "-t", "77", "Hi"],
+                             dict(model="claude-opus-4-5", max_tokens=77,
+                                  messages=user("Hi")), "create"),
+    "system": (["-s", "Be terse.", "Hi"], base(system="Be terse.", messages=user("Hi")),
+               "create"),
+    "sampling (SDK: extra_body)": (
+        ["--temperature", "0.3", "--top-p", "0.8", "--top-k", "5", "Hi"],
+        base(messages=user("Hi"), extra_body={"temperature": 0.3, "top_p": 0.8,
+                                              "top_k": 5}), "create"),
+    "stop sequences": (["-S", "END", "-S", "###", "Hi"],
+                       base(stop_sequences=["END", "###"], messages=user("Hi")), "create"),
+    "prefill": (["-t", "1", "-p", "The answer is (", "Q?"],
+                dict(model=MODEL, max_tokens=1, messages=[
+                    {"role": "user", "content": "Q?"},
+                    {"role": "assistant", "content": "The answer is ("}]), "create"),
+    "image base64": (["-i", str(DATA / "pixel.png"), "What?"], base(messages=user([
+        {"type": "image", "source": {"type": "base64", "media_type": "image/png",
+                                     "data": PNG}},
+        {"type": "text", "text": "What?"}])), "create"),
+    "image url": (["-i", "https://example.com/a.jpg", "What?"], base(messages=user([
+        {"type": "image", "source": {"type": "url", "url": "https://example.com/a.jpg"}},
+        {"type": "text", "text": "What?"}])), "create"),
+    "document pdf": (["-d", str(DATA / "tiny.pdf"), "Sum"], base(messages=user([
+        {"type": "document", "title": "tiny.pdf",
+         "source": {"type": "base64", "media_type": "application/pdf", "data": PDF}},
+        {"type": "text", "text": "Sum"}])), "create"),
+    "thinking": (["--thinking", "2048", "Hi"], base(
+        thinking={"type": "enabled", "budget_tokens": 2048}, messages=user("Hi")), "create"),
+    "adaptive thinking and effort": (
+        ["--thinking", "adaptive", "--effort", "high", "Hi"],
+        base(thinking={"type": "adaptive"}, output_config={"effort": "high"},
+             messages=user("Hi")), "create"),
+    "schema": (["--schema", json.dumps(SCHEMA), "Hi"], base(
+        output_config={"format": {"type": "json_schema", "schema": SCHEMA}},
+        messages=user("Hi")), "create"),
+    "tools": (["--tools", str(REPO / "examples" / "weather_tools.json"),
+               "--tool-choice", "get_weather", "Weather?"],
+              base(tools=TOOLS, tool_choice={"type": "tool", "name": "get_weather"},
+                   messages=user("Weather?")), "create"),
+    "tool result": (["--tool-result", "toolu_1", "21C", "Go on"], base(messages=user([
+        {"type": "tool_result", "tool_use_id": "toolu_1", "content": "21C"},
+        {"type": "text", "text": "Go on"}])), "create"),
+    "extra": (["--extra", '{"metadata": {"user_id": "u1"}, "service_tier": "auto"}', "Hi"],
+              base(metadata={"user_id": "u1"}, service_tier="auto", messages=user("Hi")),
+              "create"),
+    "stream": (["--stream", "Hi"], base(messages=user("Hi"), stream=True), "create"),
+    "count tokens": (["--count-tokens", "-s", "sys", "Hi"],
+                     dict(model=MODEL, system="sys", messages=user("Hi")), "count_tokens"),
+    "beta": (["--beta", "a-2025-01-01", "--beta", "b-2025-02-02", "Hi"],
+             base(messages=user("Hi"), betas=["a-2025-01-01", "b-2025-02-02"]), "beta"),
+}
+
+
+@pytest.fixture
+def sdk_run(api):
+    def run(kwargs, method, auth_token=False):
+        client = anthropic.Anthropic(
+            api_key=None if auth_token else FAKE_KEY,
+            auth_token=FAKE_TOKEN if auth_token else None,
+            base_url=api.base, max_retries=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            if method == "create":
+                result = client.messages.create(**kwargs)
+                if kwargs.get("stream"):
+                    for _ in result:
+                        pass
+            elif method == "count_tokens":
+                client.messages.count_tokens(**kwargs)
+            else:
+                client.beta.messages.create(**kwargs)
+        client.close()
+
+    return run
+
+
+def reply_for(api, args):
+    if "--count-tokens" in args:
+        api.reply({"input_tokens": 3}, path="/v1/messages/count_tokens")
+    elif "--stream" in args:
+        api.expect_request("/v1/messages").respond_with_data(
+            fixture_bytes("basic_response.sse"), content_type="text/event-stream")
+    else:
+        api.reply(message())
+
+
+def capture(api, run):
+    api.clear()
+    run()
+    (request, _), = api.log
+    return request
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_same_request_as_the_sdk(api, invoke, sdk_run, name):
+    args, kwargs, method = CASES[name]
+
+    def with_msgcli():
+        reply_for(api, args)
+        assert invoke(["--api-version", ANTHROPIC_API_VERSION, *args]).code == 0
+
+    def with_sdk():
+        reply_for(api, args)
+        sdk_run(kwargs, method)
+
+    ours, theirs = capture(api, with_msgcli), capture(api, with_sdk)
+    assert json.loads(ours.get_data()) == json.loads(theirs.get_data())
+    assert ours.path == theirs.path
+    for header in ("anthropic-version", "anthropic-beta", "content-type"):
+        assert ours.headers.get(header) == theirs.headers.get(header), header
+    # by design: x-api-key (msgcli's contract) against Bearer (SDK 2.x), same key
+    assert ours.headers["x-api-key"] == FAKE_KEY
+    assert theirs.headers["authorization"] == f"Bearer {FAKE_KEY}"
+
+
+def test_auth_token_headers_identical(api, invoke, sdk_run):
+    env = {"ANTHROPIC_API_KEY": None, "ANTHROPIC_AUTH_TOKEN": FAKE_TOKEN}
+
+    def with_msgcli():
+        api.reply()
+        assert invoke(["Hi"], env=env).code == 0
+
+    def with_sdk():
+        api.reply()
+        sdk_run(base(messages=user("Hi")), "create", auth_token=True)
+
+    ours, theirs = capture(api, with_msgcli), capture(api, with_sdk)
+    assert ours.headers["authorization"] == theirs.headers["authorization"] == \
+        f"Bearer {FAKE_TOKEN}"
+    assert "x-api-key" not in ours.headers and "x-api-key" not in theirs.headers
+
+
+def test_default_versions_differ_by_design():
+    """msgcli's default is its frozen contract; the SDK's moved on. Stated, not hidden."""
+    from msgcli.request import DEFAULT_API_VERSION
+
+    assert DEFAULT_API_VERSION == "2023-06-01"
+    assert ANTHROPIC_API_VERSION != DEFAULT_API_VERSION
+
+
+def test_openai_system_messages_lifted_like_sdk_system(api, invoke, sdk_run, tmp_path):
+    f = tmp_path / "m.json"
+    f.write_text(json.dumps([{"role": "system", "content": "Be kind."},
+                             {"role": "user", "content": "Hi"}]))
+
+    def with_msgcli():
+        api.reply()
+        invoke(["-f", str(f)])
+
+    def with_sdk():
+        api.reply()
+        sdk_run(base(system="Be kind.", messages=user("Hi")), "create")
+
+    assert json.loads(capture(api, with_msgcli).get_data()) == \
+        json.loads(capture(api, with_sdk).get_data())
+
+
+# -- generated conversations --------------------------------------------------------
+
+text = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=40).filter(
+    lambda s: s.strip())
+block = st.one_of(
+    text.map(lambda t: {"type": "text", "text": t}),
+    st.just({"type": "image", "source": {"type": "base64", "media_type": "image/png",
+                                         "data": PNG}}))
+turn_content = st.one_of(text, st.lists(block, min_size=1, max_size=3))
+
+
+@st.composite
+def conversations(draw):
+    turns = draw(st.integers(1, 6))
+    return [{"role": "user" if i % 2 == 0 else "assistant", "content": draw(turn_content)}
+            for i in range(turns)]
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(conversation=conversations(), system=st.one_of(st.none(), text),
+       # the SDK refuses non-streaming calls it expects to last over 10 minutes
+       max_tokens=st.integers(1, 21333))
+def test_generated_conversations(api, invoke, sdk_run, tmp_path, conversation, system,
+                                 max_tokens):
+    f = tmp_path / "conv.json"
+    f.write_text(json.dumps(conversation))
+    args = ["-f", str(f), "-t", str(max_tokens)] + (["-s", system] if system else [])
+    kwargs = dict(model=MODEL, max_tokens=max_tokens, messages=conversation)
+    if system:
+        kwargs["system"] = system
+
+    def with_msgcli():
+        api.reply()
+        assert invoke(args).code == 0
+
+    def with_sdk():
+        api.reply()
+        sdk_run(kwargs, "create")
+
+    assert json.loads(capture(api, with_msgcli).get_data()) == \
+        json.loads(capture(api, with_sdk).get_data())
+
+
+# -- the same replies, parsed by both ------------------------------------------------------
+
+def sdk_text(final):
+    return "".join(b.text for b in final.content if b.type == "text")
+
+
+def expected_stdout(final):
+    out = sdk_text(final)
+    calls = [b for b in final.content if b.type == "tool_use"] \
+        if final.stop_reason == "tool_use" else []
+    if calls:
+        if out and not out.endswith("\n"):
+            out += "\n"
+        for b in calls:
+            out += json.dumps({"id": b.id, "name": b.name, "input": b.input},
+                              ensure_ascii=False, separators=(",", ":")) + "\n"
+    elif out and not out.endswith("\n"):
+        out += "\n"
+    return out
+
+
+@pytest.mark.parametrize("name", FIXTURE_NAMES)
+def test_streams_parsed_like_the_sdk(invoke, scripted, name):
+    server = scripted(sse_response([fixture_bytes(name)]))
+    client = anthropic.Anthropic(api_key=FAKE_KEY, base_url=server.url, max_retries=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        with client.messages.stream(**base(messages=user("Hi"))) as stream:
+            final = stream.get_final_message()
+    r = invoke(["--stream", "Hi"], base_url=server.url)
+    assert r.stdout == expected_stdout(final)
+    assert r.code == status.for_stop_reason(final.stop_reason)
+
+
+REPLIES = {
+    "text": message("Hello there."),
+    "two text blocks": message(content=[{"type": "text", "text": "A, "},
+                                        {"type": "text", "text": "B."}]),
+    "max_tokens": message("cut", stop_reason="max_tokens"),
+    "stop_sequence": message("x", stop_reason="stop_sequence", stop_sequence="END"),
+    "refusal": message("", stop_reason="refusal"),
+    "tool_use": message(stop_reason="tool_use", content=[
+        {"type": "text", "text": "Looking."},
+        {"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {"city": "Oslo"}}]),
+    "thinking": message(content=[{"type": "thinking", "thinking": "hm", "signature": "s"},
+                                 {"type": "text", "text": "Done"}]),
+    "pause_turn": message("wait", stop_reason="pause_turn"),
+    "unicode": message("héllo 👋 世界"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REPLIES))
+def test_whole_replies_parsed_like_the_sdk(invoke, scripted, name):
+    server = scripted(plain_response("200 OK", REPLIES[name]))
+    client = anthropic.Anthropic(api_key=FAKE_KEY, base_url=server.url, max_retries=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        final = client.messages.create(**base(messages=user("Hi")))
+    r = invoke(["Hi"], base_url=server.url)
+    assert r.stdout == expected_stdout(final)
+    assert r.code == status.for_stop_reason(final.stop_reason)
