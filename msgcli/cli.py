@@ -4,7 +4,7 @@ Imports nothing but click and the exit-status table, so `--help` and
 `--version` start as fast as click allows; the rest loads when a request is made.
 """
 
-import signal
+import os
 import sys
 
 import click
@@ -30,17 +30,33 @@ def _exit_status_epilog():
             "See man msgcli for the full manual.")
 
 
+HELP_WIDTH = 100
+
+
+def _terminal_width():
+    """What click would ask shutil for, without importing shutil for --help."""
+    try:
+        return int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        pass
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns
+    except (AttributeError, OSError, ValueError):
+        return 80
+
+
 class MsgcliCommand(click.Command):
     """click's Command with msgcli's process contract: click exits 1 on Ctrl-C and
     on a broken pipe, msgcli exits 130/143 and 141, and never shows a traceback."""
 
+    def make_context(self, info_name, args, parent=None, **extra):
+        # click's own rule (fit the terminal, at most max_content_width, at least 50)
+        extra.setdefault("terminal_width", max(min(_terminal_width(), HELP_WIDTH) - 2, 50))
+        return super().make_context(info_name, args, parent, **extra)
+
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True,
              **extra):
-        previous = None
-        try:
-            previous = signal.signal(signal.SIGTERM, _on_sigterm)
-        except ValueError:  # not the main thread (embedded use): keep the default
-            pass
+        self._previous_sigterm = None
         try:
             code = super().main(args, prog_name, complete_var, standalone_mode=False,
                                 **extra)
@@ -59,8 +75,10 @@ class MsgcliCommand(click.Command):
             if code == 1 and type(sys.stdout).__name__ == "PacifyFlushWrapper":
                 code = ExitStatus.BROKEN_PIPE
         finally:
-            if previous is not None:
-                signal.signal(signal.SIGTERM, previous)
+            if self._previous_sigterm is not None:
+                import signal
+
+                signal.signal(signal.SIGTERM, self._previous_sigterm)
         if code is None:
             code = 0
         if code == ExitStatus.BROKEN_PIPE:
@@ -94,7 +112,8 @@ def _not_negative(ctx, param, value):
 @click.command(
     cls=MsgcliCommand,
     context_settings={"help_option_names": ["-h", "--help"],
-                      "auto_envvar_prefix": "MSGCLI", "max_content_width": 100},
+                      "auto_envvar_prefix": "MSGCLI",
+                      "max_content_width": HELP_WIDTH},
     epilog=_exit_status_epilog(),
 )
 @click.argument("prompt", nargs=-1)
@@ -178,8 +197,16 @@ def cli(**options):
       msgcli -p '{' -S '}' "Give me JSON" | jq .
       msgcli -i photo.jpg "What is in this image?"
     """
+    # Until a request is on its way, SIGTERM's default action (exit 143) is right.
+    import signal
+
     from msgcli import core
 
+    try:
+        click.get_current_context().command._previous_sigterm = \
+            signal.signal(signal.SIGTERM, _on_sigterm)
+    except ValueError:  # not the main thread (embedded use): keep the default
+        pass
     options["json"] = options.pop("json_")
     return core.run(**options)
 

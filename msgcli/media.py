@@ -87,9 +87,10 @@ def image_block(ref):
             f"image {name!r} is {len(data):,} bytes, {encoded_size:,} as base64; the API "
             f"accepts at most {MAX_IMAGE_BASE64_BYTES:,} base64 bytes per image "
             "(about 3.75 MB of file): shrink or recompress it")
+    encoded = base64.b64encode(data)
+    del data  # the file, its base64 and the base64 text need never coexist
     return {"type": "image", "source": {
-        "type": "base64", "media_type": media_type,
-        "data": base64.b64encode(data).decode("ascii")}}
+        "type": "base64", "media_type": media_type, "data": encoded.decode("ascii")}}
 
 
 def document_block(ref):
@@ -105,8 +106,10 @@ def document_block(ref):
         if 4 * ((len(data) + 2) // 3) > MAX_REQUEST_BYTES:
             raise InputError(f"document {name!r} is too large: as base64 it exceeds the "
                              f"API's {megabytes(MAX_REQUEST_BYTES)} request limit")
+        encoded = base64.b64encode(data)
+        del data
         source = {"type": "base64", "media_type": "application/pdf",
-                  "data": base64.b64encode(data).decode("ascii")}
+                  "data": encoded.decode("ascii")}
     else:
         if b"\x00" in data or sniff_image(data):
             raise InputError(f"document {name!r} is neither a PDF nor a text file: "

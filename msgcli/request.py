@@ -1,6 +1,7 @@
 """Assembling the HTTP request: body, headers and URL, exactly as the API expects."""
 
 import json
+import re
 
 from msgcli import __version__
 from msgcli.errors import InputError
@@ -65,8 +66,59 @@ def check_body(body):
                                  f"--max-tokens ({max_tokens})")
 
 
+# Strings this long (base64 images and documents, big prompts) are encoded on their
+# own; a string without quotes, backslashes or control characters is its own JSON.
+_LARGE_STRING = 64 * 1024
+_NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f]')
+_MARK = "\ue000msgcli-large-string-{}\ue000"
+
+
+class EncodedBody:
+    """A JSON request body as a list of byte chunks.
+
+    json.dumps(...).encode() would hold a 5 MB base64 image three times at once (the
+    dict's string, the JSON text, the bytes). Here each large string is encoded by
+    itself and never joined: requests sends the chunks in turn with a Content-Length,
+    and can iterate them again for a retry."""
+
+    def __init__(self, chunks):
+        self.chunks = chunks
+        self.length = sum(len(c) for c in chunks)
+
+    def __len__(self):
+        return self.length
+
+    def __iter__(self):
+        return iter(self.chunks)
+
+    def __bytes__(self):
+        return b"".join(self.chunks)
+
+
 def encode_body(body):
-    data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    large = []
+
+    def set_aside(value):
+        if isinstance(value, dict):
+            return {k: set_aside(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [set_aside(v) for v in value]
+        if isinstance(value, str) and len(value) >= _LARGE_STRING:
+            large.append(value)
+            return _MARK.format(len(large) - 1)
+        return value
+
+    skeleton = json.dumps(set_aside(body), ensure_ascii=False, separators=(",", ":"))
+    chunks = []
+    for i, piece in enumerate(re.split(r'"\ue000msgcli-large-string-\d+\ue000"', skeleton)):
+        chunks.append(piece.encode("utf-8"))
+        if i < len(large):
+            text = large[i]
+            if text.isascii() and not _NEEDS_ESCAPE.search(text):
+                chunks += [b'"', text.encode("ascii"), b'"']
+            else:
+                chunks.append(json.dumps(text, ensure_ascii=False).encode("utf-8"))
+    data = EncodedBody(chunks)
     if len(data) > MAX_REQUEST_BYTES:
         raise InputError(f"the request is {megabytes(len(data))}; the API accepts at "
                          f"most {megabytes(MAX_REQUEST_BYTES)}")
