@@ -30,7 +30,11 @@ from server import SHORT_TEXT, BenchServer  # noqa: E402
 
 MSGCLI_VENV = HERE / ".venv"
 PEERS_VENV = HERE / ".venv-peers"
-PEER_PACKAGES = ["anthropic==2.12.0", "llm", "llm-anthropic"]
+LLM_VENV = HERE / ".venv-llm"
+PEER_PACKAGES = ["anthropic==2.12.0"]
+# llm-anthropic 0.26 passes `temperature` to Messages.stream(), which anthropic 2.x
+# no longer accepts: llm gets its own venv with the 1.x SDK it works with.
+LLM_PACKAGES = ["llm", "llm-anthropic", "anthropic<2"]
 FAKE_KEY = "sk-ant-bench-0000000000000000"
 IMAGE_BYTES = 3_932_160  # the largest image the API accepts: 5 MiB of base64
 STDIN_BYTES = 20 * 1024 * 1024
@@ -49,10 +53,11 @@ def ensure_venvs(with_peers):
     subprocess.run([str(venv_python(MSGCLI_VENV)), "-m", "pip", "install", "--quiet",
                     str(REPO)], check=True)
     if with_peers:
-        if not venv_python(PEERS_VENV).exists():
-            subprocess.run([sys.executable, "-m", "venv", str(PEERS_VENV)], check=True)
-        subprocess.run([str(venv_python(PEERS_VENV)), "-m", "pip", "install", "--quiet",
-                        *PEER_PACKAGES], check=True)
+        for venv, packages in ((PEERS_VENV, PEER_PACKAGES), (LLM_VENV, LLM_PACKAGES)):
+            if not venv_python(venv).exists():
+                subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+            subprocess.run([str(venv_python(venv)), "-m", "pip", "install", "--quiet",
+                            *packages], check=True)
 
 
 def measure(argv, env, stdin_path=None):
@@ -122,7 +127,7 @@ def main():
     py = str(venv_python(MSGCLI_VENV))
     msgcli = str(MSGCLI_VENV / "bin" / "msgcli")
     peers_py = str(venv_python(PEERS_VENV))
-    llm = str(PEERS_VENV / "bin" / "llm")
+    llm = str(LLM_VENV / "bin" / "llm")
     sdk = [peers_py, str(HERE / "sdk_client.py")]
     curl = shutil.which("curl")
     workdir = Path(tempfile.mkdtemp(prefix="msgcli-bench-"))
@@ -196,7 +201,7 @@ def render(results, b64_mb, stream_text):
     def get(scenario, tool):
         return results.get((scenario, tool))
 
-    lines = ["| scenario | tool | wall (median) | peak RSS | msgcli vs this |",
+    lines = ["| scenario | tool | wall (median) | peak RSS | time ÷ msgcli's |",
              "|---|---|---:|---:|---:|"]
     scenarios = []
     for scenario, _ in results:
@@ -214,7 +219,7 @@ def render(results, b64_mb, stream_text):
             extra = ""
             if scenario.startswith("stream"):
                 extra = f" ({STREAM_DELTAS / wall:,.0f} events/s)"
-            vs = "" if tool == "msgcli" or ours is None else ratio(ours[0], wall)
+            vs = "" if tool == "msgcli" or ours is None else ratio(wall, ours[0])
             lines.append(f"| {scenario} | {tool} | {wall * 1000:,.0f} ms{extra} | "
                          f"{rss:.1f} MB | {vs} |")
     checks = ["", "Targets:", ""]

@@ -89,8 +89,8 @@ class Run:
         self.stdin_used = False
         self.stdout = None
 
-    def open_stdout(self, flush_each=False):
-        self.stdout = Stdout(self.redactor, flush_each=flush_each)
+    def open_stdout(self):
+        self.stdout = Stdout(self.redactor)
         return self.stdout
 
     def flush_partial_output(self):
@@ -332,12 +332,13 @@ class Run:
     def show_stream(self, response):
         from msgcli.streaming import replay
 
-        stdout = self.open_stdout(flush_each=True)
+        stdout = self.open_stdout()
         renderer = None if self.opts.json else self.renderer(stdout)
         message = replay(
             response, stdout if self.opts.json else None,
             on_text=renderer.feed if renderer else None,
-            on_thinking=self.show_thinking if self.opts.show_thinking else None)
+            on_thinking=self.show_thinking if self.opts.show_thinking else None,
+            after_read=stdout.flush)
         if renderer:
             renderer.finish(message)
         else:

@@ -34,21 +34,23 @@ class Redactor:
         write completes; a streamed secret split across deltas is held until known."""
         longest = 0
         for secret in self.secrets:
-            for n in range(min(len(secret) - 1, len(text)), longest, -1):
-                if secret.startswith(text[-n:]):
-                    longest = n
+            position = text.find(secret[0], max(len(text) - len(secret) + 1, 0))
+            while position != -1:
+                if secret.startswith(text[position:]):
+                    longest = max(longest, len(text) - position)
                     break
+                position = text.find(secret[0], position + 1)
         return longest
 
 
 class Stdout:
-    """The answer channel. Text is redacted across write boundaries."""
+    """The answer channel. Text is redacted across write boundaries; a stream
+    flushes it after each network read (see streaming.replay)."""
 
-    def __init__(self, redactor, stream=None, flush_each=False):
+    def __init__(self, redactor, stream=None):
         stream = stream if stream is not None else sys.stdout
         self._out = getattr(stream, "buffer", stream)
         self._redact = redactor
-        self._flush_each = flush_each
         self._pending = ""
         self.last_char = ""
 
@@ -62,8 +64,9 @@ class Stdout:
         if text:
             self._out.write(text.encode("utf-8", "surrogatepass"))
             self.last_char = text[-1]
-            if self._flush_each:
-                self._out.flush()
+
+    def flush(self):
+        self._out.flush()
 
     def close(self):
         if self._pending:

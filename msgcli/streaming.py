@@ -38,10 +38,20 @@ class SSEParser:
             self._partial = lines.pop()
         else:
             self._partial = b""
+        data = self._data
         for raw in lines:
-            event = self._line(raw.rstrip(b"\r\n"))
-            if event is not None:
-                yield event
+            line = raw.rstrip(b"\r\n")
+            # the two lines every event has, parsed inline: this loop runs per line
+            if line.startswith(b"data:"):
+                value = line[6:] if line[5:6] == b" " else line[5:]
+                data.append(value.decode("utf-8", "replace"))
+            elif not line:
+                if data:
+                    yield SSEEvent(self._event or "message", "\n".join(data))
+                    data.clear()
+                self._event = ""
+            else:
+                self._line(line)
 
     def close(self):
         """End of stream: a final event without its blank line is still dispatched."""
@@ -261,10 +271,12 @@ def iter_chunks(response, size=65536):
         yield chunk
 
 
-def replay(response, jsonl_out=None, on_text=None, on_thinking=None):
+def replay(response, jsonl_out=None, on_text=None, on_thinking=None, after_read=None):
     """Consume an event-stream response and return the finished message.
 
-    With `jsonl_out`, every event's JSON is written to it as one line as it arrives."""
+    With `jsonl_out`, every event's JSON is written to it as one line as it arrives.
+    `after_read` runs once the events of each network read are handled: the place to
+    flush, so output leaves with the bytes that brought it, in one write per read."""
     parser = SSEParser()
     accumulator = MessageAccumulator(on_text=on_text, on_thinking=on_thinking)
     events = 0
@@ -288,7 +300,11 @@ def replay(response, jsonl_out=None, on_text=None, on_thinking=None):
             for event in parser.feed(chunk):
                 handle(event)
                 if accumulator.finished:
+                    if after_read is not None:
+                        after_read()
                     return accumulator.result()
+            if after_read is not None:
+                after_read()
         for event in parser.close():
             handle(event)
     finally:
