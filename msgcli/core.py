@@ -10,7 +10,13 @@ import sys
 from types import SimpleNamespace
 
 from msgcli import request, status
-from msgcli.errors import BadResponseError, CredentialsError, InputError, MsgcliError
+from msgcli.errors import (
+    ApiError,
+    BadResponseError,
+    CredentialsError,
+    InputError,
+    MsgcliError,
+)
 from msgcli.inputs import (
     Conversation,
     decode_utf8,
@@ -374,7 +380,7 @@ class Run:
         if o.conversation and stop_reason != "refusal" and message.get("content"):
             from msgcli import conversation
 
-            history.messages = [m for m in history.messages] + ([turn] if turn else []) + \
+            history.messages = history.messages + ([turn] if turn else []) + \
                 [conversation.assistant_turn(message, o.prefill)]
             conversation.write_atomic(o.conversation,
                                       conversation.dumps(history.to_json_value()))
@@ -397,8 +403,6 @@ def parse_json_object(raw, http_status):
 
 def parse_message(raw, http_status):
     """The reply as a Message, checked enough that output code can trust its shape."""
-    from msgcli.errors import ApiError
-
     value = parse_json_object(raw, http_status)
     if value.get("type") == "error" or ("error" in value and "content" not in value):
         error = value.get("error") if isinstance(value.get("error"), dict) else {}

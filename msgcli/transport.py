@@ -103,9 +103,8 @@ class Transport:
         self.timeout = (min(CONNECT_TIMEOUT, timeout), timeout)
         self.attempts = 1
         self.session = requests.Session()
-        # Proxies and CA bundles still come from the environment; a ~/.netrc must
-        # not add an Authorization header beside the API key.
-        self.session.trust_env = True
+        # Proxies and CA bundles still come from the environment, but a ~/.netrc
+        # must not add an Authorization header beside the API key.
         self.session.auth = lambda r: r
         retry = ApiRetry(total=retries, connect=None, read=None, status=None, other=None,
                          redirect=0, allowed_methods=None, raise_on_status=False,

@@ -54,6 +54,8 @@ class Result:
 def clean_env(base_url, **extra):
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("MSGCLI_", "ANTHROPIC_"))}
+    # the msgcli console script sits beside this interpreter, shim or no shim
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
     env.update({"ANTHROPIC_API_KEY": FAKE_KEY, "ANTHROPIC_BASE_URL": base_url,
                 "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"})
     for k, v in extra.items():

@@ -196,3 +196,35 @@ def test_stdin_devnull_with_prompt(api, run_cli):
     r = run_cli(["Hello"], stdin=subprocess.DEVNULL)
     assert (r.code, r.stdout) == (0, "Hello!\n")
     assert r.stderr == ""
+
+
+def test_no_prompt_on_a_terminal_exits_2_at_once(api):
+    """stdin a real terminal and no PROMPT: a usage error, never a wait for typing."""
+    import pty
+
+    controller, terminal = pty.openpty()
+    try:
+        proc = subprocess.run([sys.executable, "-m", "msgcli"], stdin=terminal,
+                              capture_output=True, timeout=20, cwd=REPO,
+                              env=clean_env(api.base))
+    finally:
+        os.close(controller)
+        os.close(terminal)
+    assert proc.returncode == 2
+    assert b"no prompt" in proc.stderr
+    assert api.log == []
+
+
+def test_prompt_with_terminal_stdin_does_not_read_it(api):
+    import pty
+
+    api.reply()
+    controller, terminal = pty.openpty()
+    try:
+        proc = subprocess.run([sys.executable, "-m", "msgcli", "Hello"], stdin=terminal,
+                              capture_output=True, timeout=20, cwd=REPO,
+                              env=clean_env(api.base))
+    finally:
+        os.close(controller)
+        os.close(terminal)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, b"Hello!\n", b"")

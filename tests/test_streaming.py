@@ -315,3 +315,16 @@ def test_non_stream_whole_reply_to_closed_pipe(api):
         timeout=60)
     assert proc.returncode == 141
     assert proc.stderr == b""
+
+
+@pytest.mark.parametrize("name", ["tool_use_response.sse", "basic_response.sse"])
+def test_streamed_reply_saves_the_same_conversation(invoke, scripted, tmp_path, name):
+    sse = fixture_bytes(name)
+    streamed_file, whole_file = tmp_path / "s.json", tmp_path / "w.json"
+    server = scripted(sse_response([sse]))
+    invoke(["--stream", "-c", str(streamed_file), "Hi"], base_url=server.url)
+    server = scripted(plain_response("200 OK", fold(sse)))
+    invoke(["-c", str(whole_file), "Hi"], base_url=server.url)
+    streamed, whole = json.loads(streamed_file.read_text()), json.loads(whole_file.read_text())
+    assert streamed == whole
+    assert streamed[-1]["role"] == "assistant" and streamed[-1]["content"]
