@@ -98,7 +98,7 @@ def make_inputs(workdir):
                 {"type": "text", "text": "Describe"}]),
             ("stdin", prompt.read_text() + "\n\nSummarize")):
         for stream in (False, True):
-            body = {"model": "claude-sonnet-4-5", "max_tokens": 4096,
+            body = {"model": "claude-opus-4-5", "max_tokens": 4096,
                     "messages": [{"role": "user", "content": content}]}
             if stream:
                 body["stream"] = True
@@ -140,7 +140,7 @@ def main():
                 "-H", f"x-api-key: {FAKE_KEY}", "-H", "anthropic-version: 2023-06-01",
                 "--data-binary", f"@{body}"]
 
-    llm_model = ["-m", "claude-sonnet-4.5"]
+    llm_model = ["-m", "claude-opus-4.5"]
     # (scenario, tool, argv, stdin)
     plan = [
         ("floor", "python -c pass", [py, "-c", "pass"], None),

@@ -21,7 +21,7 @@ if image:
                                             "data": encoded}},
                {"type": "text", "text": prompt}]
 client = anthropic.Anthropic()
-request = dict(model="claude-sonnet-4-5", max_tokens=4096,
+request = dict(model="claude-opus-4-5", max_tokens=4096,
                messages=[{"role": "user", "content": content}])
 out = sys.stdout
 if stream:

@@ -124,7 +124,7 @@ def _not_negative(ctx, param, value):
                    "atomically.")
 @click.option("-s", "--system", metavar="TEXT", help="System prompt.")
 @click.option("-m", "--model", metavar="TEXT",
-              help="Model name.  [default: claude-sonnet-4-5]")
+              help="Model name.  [default: claude-opus-4-5]")
 @click.option("-t", "--max-tokens", type=int, metavar="INT", callback=_positive,
               help="Most tokens to generate.  [default: 4096]")
 @click.option("--temperature", type=float, metavar="FLOAT", help="Sampling temperature.")

@@ -7,7 +7,10 @@ from msgcli import __version__
 from msgcli.errors import InputError
 from msgcli.inputs import MAX_REQUEST_BYTES, megabytes
 
-DEFAULT_MODEL = "claude-sonnet-4-5"
+# claude-sonnet-4-5 reaches end-of-life on 2026-11-30, and the 4.6 models and later
+# refuse a prefill with HTTP 400; claude-opus-4-5 does every seed example and takes
+# every flag msgcli has (effort, thinking, structured output).
+DEFAULT_MODEL = "claude-opus-4-5"
 DEFAULT_MAX_TOKENS = 4096
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 DEFAULT_API_VERSION = "2023-06-01"

@@ -22,6 +22,13 @@ def sent(api, schema="CreateMessageParams"):
 
 # -- the seed examples --------------------------------------------------------
 
+def test_default_model_and_max_tokens(api, invoke):
+    api.reply()
+    invoke(["Hi"])
+    body = sent(api)
+    assert (body["model"], body["max_tokens"]) == ("claude-opus-4-5", 4096)
+
+
 def test_basic_request(api, invoke):
     api.reply(message("Hello! How can I help?"))
     r = invoke(["-m", "claude-sonnet-4-5", "Hello, Claude"])

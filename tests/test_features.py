@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from msgcli.request import COUNT_TOKENS_FIELDS
-from tests.conftest import REPO, clean_env, message
+from msgcli.request import COUNT_TOKENS_FIELDS, DEFAULT_MODEL
+from tests.conftest import REPO, assert_no_secret, clean_env, message
 from tests.scripted_server import plain_response
 from tests.spec import assert_valid, spec
 
@@ -313,6 +313,7 @@ def test_tool_loop_example_script(scripted):
     proc = subprocess.run([str(REPO / "examples" / "tool_loop.sh"), "Weather in Paris?"],
                           capture_output=True, text=True, timeout=60,
                           env=clean_env(server.url))
+    assert_no_secret(proc.stdout, proc.stderr)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "It is sunny and 21 °C in Paris.\n"
     assert "Checking the weather." in proc.stderr
@@ -337,7 +338,7 @@ def test_count_tokens(api, invoke):
                 "--stream", "Hello"])
     assert (r.code, r.stdout) == (0, "1234\n")
     body = body_of(api, "CountMessageTokensParams")
-    assert body == {"model": "claude-sonnet-4-5", "system": "sys",
+    assert body == {"model": DEFAULT_MODEL, "system": "sys",
                     "messages": [{"role": "user", "content": "Hello"}]}
 
 

@@ -219,6 +219,7 @@ def test_signal_exit_and_conversation_untouched(tmp_path, sig, code, phase):
         time.sleep(0.5)
         proc.send_signal(sig)
         out, err = proc.communicate(timeout=20)
+        assert_no_secret(out, err)
     finally:
         hold.set()
         server.close()
@@ -238,6 +239,7 @@ def test_ctrl_c_while_reading_stdin():
     time.sleep(1.0)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=20)
+    assert_no_secret(out, err)
     assert proc.returncode == 130
     assert b"Traceback" not in err
 
@@ -257,6 +259,7 @@ def test_closed_stdout_is_141_and_silent(api, reader, stream):
             executable="/bin/bash", timeout=60)
     finally:
         server.close()
+    assert_no_secret(proc.stdout, proc.stderr)
     assert proc.returncode == 141
     assert proc.stderr == b"", proc.stderr
     assert b"Exception ignored" not in proc.stderr
@@ -268,6 +271,7 @@ def test_help_into_closed_pipe_is_141(api):
         capture_output=True, cwd=REPO, env=clean_env(api.base), executable="/bin/bash",
         timeout=60)
     assert proc.stderr == b""
+    assert_no_secret(proc.stdout, proc.stderr)
     assert proc.returncode in (0, 141)
 
 

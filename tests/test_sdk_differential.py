@@ -30,6 +30,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from msgcli import status
+from msgcli.request import DEFAULT_MODEL
 from tests.conftest import FAKE_KEY, FAKE_TOKEN, REPO, message
 from tests.scripted_server import plain_response, sse_response
 from tests.sse import FIXTURE_NAMES, fixture_bytes
@@ -38,7 +39,7 @@ DATA = Path(__file__).parent / "data"
 TOOLS = json.loads((REPO / "examples" / "weather_tools.json").read_text())
 PNG = base64.b64encode((DATA / "pixel.png").read_bytes()).decode()
 PDF = base64.b64encode((DATA / "tiny.pdf").read_bytes()).decode()
-MODEL = "claude-sonnet-4-5"
+MODEL = DEFAULT_MODEL
 SCHEMA = {"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"],
           "additionalProperties": False}
 

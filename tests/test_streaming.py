@@ -10,7 +10,7 @@ import time
 import pytest
 
 from msgcli.streaming import MessageAccumulator, SSEParser
-from tests.conftest import REPO, clean_env, message
+from tests.conftest import REPO, assert_no_secret, clean_env, message
 from tests.scripted_server import Drop, Pause, Sleep, plain_response, sse_response
 from tests.spec import assert_valid
 from tests.sse import (
@@ -264,6 +264,7 @@ def test_output_is_flushed_before_the_stream_ends(api):
         held = not go_on.is_set()
         go_on.set()
         out, err = proc.communicate(timeout=20)
+        assert_no_secret(out, err)
     finally:
         server.close()
     assert held and b"FIRST" in seen, "the first delta did not arrive while the stream was held"
@@ -297,8 +298,10 @@ def test_reader_closing_early_exits_141_quietly(api):
         proc2.stdout.close()
         code = proc2.wait(timeout=30)
         err = proc2.stderr.read()
+        assert_no_secret(err)
     finally:
         server.close()
+    assert_no_secret(proc.stdout, proc.stderr)
     assert proc.stdout == b"word word word word "
     assert proc.stderr == b""
     assert code == 141
@@ -313,6 +316,7 @@ def test_non_stream_whole_reply_to_closed_pipe(api):
         f"{sys.executable} -m msgcli Hi | true; exit ${{PIPESTATUS[0]}}", shell=True,
         capture_output=True, cwd=REPO, env=clean_env(api.base), executable="/bin/bash",
         timeout=60)
+    assert_no_secret(proc.stdout, proc.stderr)
     assert proc.returncode == 141
     assert proc.stderr == b""
 
