@@ -2,6 +2,8 @@
 whole reply (stdout byte for byte, exit status)."""
 
 import json
+import os
+import select
 import subprocess
 import sys
 import threading
@@ -251,21 +253,29 @@ def test_output_is_flushed_before_the_stream_ends(api):
     first, rest = events_to_sse(events[:3]), events_to_sse(events[3:])
     from tests.scripted_server import ScriptedServer
 
-    server = ScriptedServer([sse_response([first, Pause(go_on, timeout=20), rest])])
+    # The server holds the rest for up to 60 s; the first delta must arrive within 10.
+    server = ScriptedServer([sse_response([first, Pause(go_on, timeout=60), rest])])
     try:
         proc = subprocess.Popen(
             [sys.executable, "-m", "msgcli", "--stream", "Hi"], stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO,
             env=clean_env(server.url))
         seen = b""
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + 10
+        fd = proc.stdout.fileno()
         while b"FIRST" not in seen and time.monotonic() < deadline:
-            seen += proc.stdout.read1(100)
+            readable, _, _ = select.select([fd], [], [], deadline - time.monotonic())
+            if readable:
+                chunk = os.read(fd, 100)
+                if not chunk:
+                    break
+                seen += chunk
         held = not go_on.is_set()
         go_on.set()
-        out, err = proc.communicate(timeout=20)
+        out, err = proc.communicate(timeout=30)
         assert_no_secret(out, err)
     finally:
+        go_on.set()
         server.close()
     assert held and b"FIRST" in seen, "the first delta did not arrive while the stream was held"
     assert proc.returncode == 0, err
