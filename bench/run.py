@@ -123,7 +123,9 @@ def main():
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MSGCLI_", "ANTHROPIC_"))}
     env.update(ANTHROPIC_API_KEY=FAKE_KEY, ANTHROPIC_BASE_URL=server.url,
                NO_PROXY="127.0.0.1", LLM_USER_PATH=str(HERE / ".llm-home"))
+    # the interpreter's defaults, as a user's shell runs it
     env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env.pop("PYTHONUNBUFFERED", None)
     py = str(venv_python(MSGCLI_VENV))
     msgcli = str(MSGCLI_VENV / "bin" / "msgcli")
     peers_py = str(venv_python(PEERS_VENV))

@@ -156,7 +156,7 @@ def _not_negative(ctx, param, value):
               help="JSON object deep-merged into the request body.")
 @click.option("--count-tokens", is_flag=True,
               help="Print the request's input token count instead of sending it.")
-@click.option("-j", "--json", "json_", is_flag=True,
+@click.option("-j", "--json", "json_", is_flag=True, envvar="MSGCLI_JSON",
               help="Print the response body as sent (JSONL events with --stream).")
 @click.option("-n", "--no-newline", is_flag=True, help="No trailing newline.")
 @click.option("-u", "--usage", is_flag=True, help="Token usage on stderr.")

@@ -342,3 +342,41 @@ def test_unknown_option_is_exit_2(invoke):
     r = invoke(["--no-such-flag"])
     assert r.code == 2
     assert "No such option" in r.stderr
+
+
+def test_boolean_options_from_environment(api, invoke):
+    api.reply()
+    r = invoke(["Hi"], env={"MSGCLI_JSON": "1", "MSGCLI_NO_NEWLINE": "true"})
+    assert json.loads(r.stdout)["content"][0]["text"] == "Hello!"
+    assert not r.stdout.endswith("\n")
+
+
+def test_stream_from_environment(api, invoke):
+    api.expect_request("/v1/messages").respond_with_data(
+        (Path(__file__).resolve().parents[2] / "shared/fixtures/sdk-sse/basic_response.sse")
+        .read_bytes(), content_type="text/event-stream")
+    r = invoke(["Hi"], env={"MSGCLI_STREAM": "1"})
+    assert (r.code, r.stdout) == (0, "Hello there!\n")
+    assert sent(api)["stream"] is True
+
+
+def test_every_option_has_its_msgcli_variable():
+    from msgcli.cli import cli
+
+    for param in cli.params:
+        longest = max(param.opts, key=len)
+        if not longest.startswith("--"):
+            continue
+        expected = "MSGCLI_" + longest[2:].upper().replace("-", "_")
+        envvars = param.envvar if isinstance(param.envvar, list) else [param.envvar]
+        assert expected in envvars or (param.envvar is None and
+                                       expected == f"MSGCLI_{param.name.upper()}"), longest
+
+
+def test_shell_completion_is_clicks(run_cli):
+    r = run_cli([], env={"_MSGCLI_COMPLETE": "bash_source"})
+    assert r.code == 0
+    assert "_msgcli_completion()" in r.stdout
+    r = run_cli([], env={"_MSGCLI_COMPLETE": "bash_complete",
+                         "COMP_WORDS": "msgcli --max-to", "COMP_CWORD": "1"})
+    assert "--max-tokens" in r.stdout

@@ -330,3 +330,20 @@ def test_real_process_outputs_never_hold_the_key(api, run_cli):
         r = run_cli(args)
         assert_no_secret(r.stdout, r.stderr)
         assert r.code == 0
+
+
+def test_retry_resends_the_whole_body(invoke, scripted, tmp_path):
+    """The body goes out as chunks (a large image is never joined); a retry must
+    send every byte again."""
+    png = (REPO / "tests" / "data" / "pixel.png").read_bytes()
+    image = tmp_path / "big.png"
+    image.write_bytes(png[:33] + b"\0" * 2_000_000 + png[33:])
+    server = scripted(error("529 Overloaded", "overloaded_error", FAST), [Drop()], OK)
+    r = invoke(["--retries", "3", "-i", str(image), "Describe"], base_url=server.url)
+    assert r.code == 0
+    bodies = [req["body"] for req in server.requests]
+    assert len(bodies) == 3
+    assert bodies[0] == bodies[1] == bodies[2]
+    assert int(server.requests[2]["headers"]["content-length"]) == len(bodies[2])
+    content = json.loads(bodies[2])["messages"][0]["content"]
+    assert len(content[0]["source"]["data"]) == 4 * ((len(png) + 2_000_000 + 2) // 3)
