@@ -47,9 +47,8 @@ class Stdout:
     """The answer channel. Text is redacted across write boundaries; a stream
     flushes it after each network read (see streaming.replay)."""
 
-    def __init__(self, redactor, stream=None):
-        stream = stream if stream is not None else sys.stdout
-        self._out = getattr(stream, "buffer", stream)
+    def __init__(self, redactor):
+        self._out = getattr(sys.stdout, "buffer", sys.stdout)
         self._redact = redactor
         self._pending = ""
         self.last_char = ""
@@ -79,19 +78,14 @@ class Stdout:
 class Console:
     """stderr: one-line messages prefixed with the program's name, redacted."""
 
-    def __init__(self, redactor, stream=None):
-        self._stream = stream
+    def __init__(self, redactor):
         self._redact = redactor
-
-    @property
-    def stream(self):
-        return self._stream if self._stream is not None else sys.stderr
 
     def line(self, text):
         self.raw(f"msgcli: {text}\n")
 
     def raw(self, text):
-        stream = self.stream
+        stream = sys.stderr
         if stream is None:
             return
         stream.write(self._redact(text))

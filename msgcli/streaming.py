@@ -41,15 +41,14 @@ class SSEParser:
         data = self._data
         for raw in lines:
             line = raw.rstrip(b"\r\n")
-            # the two lines every event has, parsed inline: this loop runs per line
+            # data lines, most of a stream, are parsed inline: this loop runs per line
             if line.startswith(b"data:"):
                 value = line[6:] if line[5:6] == b" " else line[5:]
                 data.append(value.decode("utf-8", "replace"))
             elif not line:
-                if data:
-                    yield SSEEvent(self._event or "message", "\n".join(data))
-                    data.clear()
-                self._event = ""
+                event = self._dispatch()
+                if event is not None:
+                    yield event
             else:
                 self._line(line)
 
@@ -84,7 +83,8 @@ class SSEParser:
             self._event = ""
             return None
         event = SSEEvent(self._event or "message", "\n".join(self._data))
-        self._event, self._data = "", []
+        self._event = ""
+        self._data.clear()
         return event
 
 
