@@ -294,11 +294,9 @@ class Run:
             response = transport.post(url, headers, data, stream=streaming)
             if o.count_tokens:
                 return self.show_count(transport.read_body(response), response)
-            if streaming and "json" in response.headers.get("content-type", ""):
-                # A server or proxy that does not stream answers with the whole
-                # message; print it as the stream would have been printed.
-                message = self.show_whole(transport.read_body(response), response)
-            elif streaming:
+            # A server or proxy that does not stream answers a stream request with the
+            # whole message as JSON; it prints as the stream would have printed.
+            if streaming and "json" not in response.headers.get("content-type", ""):
                 message = self.show_stream(response)
             else:
                 message = self.show_whole(transport.read_body(response), response)
@@ -405,10 +403,7 @@ def parse_message(raw, http_status):
     """The reply as a Message, checked enough that output code can trust its shape."""
     value = parse_json_object(raw, http_status)
     if value.get("type") == "error" or ("error" in value and "content" not in value):
-        error = value.get("error") if isinstance(value.get("error"), dict) else {}
-        error_type = str(error.get("type") or "error")
-        raise ApiError(status.for_error(error_type), http_status, error_type,
-                       str(error.get("message") or ""), value.get("request_id"))
+        raise ApiError.from_error_object(value, http_status)
     content = value.get("content")
     if not isinstance(content, list) or not all(isinstance(b, dict) for b in content):
         raise BadResponseError(f"the server answered HTTP {http_status} with JSON that "

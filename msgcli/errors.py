@@ -65,3 +65,14 @@ class ApiError(MsgcliError):
         if hint:
             parts.append(f"; {hint}")
         super().__init__("".join(parts), exit_code)
+
+    @classmethod
+    def from_error_object(cls, value, http_status=None):
+        """From an API error object ({"type": "error", "error": {...}}) that arrived
+        inside a 2xx reply or a stream; its status comes from the error's type."""
+        from msgcli.status import for_error
+
+        error = value.get("error") if isinstance(value.get("error"), dict) else {}
+        error_type = str(error.get("type") or "error")
+        return cls(for_error(error_type), http_status, error_type,
+                   str(error.get("message") or ""), value.get("request_id"))

@@ -16,6 +16,10 @@ MAX_IMAGE_BASE64_BYTES = 5 * 1024 * 1024
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
 
 
+def base64_length(size):
+    return 4 * ((size + 2) // 3)
+
+
 def is_url(ref):
     return ref.startswith(("http://", "https://"))
 
@@ -81,7 +85,7 @@ def image_block(ref):
     if not _is_complete(media_type, data):
         raise InputError(f"image {name!r} looks truncated: the {media_type} end marker "
                          "is missing")
-    encoded_size = 4 * ((len(data) + 2) // 3)
+    encoded_size = base64_length(len(data))
     if encoded_size > MAX_IMAGE_BASE64_BYTES:
         raise InputError(
             f"image {name!r} is {len(data):,} bytes, {encoded_size:,} as base64; the API "
@@ -103,7 +107,7 @@ def document_block(ref):
         if not _is_complete("application/pdf", data):
             raise InputError(f"document {name!r} looks truncated: the PDF has no %%EOF "
                              "marker")
-        if 4 * ((len(data) + 2) // 3) > MAX_REQUEST_BYTES:
+        if base64_length(len(data)) > MAX_REQUEST_BYTES:
             raise InputError(f"document {name!r} is too large: as base64 it exceeds the "
                              f"API's {megabytes(MAX_REQUEST_BYTES)} request limit")
         encoded = base64.b64encode(data)

@@ -2,7 +2,8 @@
 
 Both streams pass through a redactor, so a credential never leaves the process
 even when a server echoes it back. stdout is written as UTF-8 bytes to the binary
-buffer and flushed per write when streaming, so a pipe sees words as they arrive.
+buffer; a stream flushes it after each network read, so a pipe sees words as they
+arrive.
 """
 
 import json

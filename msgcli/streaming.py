@@ -9,7 +9,6 @@ the stream runs.
 
 import json
 
-from msgcli import status
 from msgcli.errors import ApiError, BadResponseError, NetworkError
 
 
@@ -127,10 +126,7 @@ class MessageAccumulator:
             return
         kind = data.get("type", event_type)
         if kind == "error":
-            error = _obj(data.get("error"))
-            error_type = str(error.get("type") or "error")
-            raise ApiError(status.for_error(error_type), None, error_type,
-                           str(error.get("message") or ""), data.get("request_id"))
+            raise ApiError.from_error_object(data)
         if kind == "message_start":
             message = data.get("message")
             if not isinstance(message, dict):

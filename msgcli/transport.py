@@ -8,6 +8,7 @@ jitter. Only what happens before the response starts is retried: a stream that
 breaks after output was written is never sent again.
 """
 
+import json
 import random
 import time
 
@@ -139,9 +140,9 @@ class Transport:
             raise NetworkError(self._network_message(e)) from None
         if self.verbose:
             rid = response.headers.get("request-id") or "-"
-            self.console.line(f"HTTP {response.status_code} {response.reason or ''}, "
-                              f"request-id {rid}, {time.monotonic() - started:.3f} s, "
-                              f"attempt {self.attempts}".replace("  ", " "))
+            status_line = f"HTTP {response.status_code} {response.reason or ''}".rstrip()
+            self.console.line(f"{status_line}, request-id {rid}, "
+                              f"{time.monotonic() - started:.3f} s, attempt {self.attempts}")
         if response.status_code >= 300:
             raise self.error_for(response)
         return response
@@ -175,8 +176,6 @@ class Transport:
 
 def parse_error_body(body, content_type):
     """(error type, message) from an error response, whatever shape it has."""
-    import json
-
     try:
         value = json.loads(body)
     except (ValueError, UnicodeDecodeError):
