@@ -1,3 +1,3 @@
-from msgcli.cli import main
+from msgcli import main
 
 main()

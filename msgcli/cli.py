@@ -1,7 +1,9 @@
-"""The command line: options in, one call to core.run, an exit status out.
+"""The command line: click options in, typed Options to core.run, a status out.
 
-Imports nothing but click and the exit-status table, so `--help` and
-`--version` start as fast as click allows; the rest loads when a request is made.
+Imports nothing but click, the option types and the exit-status table, so `--help`
+and `--version` start as fast as click allows; the rest loads when a request is
+made. Failures of every kind are turned into a line and a status by
+msgcli.failures, in one place.
 """
 
 import os
@@ -9,28 +11,23 @@ import sys
 
 import click
 
-from msgcli import __version__
-from msgcli.status import EXIT_STATUS_MEANINGS, ExitStatus
+from msgcli import __version__, options
+from msgcli.options import FiniteFloat, Header, JsonSource, MediaRef, Thinking
+from msgcli.status import EXIT_STATUS_MEANINGS
 
+HELP_WIDTH = 80
 
-class Terminated(BaseException):
-    """SIGTERM, raised like KeyboardInterrupt so cleanup code runs."""
-
-
-def _on_sigterm(signum, frame):
-    raise Terminated()
-
-
-def _exit_status_epilog():
-    rows = "\n".join(f"  {int(code):>3}  {meaning}"
-                     for code, meaning in EXIT_STATUS_MEANINGS.items())
-    return ("\b\nExit status:\n" + rows + "\n\n\b\nEnvironment: ANTHROPIC_API_KEY, "
-            "ANTHROPIC_AUTH_TOKEN, ANTHROPIC_BASE_URL;\nany option as "
-            "MSGCLI_<OPTION>, e.g. MSGCLI_MODEL, MSGCLI_MAX_TOKENS.\n"
-            "See man msgcli for the full manual.")
-
-
-HELP_WIDTH = 100
+# The help's sections, in the man page's order; every option is in one of them.
+SECTIONS = (
+    ("Input", ("messages", "conversation", "system", "image", "document", "tool_result",
+               "tool_error", "stdin_timeout")),
+    ("Model features", ("model", "max_tokens", "temperature", "top_p", "top_k", "stop",
+                        "prefill", "thinking", "effort", "schema", "tools", "tool_choice",
+                        "extra")),
+    ("Output", ("stream", "json_", "no_newline", "hide_prefill", "show_thinking", "usage",
+                "verbose", "count_tokens", "dry_run")),
+    ("Connection", ("base_url", "api_version", "beta", "header", "retries", "timeout")),
+)
 
 
 def _terminal_width():
@@ -46,67 +43,62 @@ def _terminal_width():
 
 
 class MsgcliCommand(click.Command):
-    """click's Command with msgcli's process contract: click exits 1 on Ctrl-C and
-    on a broken pipe, msgcli exits 130/143 and 141, and never shows a traceback."""
-
-    def make_context(self, info_name, args, parent=None, **extra):
-        # click's own rule (fit the terminal, at most max_content_width, at least 50)
-        extra.setdefault("terminal_width", max(min(_terminal_width(), HELP_WIDTH) - 2, 50))
-        return super().make_context(info_name, args, parent, **extra)
+    """click's Command with msgcli's process contract (click exits 1 on Ctrl-C and
+    on a broken pipe; msgcli exits 130 and 141, and never shows a traceback), and
+    help in sections with the exit-status table."""
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True,
              **extra):
-        self._previous_sigterm = None
-        try:
-            code = super().main(args, prog_name, complete_var, standalone_mode=False,
-                                **extra)
-        except click.exceptions.Abort:
-            code = _interrupted()
-        except KeyboardInterrupt:
-            code = _interrupted()
-        except Terminated:
-            code = ExitStatus.TERMINATED
-        except click.ClickException as e:
-            e.show()
-            code = e.exit_code
-        except SystemExit as e:
-            # click turns EPIPE into exit 1 after swapping in a quiet stdout
-            code = e.code
-            if code == 1 and type(sys.stdout).__name__ == "PacifyFlushWrapper":
-                code = ExitStatus.BROKEN_PIPE
-        finally:
-            if self._previous_sigterm is not None:
-                import signal
+        from msgcli.failures import guard
+        from msgcli.output import Console, Redactor
 
-                signal.signal(signal.SIGTERM, self._previous_sigterm)
-        if code is None:
-            code = 0
-        if code == ExitStatus.BROKEN_PIPE:
-            from msgcli.core import silence_stdout
+        if os.environ.get(complete_var or "_MSGCLI_COMPLETE"):
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        console = Console(Redactor([os.environ.get("ANTHROPIC_API_KEY"),
+                                    os.environ.get("ANTHROPIC_AUTH_TOKEN")]))
 
-            silence_stdout()
-        sys.exit(int(code))
+        def run():
+            argv = sys.argv[1:] if args is None else list(args)
+            with self.make_context(prog_name or "msgcli", argv, **extra) as ctx:
+                opts = self.invoke(ctx)
+            from msgcli import core
+
+            return core.run(opts, console)
+
+        code = guard(run, console)
+        if not standalone_mode:
+            return code
+        sys.exit(code)
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        # click's own rule (fit the terminal, at most max_content_width, at least 50)
+        extra.setdefault("terminal_width", max(min(_terminal_width(), HELP_WIDTH), 50))
+        return super().make_context(info_name, args, parent, **extra)
+
+    def format_options(self, ctx, formatter):
+        records = {p.name: p.get_help_record(ctx) for p in self.get_params(ctx)}
+        placed = {name for _, names in SECTIONS for name in names}
+        general = [r for name, r in records.items() if name not in placed and r]
+        for title, names in (("Options", None),) + SECTIONS:
+            rows = general if names is None else [records[n] for n in names if records[n]]
+            if rows:
+                with formatter.section(title):
+                    formatter.write_dl(rows)
+
+    def format_epilog(self, ctx, formatter):
+        with formatter.section("Exit status"):
+            formatter.write_dl([(str(int(code)), meaning)
+                                for code, meaning in EXIT_STATUS_MEANINGS.items()])
+        with formatter.section("Environment"):
+            formatter.write_text(
+                "ANTHROPIC_API_KEY, ANTHROPIC_AUTH_TOKEN, ANTHROPIC_BASE_URL; any option "
+                "as MSGCLI_<OPTION>, e.g. MSGCLI_MODEL, MSGCLI_MAX_TOKENS. MSGCLI_DEBUG=1 "
+                "shows a traceback for an internal error. See man msgcli for the full "
+                "manual.")
 
 
-def _interrupted():
-    try:
-        sys.stderr.write("msgcli: interrupted\n")
-        sys.stderr.flush()
-    except (OSError, ValueError):
-        pass
-    return ExitStatus.INTERRUPTED
-
-
-def _positive(ctx, param, value):
-    if value is not None and value <= 0:
-        raise click.BadParameter("must be greater than 0")
-    return value
-
-
-def _not_negative(ctx, param, value):
-    if value is not None and value < 0:
-        raise click.BadParameter("must not be negative")
-    return value
+def _seconds(value):
+    return f"{value:g}"
 
 
 @click.command(
@@ -114,45 +106,47 @@ def _not_negative(ctx, param, value):
     context_settings={"help_option_names": ["-h", "--help"],
                       "auto_envvar_prefix": "MSGCLI",
                       "max_content_width": HELP_WIDTH},
-    epilog=_exit_status_epilog(),
 )
 @click.argument("prompt", nargs=-1)
 @click.option("-f", "--messages", metavar="FILE",
+              type=click.Path(dir_okay=False, allow_dash=True),
               help="JSON messages array or request object ('-' = stdin).")
-@click.option("-c", "--conversation", metavar="FILE",
+@click.option("-c", "--conversation", metavar="FILE", type=click.Path(dir_okay=False),
               help="Conversation file: read if it exists, reply appended, rewritten "
                    "atomically.")
 @click.option("-s", "--system", metavar="TEXT", help="System prompt.")
 @click.option("-m", "--model", metavar="TEXT",
-              help="Model name.  [default: claude-opus-4-5]")
-@click.option("-t", "--max-tokens", type=int, metavar="INT", callback=_positive,
-              help="Most tokens to generate.  [default: 4096]")
-@click.option("--temperature", type=float, metavar="FLOAT", help="Sampling temperature.")
-@click.option("--top-p", type=float, metavar="FLOAT", help="Nucleus sampling.")
-@click.option("--top-k", type=int, metavar="INT", help="Top-k sampling.")
+              help=f"Model name.  [default: {options.DEFAULT_MODEL}]")
+@click.option("-t", "--max-tokens", type=click.IntRange(min=1), metavar="INT",
+              help=f"Most tokens to generate.  [default: {options.DEFAULT_MAX_TOKENS}]")
+@click.option("--temperature", type=FiniteFloat(0), metavar="FLOAT",
+              help="Sampling temperature.")
+@click.option("--top-p", type=FiniteFloat(0), metavar="FLOAT", help="Nucleus sampling.")
+@click.option("--top-k", type=click.IntRange(min=0), metavar="INT", help="Top-k sampling.")
 @click.option("-S", "--stop", multiple=True, metavar="TEXT",
               help="Stop sequence (repeatable).")
 @click.option("-p", "--prefill", metavar="TEXT",
               help="Start of the answer; the reply continues it.")
 @click.option("--hide-prefill", is_flag=True, help="Print only the continuation.")
-@click.option("-i", "--image", multiple=True, metavar="PATH|URL|-",
+@click.option("-i", "--image", multiple=True, type=MediaRef(),
               help="Image to send (JPEG, PNG, GIF, WebP; repeatable).")
-@click.option("-d", "--document", multiple=True, metavar="PATH|URL|-",
+@click.option("-d", "--document", multiple=True, type=MediaRef(),
               help="PDF or text document to send (repeatable).")
-@click.option("--thinking", metavar="BUDGET|adaptive",
+@click.option("--thinking", type=Thinking(), metavar="BUDGET|adaptive|off",
               help="Extended thinking: a token budget, 'adaptive' or 'off'.")
 @click.option("--show-thinking", is_flag=True, help="Write thinking text to stderr.")
-@click.option("--effort", type=click.Choice(["low", "medium", "high", "xhigh", "max"]),
-              help="output_config.effort.")
-@click.option("--schema", metavar="FILE|JSON",
+@click.option("--effort", type=click.Choice(options.EFFORTS),
+              help="How much effort the model spends: fewer tokens and faster "
+                   "(low) or more thorough (max).")
+@click.option("--schema", type=JsonSource(dict),
               help="JSON schema the answer must follow; prints one JSON line.")
-@click.option("--tools", metavar="FILE", help="JSON array of tool definitions.")
+@click.option("--tools", type=JsonSource(list), help="JSON array of tool definitions.")
 @click.option("--tool-choice", metavar="auto|any|none|NAME", help="How tools are chosen.")
 @click.option("--tool-result", nargs=2, multiple=True, metavar="ID TEXT",
               help="Answer tool call ID with TEXT (repeatable).")
 @click.option("--tool-error", nargs=2, multiple=True, metavar="ID TEXT",
               help="Report tool call ID failed with TEXT (repeatable).")
-@click.option("--extra", metavar="JSON|@FILE",
+@click.option("--extra", type=JsonSource(dict, paths=False),
               help="JSON object deep-merged into the request body.")
 @click.option("--count-tokens", is_flag=True,
               help="Print the request's input token count instead of sending it.")
@@ -164,27 +158,31 @@ def _not_negative(ctx, param, value):
               help="URL, status, request-id, attempts and timing on stderr.")
 @click.option("--dry-run", is_flag=True,
               help="Print the request (key redacted) and exit without sending.")
-@click.option("--stream/--no-stream", default=False,
+@click.option("--stream/--no-stream", default=None,
               help="Print the answer as it is generated.  [default: no-stream]")
 @click.option("--base-url", metavar="URL", envvar=["MSGCLI_BASE_URL", "ANTHROPIC_BASE_URL"],
-              help="API base URL.  [default: https://api.anthropic.com]")
-@click.option("--api-version", default="2023-06-01", show_default=True, metavar="TEXT",
-              help="anthropic-version header.")
+              help=f"API base URL.  [default: {options.DEFAULT_BASE_URL}]")
+@click.option("--api-version", default=options.DEFAULT_API_VERSION, metavar="TEXT",
+              help=f"anthropic-version header.  [default: {options.DEFAULT_API_VERSION}]")
 @click.option("--beta", multiple=True, metavar="NAME",
               help="anthropic-beta feature (repeatable).")
-@click.option("-H", "--header", multiple=True, metavar="'NAME: VALUE'",
+@click.option("-H", "--header", multiple=True, type=Header(),
               help="Extra HTTP header (repeatable).")
-@click.option("--retries", type=int, default=2, show_default=True, metavar="N",
-              callback=_not_negative, help="Retries on 408/409/429/5xx and network errors.")
-@click.option("--timeout", type=float, default=600.0, show_default=True,
-              metavar="SECONDS", callback=_positive,
-              help="Read timeout (connect: 5 s).")
-@click.option("--stdin-timeout", type=float, default=2.0, show_default=True,
-              metavar="SECONDS", callback=_not_negative,
-              help="With other input, how long to wait for a silent stdin pipe.")
+@click.option("--retries", type=click.IntRange(min=0), default=options.DEFAULT_RETRIES,
+              metavar="N",
+              help="Retries on 408/409/429/5xx and network errors.  "
+                   f"[default: {options.DEFAULT_RETRIES}]")
+@click.option("--timeout", type=FiniteFloat(0, above=True), default=options.DEFAULT_TIMEOUT,
+              metavar="SECONDS",
+              help=f"Read timeout (connect: 5 s).  "
+                   f"[default: {_seconds(options.DEFAULT_TIMEOUT)}]")
+@click.option("--stdin-timeout", type=FiniteFloat(0), default=options.DEFAULT_STDIN_TIMEOUT,
+              metavar="SECONDS",
+              help="With other input, how long to wait for a silent stdin pipe.  "
+                   f"[default: {_seconds(options.DEFAULT_STDIN_TIMEOUT)}]")
 @click.version_option(__version__, "-V", "--version", prog_name="msgcli",
                       message="%(prog)s %(version)s")
-def cli(**options):
+def cli(**_):
     """Send a prompt to the Anthropic Messages API and print the answer.
 
     PROMPT words are joined with spaces. Text piped on stdin comes first, then a
@@ -194,22 +192,13 @@ def cli(**options):
     Examples:
       msgcli "Hello, Claude"
       git diff | msgcli -s "You review code." "Review this diff."
-      msgcli -p '{' -S '}' "Give me JSON" | jq .
+      msgcli --schema schema.json "Describe Paris" | jq .
       msgcli -i photo.jpg "What is in this image?"
     """
-    # Until a request is on its way, SIGTERM's default action (exit 143) is right.
-    import signal
-
-    from msgcli import core
-
-    try:
-        click.get_current_context().command._previous_sigterm = \
-            signal.signal(signal.SIGTERM, _on_sigterm)
-    except ValueError:  # not the main thread (embedded use): keep the default
-        pass
-    options["json"] = options.pop("json_")
-    return core.run(**options)
+    ctx = click.get_current_context()
+    return options.build(ctx, ctx.command)
 
 
 def main():
+    """The console script."""
     cli.main(prog_name="msgcli")

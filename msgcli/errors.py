@@ -1,17 +1,20 @@
-"""The failures msgcli reports: each carries its exit status and one line of text."""
+"""The failures msgcli reports: each carries its exit status and one line of text.
 
-import click
+They are raised where a failure is found and turned into output in one place,
+msgcli.failures.
+"""
 
-from msgcli.status import ExitStatus
+from msgcli.status import ExitStatus, for_error_type
 
 
-class MsgcliError(click.ClickException):
+class MsgcliError(Exception):
     """A failure with a message for a person and an exit status for a script."""
 
     exit_code = ExitStatus.INTERNAL_ERROR
 
     def __init__(self, message, exit_code=None):
         super().__init__(message)
+        self.message = message
         if exit_code is not None:
             self.exit_code = exit_code
 
@@ -50,6 +53,7 @@ class ApiError(MsgcliError):
                  attempts=1):
         self.http_status = http_status
         self.error_type = error_type
+        self.api_message = message
         self.request_id = request_id
         where = f"HTTP {http_status}" if http_status else "in the stream"
         parts = [f"API error {where}: {error_type or 'unknown error'}"]
@@ -59,20 +63,18 @@ class ApiError(MsgcliError):
             parts.append(f" (request-id {request_id})")
         if attempts > 1:
             parts.append(f" after {attempts} attempts")
-        hint = _HINTS.get(exit_code)
-        if http_status == 404:
-            hint = "check --model and --base-url"
+        hint = "check --model and --base-url" if http_status == 404 else _HINTS.get(exit_code)
         if hint:
             parts.append(f"; {hint}")
         super().__init__("".join(parts), exit_code)
 
     @classmethod
-    def from_error_object(cls, value, http_status=None):
+    def from_error_object(cls, value, http_status=None, attempts=1):
         """From an API error object ({"type": "error", "error": {...}}) that arrived
         inside a 2xx reply or a stream; its status comes from the error's type."""
-        from msgcli.status import for_error
-
         error = value.get("error") if isinstance(value.get("error"), dict) else {}
         error_type = str(error.get("type") or "error")
-        return cls(for_error(error_type), http_status, error_type,
-                   str(error.get("message") or ""), value.get("request_id"))
+        request_id = value.get("request_id")
+        return cls(for_error_type(error_type), http_status, error_type,
+                   str(error.get("message") or ""),
+                   request_id if isinstance(request_id, str) else None, attempts)

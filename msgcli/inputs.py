@@ -1,7 +1,9 @@
-"""Reading what the user gives: stdin, prompt words, and messages files.
+"""Reading what the user gives: stdin, prompt words, files, and from them the
+history so far and the new user turn.
 
 Everything here fails with InputError (exit 2) naming what and where, before any
-byte is sent to the API.
+byte is sent to the API. Every read is bounded: a file, a device or a pipe is
+read up to the API's request limit and one byte more.
 """
 
 import json
@@ -10,16 +12,7 @@ import stat
 import sys
 
 from msgcli.errors import InputError
-
-# The Messages API refuses request bodies over 32 MB; a file larger than that can
-# never be sent, so it is refused before it is read into memory.
-MAX_REQUEST_BYTES = 32 * 1024 * 1024
-ROLES = ("user", "assistant")
-
-
-def megabytes(n):
-    """Sizes as the API states its limits: 32 MB means 32 * 2**20 bytes."""
-    return f"{n / 2**20:.1f} MB"
+from msgcli.limits import MAX_REQUEST_BYTES, megabytes
 
 
 def _stdin_buffer():
@@ -55,7 +48,15 @@ def _wait_readable(buffer, timeout):
     return bool(readable)
 
 
-def read_stdin_bytes(what, wait=None, console=None):
+def _read_bounded(f, what, limit):
+    data = f.read(limit + 1)
+    if len(data) > limit:
+        raise InputError(f"{what} is over {megabytes(limit)}; the API accepts requests "
+                         f"of at most {megabytes(MAX_REQUEST_BYTES)}")
+    return data
+
+
+def read_stdin_bytes(what, wait=None, console=None, limit=MAX_REQUEST_BYTES):
     """Read all of stdin. With `wait` (seconds), give up on a pipe that delivers
     nothing, not even EOF, in that time and return None."""
     if stdin_is_terminal():
@@ -68,7 +69,7 @@ def read_stdin_bytes(what, wait=None, console=None):
                          "from /dev/null)")
         return None
     try:
-        return buffer.read()
+        return _read_bounded(buffer, f"{what} on stdin", limit)
     except OSError as e:
         raise InputError(f"cannot read {what} from stdin: {e.strerror or e}") from None
 
@@ -87,11 +88,11 @@ def read_file_bytes(path, what, limit=MAX_REQUEST_BYTES):
     try:
         with open(path, "rb") as f:
             size = os.fstat(f.fileno()).st_size
-            if limit is not None and size > limit:
+            if size > limit:  # a device or a pipe says 0: the bounded read catches it
                 raise InputError(
                     f"{what} {path!r} is {megabytes(size)}; the API accepts requests "
                     f"of at most {megabytes(limit)}")
-            return f.read()
+            return _read_bounded(f, f"{what} {path!r}", limit)
     except IsADirectoryError:
         raise InputError(f"{what} {path!r} is a directory, not a file") from None
     except FileNotFoundError:
@@ -104,15 +105,6 @@ def read_file_bytes(path, what, limit=MAX_REQUEST_BYTES):
         raise InputError(f"{what} {path!r} is not a valid file name") from None
 
 
-def join_prompt(stdin_text, words):
-    """The user's text: stdin data first, then a blank line, then the instruction."""
-    prompt = " ".join(words)
-    parts = [p for p in (stdin_text, prompt) if p and p.strip()]
-    if stdin_text and prompt and len(parts) == 2:
-        return stdin_text.rstrip("\n") + "\n\n" + prompt
-    return parts[0] if parts else ""
-
-
 def parse_json_text(text, where):
     try:
         return json.loads(text)
@@ -123,105 +115,98 @@ def parse_json_text(text, where):
         raise InputError(f"{where}: JSON nested too deeply") from None
 
 
-class Conversation:
-    """A request body read from a file: its messages plus any other fields."""
-
-    def __init__(self, messages, fields=None, is_object=False):
-        self.messages = messages
-        self.fields = fields or {}
-        self.is_object = is_object
-
-    def to_json_value(self):
-        if not self.is_object:
-            return self.messages
-        value = dict(self.fields)
-        value["messages"] = self.messages
-        return value
+def join_prompt(stdin_text, words):
+    """The user's text: stdin data first, then a blank line, then the instruction."""
+    prompt = " ".join(words)
+    parts = [p for p in (stdin_text, prompt) if p and p.strip()]
+    if stdin_text and prompt and len(parts) == 2:
+        return stdin_text.rstrip("\n") + "\n\n" + prompt
+    return parts[0] if parts else ""
 
 
-def load_conversation(data, where):
-    """Parse the bytes of a messages file: a JSON array of messages, or a request
-    body object. Leading OpenAI-style system messages are lifted into `system`."""
-    value = parse_json_text(decode_utf8(data, where), where)
-    if isinstance(value, list):
-        fields, raw_messages, prefix, is_object = {}, value, "", False
-    elif isinstance(value, dict):
-        if "messages" not in value:
-            raise InputError(f"{where}: a JSON object must hold a 'messages' array")
-        fields = {k: v for k, v in value.items() if k != "messages"}
-        raw_messages, prefix, is_object = value["messages"], "messages", True
-        if not isinstance(raw_messages, list):
-            raise InputError(f"{where}: 'messages' must be an array, "
-                             f"not {_json_type(raw_messages)}")
-    else:
-        raise InputError(f"{where}: expected a JSON array of messages or a request "
-                         f"object, not {_json_type(value)}")
+# -- the history and the new user turn -------------------------------------------
 
-    system_parts = []
-    messages = []
-    for i, message in enumerate(raw_messages):
-        at = f"{where}: {prefix}[{i}]"
-        _check_message(message, at)
-        if message["role"] == "system":
-            if messages:
-                raise InputError(f"{at}: a system message is only allowed before the "
-                                 "first user or assistant message")
-            system_parts.append(message["content"])
-            continue
-        messages.append(message)
-    if system_parts:
-        fields["system"] = _merge_system(fields.get("system"), system_parts)
-    return Conversation(messages, fields, is_object)
+def read_history(opts):
+    """The conversation so far, from -c or -f, as a conversation.History."""
+    from msgcli import conversation
+
+    if opts.conversation:
+        if not os.path.exists(opts.conversation):
+            return conversation.History([], {}, is_object=False)
+        return conversation.load(read_file_bytes(opts.conversation, "conversation file"),
+                                 opts.conversation)
+    if opts.messages == "-":
+        data = read_stdin_bytes("messages")
+        if data is None:
+            raise InputError("-f - reads messages from stdin, but stdin is a terminal")
+        if not data.strip():
+            raise InputError("-f -: stdin is empty, expected a JSON messages array")
+        return conversation.load(data, "stdin")
+    if opts.messages:
+        return conversation.load(read_file_bytes(opts.messages, "messages file"),
+                                 opts.messages)
+    return conversation.History([], {})
 
 
-def _merge_system(existing, lifted):
-    parts = ([existing] if existing else []) + lifted
-    if all(isinstance(p, str) for p in parts):
-        return "\n\n".join(parts)
+def stdin_taken(opts):
+    """Whether an option already reads stdin ('-'), so it is not also the prompt."""
+    return opts.messages == "-" or "-" in opts.image or "-" in opts.document
+
+
+def media_blocks(opts):
+    if not (opts.image or opts.document):
+        return []
+    from msgcli import media
+
+    if (list(opts.image) + list(opts.document)).count("-") > 1:
+        raise InputError("stdin ('-') can feed only one image or document")
+    return [media.image_block(r) for r in opts.image] + \
+        [media.document_block(r) for r in opts.document]
+
+
+def tool_result_blocks(opts):
     blocks = []
-    for part in parts:
-        if isinstance(part, str):
-            blocks.append({"type": "text", "text": part})
-        else:
-            blocks.extend(part)
+    for is_error, pairs in ((False, opts.tool_result), (True, opts.tool_error)):
+        for tool_use_id, text in pairs:
+            block = {"type": "tool_result", "tool_use_id": tool_use_id, "content": text}
+            if is_error:
+                block["is_error"] = True
+            blocks.append(block)
     return blocks
 
 
-def _json_type(value):
-    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean",
-            int: "a number", float: "a number", type(None): "null"}.get(type(value), "?")
+def stdin_text(opts, console, has_other_input):
+    if stdin_taken(opts):
+        return ""
+    if stdin_is_terminal():
+        if not has_other_input:
+            raise InputError("no prompt: give PROMPT words, pipe text on stdin, or "
+                             "use -f/--messages (see msgcli --help)")
+        return ""
+    wait = opts.stdin_timeout if has_other_input else None
+    data = read_stdin_bytes("prompt", wait=wait, console=console)
+    if data is None:
+        return ""
+    text = decode_utf8(data, "stdin")
+    if not text.strip() and not has_other_input:
+        raise InputError("stdin is empty and no PROMPT was given: nothing to send")
+    return text
 
 
-def _check_message(message, at):
-    if not isinstance(message, dict):
-        raise InputError(f"{at}: a message must be an object with 'role' and 'content', "
-                         f"not {_json_type(message)}")
-    role = message.get("role")
-    if role not in ROLES + ("system",):
-        raise InputError(f"{at}.role: {role!r} is not 'user' or 'assistant' "
-                         "(or a leading 'system')")
-    unknown = sorted(set(message) - {"role", "content"})
-    if unknown:
-        raise InputError(f"{at}: unknown field {unknown[0]!r} "
-                         "(a message has only 'role' and 'content')")
-    if "content" not in message:
-        raise InputError(f"{at}: missing 'content'")
-    content = message["content"]
-    if isinstance(content, str):
-        if not content:
-            raise InputError(f"{at}.content: empty text")
-        return
-    if not isinstance(content, list):
-        raise InputError(f"{at}.content: must be a string or an array of content "
-                         f"blocks, not {_json_type(content)}")
-    if not content:
-        raise InputError(f"{at}.content: empty array")
-    for j, block in enumerate(content):
-        if not isinstance(block, dict) or not isinstance(block.get("type"), str):
-            raise InputError(f"{at}.content[{j}]: a content block must be an object "
-                             "with a string 'type'")
-        if role == "system" and block["type"] != "text":
-            raise InputError(f"{at}.content[{j}]: a system message may hold only text "
-                             "blocks")
-        if block["type"] == "text" and not isinstance(block.get("text"), str):
-            raise InputError(f"{at}.content[{j}].text: must be a string")
+def user_turn(opts, console, history):
+    """The new user turn (None when there is none): tool results and media first,
+    then stdin's text and the PROMPT words."""
+    blocks = tool_result_blocks(opts) + media_blocks(opts)
+    has_other = bool(opts.prompt or blocks or history.messages)
+    text = join_prompt(stdin_text(opts, console, has_other), opts.prompt)
+    if not blocks:
+        return {"role": "user", "content": text} if text else None
+    if text:
+        blocks.append({"type": "text", "text": text})
+    return {"role": "user", "content": blocks}
+
+
+def read(opts, console):
+    """Step one of a run: (history, new user turn)."""
+    history = read_history(opts)
+    return history, user_turn(opts, console, history)

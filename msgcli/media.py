@@ -9,10 +9,9 @@ import base64
 import os
 
 from msgcli.errors import InputError
-from msgcli.inputs import MAX_REQUEST_BYTES, megabytes, read_file_bytes, read_stdin_bytes
+from msgcli.inputs import read_file_bytes, read_stdin_bytes
+from msgcli.limits import MAX_IMAGE_BASE64_BYTES, MAX_REQUEST_BYTES, megabytes
 
-# The API measures its per-image limit on the base64 text, not the file.
-MAX_IMAGE_BASE64_BYTES = 5 * 1024 * 1024
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
 
 

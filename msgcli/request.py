@@ -1,20 +1,17 @@
-"""Assembling the HTTP request: body, headers and URL, exactly as the API expects."""
+"""Assembling the HTTP request: body, headers and URL, exactly as the API expects.
+
+Flags override a messages file's fields, which override the built-in defaults;
+--extra sits between the file and the flags.
+"""
 
 import json
 import re
 
 from msgcli import __version__
-from msgcli.errors import InputError
-from msgcli.inputs import MAX_REQUEST_BYTES, megabytes
-from msgcli.output import REDACTED
+from msgcli.errors import CredentialsError, InputError
+from msgcli.limits import MAX_REQUEST_BYTES, megabytes
+from msgcli.options import DEFAULT_BASE_URL, DEFAULT_MAX_TOKENS, DEFAULT_MODEL
 
-# claude-sonnet-4-5 reaches end-of-life on 2026-11-30, and the 4.6 models and later
-# refuse a prefill with HTTP 400; claude-opus-4-5 does every seed example and takes
-# every flag msgcli has (effort, thinking, structured output).
-DEFAULT_MODEL = "claude-opus-4-5"
-DEFAULT_MAX_TOKENS = 4096
-DEFAULT_BASE_URL = "https://api.anthropic.com"
-DEFAULT_API_VERSION = "2023-06-01"
 MESSAGES_PATH = "/v1/messages"
 COUNT_TOKENS_PATH = "/v1/messages/count_tokens"
 # The fields CountMessageTokensParams accepts (checked against the spec by a test);
@@ -95,8 +92,6 @@ class EncodedBody:
     def __iter__(self):
         return iter(self.chunks)
 
-    def __bytes__(self):
-        return b"".join(self.chunks)
 
 
 def encode_body(body):
@@ -112,34 +107,31 @@ def encode_body(body):
             return _MARK.format(len(large) - 1)
         return value
 
-    skeleton = json.dumps(set_aside(body), ensure_ascii=False, separators=(",", ":"))
+    try:
+        skeleton = json.dumps(set_aside(body), ensure_ascii=False, separators=(",", ":"),
+                              allow_nan=False)
+    except ValueError:
+        raise InputError("the request holds a number JSON cannot carry (NaN or "
+                         "Infinity); check the messages file and --extra") from None
     chunks = []
-    for i, piece in enumerate(re.split(r'"\ue000msgcli-large-string-\d+\ue000"', skeleton)):
-        chunks.append(piece.encode("utf-8"))
-        if i < len(large):
-            text = large[i]
-            if text.isascii() and not _NEEDS_ESCAPE.search(text):
-                chunks += [b'"', text.encode("ascii"), b'"']
-            else:
-                chunks.append(json.dumps(text, ensure_ascii=False).encode("utf-8"))
+    try:
+        for i, piece in enumerate(re.split(r'"\ue000msgcli-large-string-\d+\ue000"',
+                                           skeleton)):
+            chunks.append(piece.encode("utf-8"))
+            if i < len(large):
+                text = large[i]
+                if text.isascii() and not _NEEDS_ESCAPE.search(text):
+                    chunks += [b'"', text.encode("ascii"), b'"']
+                else:
+                    chunks.append(json.dumps(text, ensure_ascii=False).encode("utf-8"))
+    except UnicodeEncodeError:
+        raise InputError("the request holds text that is not valid Unicode (a lone "
+                         "surrogate, as from a \\ud800 escape)") from None
     data = EncodedBody(chunks)
     if len(data) > MAX_REQUEST_BYTES:
         raise InputError(f"the request is {megabytes(len(data))}; the API accepts at "
                          f"most {megabytes(MAX_REQUEST_BYTES)}")
     return data
-
-
-_TOKEN_CHARS = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyz"
-                         "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
-
-
-def parse_header(text):
-    name, sep, value = text.partition(":")
-    name = name.strip()
-    if not sep or not name or not set(name) <= _TOKEN_CHARS:
-        raise InputError(f"-H/--header {text!r} is not of the form 'Name: value' "
-                         "(a name is letters, digits and -)")
-    return name, value.strip()  # its characters are checked with all headers
 
 
 def build_headers(api_version, api_key=None, auth_token=None, betas=(), extra=()):
@@ -185,12 +177,98 @@ def build_url(base_url, path, beta=False):
     return base_url.rstrip("/") + path + ("?beta=true" if beta else "")
 
 
-def describe(method, url, headers, body):
-    """The request as text for --dry-run, credentials redacted."""
-    lines = [f"{method} {url}"]
-    for name, value in headers.items():
-        shown = REDACTED if name.lower() in SECRET_HEADERS else value
-        lines.append(f"{name}: {shown}")
-    lines.append("")
-    lines.append(json.dumps(body, ensure_ascii=False, indent=2))
-    return "\n".join(lines) + "\n"
+def flag_fields(opts, tools_from_file=None):
+    """The body fields the flags set; None means not given, so the file's value
+    (or the default) stays."""
+    output_config = {}
+    if opts.effort:
+        output_config["effort"] = opts.effort
+    if opts.schema is not None:
+        output_config["format"] = {"type": "json_schema", "schema": opts.schema}
+    tools = opts.tools
+    return {
+        "model": opts.model,
+        "max_tokens": opts.max_tokens,
+        "system": opts.system,
+        "temperature": opts.temperature,
+        "top_p": opts.top_p,
+        "top_k": opts.top_k,
+        "stop_sequences": list(opts.stop) or None,
+        "thinking": opts.thinking,
+        "output_config": output_config or None,
+        "tools": tools,
+        "tool_choice": tool_choice(opts.tool_choice, tools if tools is not None
+                                   else tools_from_file),
+        # False is a value: --no-stream overrides "stream": true in a file
+        "stream": None if opts.stream is None or opts.count_tokens else opts.stream,
+    }
+
+
+def tool_choice(choice, tools):
+    if not choice:
+        return None
+    if choice in ("auto", "any", "none"):
+        return {"type": choice}
+    names = {t.get("name") for t in tools if isinstance(t.get("name"), str)} \
+        if isinstance(tools, list) and all(isinstance(t, dict) for t in tools) else None
+    if names is None:
+        raise InputError(f"--tool-choice {choice!r} names a tool, but no tools are "
+                         "defined: give --tools (or tools in the messages file)")
+    if choice not in names:
+        raise InputError(f"--tool-choice {choice!r}: no tool of that name in --tools")
+    return {"type": "tool", "name": choice}
+
+
+class Request:
+    """One API call, ready to send: where, how, and the body both as a value (for
+    --dry-run and for the record) and as the bytes that go on the wire."""
+
+    secret_headers = SECRET_HEADERS
+
+    def __init__(self, url, headers, body, data):
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.data = data
+
+    @property
+    def streaming(self):
+        return bool(self.body.get("stream"))
+
+    def require_credentials(self):
+        if not any(k.lower() in SECRET_HEADERS for k in self.headers):
+            raise CredentialsError("no credentials: set ANTHROPIC_API_KEY (or "
+                                   "ANTHROPIC_AUTH_TOKEN) in the environment")
+
+
+def messages_with_prefill(history_messages, turn, prefill):
+    messages = list(history_messages) + ([turn] if turn else [])
+    if prefill is not None:
+        messages.append({"role": "assistant", "content": prefill})
+    return messages
+
+
+def build(opts, history, turn, credentials, redactor=None):
+    """Step two of a run: the Request for this history and new turn.
+
+    `credentials` is (api key, auth token); secret header values given with -H are
+    added to `redactor` so they are never shown."""
+    messages = messages_with_prefill(history.messages, turn, opts.prefill)
+    tools_elsewhere = (opts.extra or {}).get("tools", history.fields.get("tools"))
+    body = build_body(history.fields, messages, flag_fields(opts, tools_elsewhere),
+                      opts.extra)
+    check_body(body)
+    path = MESSAGES_PATH
+    if opts.count_tokens:
+        body = count_tokens_body(body)
+        path = COUNT_TOKENS_PATH
+    if redactor is not None:
+        for name, value in opts.header:
+            if name.lower() in SECRET_HEADERS:
+                redactor.add(value)
+                redactor.add(value.partition(" ")[2])
+    headers = build_headers(opts.api_version, credentials[0], credentials[1], opts.beta,
+                            opts.header)
+    url = build_url(opts.base_url or DEFAULT_BASE_URL, path,
+                    beta="anthropic-beta" in headers)
+    return Request(url, headers, body, encode_body(body))

@@ -1,7 +1,9 @@
 """Exit statuses: msgcli's frozen contract with the scripts that call it.
 
-Kept free of imports beyond the standard library's enum so that `--help`, which
-prints this table, costs nothing extra at start-up.
+Also the one table that maps a reply's stop_reason, an HTTP status or an API
+error type to a status, with the note a person reads on stderr. Kept free of
+imports beyond the standard library's enum, so `--help`, which prints the
+table, costs nothing extra at start-up.
 """
 
 import enum
@@ -22,6 +24,7 @@ class ExitStatus(enum.IntEnum):
     RATE_LIMITED = 12
     SERVER_ERROR = 13
     NETWORK = 14
+    WRITE_ERROR = 15
     INTERRUPTED = 130
     BROKEN_PIPE = 141
     TERMINATED = 143
@@ -47,19 +50,28 @@ EXIT_STATUS_MEANINGS = {
     "that is not a valid Messages API response",
     ExitStatus.NETWORK: "network failure: cannot connect, DNS, TLS, timeout, "
     "connection dropped, stream cut short",
+    ExitStatus.WRITE_ERROR: "cannot write the answer: stdout is full, closed or failing "
+    "(ENOSPC, EIO)",
     ExitStatus.INTERRUPTED: "interrupted (Ctrl-C, SIGINT)",
     ExitStatus.BROKEN_PIPE: "stdout closed early (broken pipe): exits quietly",
     ExitStatus.TERMINATED: "terminated (SIGTERM)",
 }
 
-_STOP_REASON_STATUS = {
-    "end_turn": ExitStatus.OK,
-    "stop_sequence": ExitStatus.OK,
-    "max_tokens": ExitStatus.MAX_TOKENS,
-    "refusal": ExitStatus.REFUSAL,
-    "tool_use": ExitStatus.TOOL_USE,
-    "pause_turn": ExitStatus.PAUSE_TURN,
-    "model_context_window_exceeded": ExitStatus.CONTEXT_WINDOW_EXCEEDED,
+# stop_reason -> (status, the note printed on stderr, or None for a clean stop)
+STOP_REASONS = {
+    "end_turn": (ExitStatus.OK, None),
+    "stop_sequence": (ExitStatus.OK, None),
+    "max_tokens": (ExitStatus.MAX_TOKENS,
+                   "the answer was cut off at max_tokens; raise -t/--max-tokens"),
+    "refusal": (ExitStatus.REFUSAL, "the model declined to answer (stop_reason refusal)"),
+    "tool_use": (ExitStatus.TOOL_USE, None),
+    "pause_turn": (ExitStatus.PAUSE_TURN,
+                   "the model paused its turn (pause_turn); send the conversation back "
+                   "to let it continue (see -c/--conversation)"),
+    "model_context_window_exceeded": (
+        ExitStatus.CONTEXT_WINDOW_EXCEEDED,
+        "the conversation filled the model's context window "
+        "(model_context_window_exceeded)"),
 }
 
 _ERROR_TYPE_STATUS = {
@@ -77,9 +89,11 @@ _ERROR_TYPE_STATUS = {
 
 
 def for_stop_reason(stop_reason):
-    if not isinstance(stop_reason, str):
-        return ExitStatus.OTHER_STOP_REASON
-    return _STOP_REASON_STATUS.get(stop_reason, ExitStatus.OTHER_STOP_REASON)
+    """(status, note) for a reply's stop_reason; unknown values get status 8."""
+    if isinstance(stop_reason, str) and stop_reason in STOP_REASONS:
+        return STOP_REASONS[stop_reason]
+    return (ExitStatus.OTHER_STOP_REASON,
+            f"the reply stopped for an unknown reason: stop_reason {stop_reason!r}")
 
 
 def for_http_status(http_status):
@@ -92,11 +106,7 @@ def for_http_status(http_status):
     return ExitStatus.API_REJECTED
 
 
-def for_error(error_type, http_status=None):
-    if not isinstance(error_type, str):
-        error_type = None
-    """The status for an API error; the HTTP status decides when there is one,
-    the error type when the error arrived inside a 200 (a stream's `error` event)."""
-    if http_status is not None and http_status >= 400:
-        return for_http_status(http_status)
+def for_error_type(error_type):
+    """The status of an API error that arrived inside a 200 (a stream's `error`
+    event or an error object in a reply), where only its type tells."""
     return _ERROR_TYPE_STATUS.get(error_type, ExitStatus.SERVER_ERROR)

@@ -6,19 +6,24 @@ overrides that when present. Waits obey `retry-after-ms`/`retry-after` up to
 60 s, otherwise exponential backoff from 0.5 s, doubling, capped at 8 s, with
 jitter. Only what happens before the response starts is retried: a stream that
 breaks after output was written is never sent again.
+
+Every network failure, before the reply or while reading it, becomes a
+NetworkError here. msgcli asks for an uncompressed reply and refuses any other,
+so what it reads is bounded by the bytes that arrive (see msgcli.limits).
 """
 
-import json
 import random
 import time
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import InvalidHeader, MaxRetryError, ResponseError
+from urllib3.exceptions import HTTPError, InvalidHeader, MaxRetryError, ResponseError
 from urllib3.util.retry import Retry
 
 from msgcli import status
-from msgcli.errors import ApiError, NetworkError
+from msgcli.errors import ApiError, BadResponseError, NetworkError
+from msgcli.limits import MAX_REPLY_BYTES, megabytes
+from msgcli.reply import error_summary
 
 CONNECT_TIMEOUT = 5.0
 MAX_RETRY_AFTER = 60.0
@@ -50,7 +55,7 @@ def retry_after_seconds(headers):
         except ValueError:
             try:
                 seconds = Retry().parse_retry_after(headers["retry-after"])
-            except InvalidHeader:
+            except (InvalidHeader, ValueError, OverflowError):  # a date in year 99999
                 seconds = None
     if seconds is None or not 0 <= seconds <= MAX_RETRY_AFTER:
         return None
@@ -127,14 +132,18 @@ class Transport:
         self.console.line(f"attempt {self.attempts - 1}: {what}; retrying in {wait:.2f} s "
                           f"(attempt {self.attempts})")
 
-    def post(self, url, headers, data, stream=False):
-        """POST and return the response once its status is known to be 2xx."""
+    def send(self, req):
+        """POST the request; return the response once its status is 2xx."""
+        headers = dict(req.headers)
+        # Compression would let a small reply inflate without bound; nothing the
+        # API sends is large enough to be worth it.
+        headers.setdefault("accept-encoding", "identity")
         if self.verbose:
-            self.console.line(f"POST {url}")
+            self.console.line(f"POST {req.url}")
         started = time.monotonic()
         try:
-            response = self.session.post(url, headers=headers, data=data,
-                                         timeout=self.timeout, stream=stream,
+            response = self.session.post(req.url, headers=headers, data=req.data,
+                                         timeout=self.timeout, stream=True,
                                          allow_redirects=False)
         except requests.RequestException as e:
             raise NetworkError(self._network_message(e)) from None
@@ -143,6 +152,11 @@ class Transport:
             status_line = f"HTTP {response.status_code} {response.reason or ''}".rstrip()
             self.console.line(f"{status_line}, request-id {rid}, "
                               f"{time.monotonic() - started:.3f} s, attempt {self.attempts}")
+        encoding = (response.headers.get("content-encoding") or "identity").strip().lower()
+        if encoding != "identity":
+            response.close()
+            raise BadResponseError(f"the server compressed its reply ({encoding}) though "
+                                   "msgcli asked for none")
         if response.status_code >= 300:
             raise self.error_for(response)
         return response
@@ -152,17 +166,50 @@ class Transport:
         return f"network error{tries}: {describe_network_error(error)}; check the " \
                "connection, --base-url and --timeout"
 
-    def read_body(self, response):
+    def read_body(self, response, limit=MAX_REPLY_BYTES):
+        """The whole body, at most `limit` bytes."""
+        parts = []
+        size = 0
         try:
-            return response.content
+            for part in response.iter_content(65536):
+                size += len(part)
+                if size > limit:
+                    raise BadResponseError(f"the reply is over {megabytes(limit)}; "
+                                           "msgcli stops reading there")
+                parts.append(part)
         except requests.RequestException as e:
             raise NetworkError(self._network_message(e)) from None
+        finally:
+            response.close()
+        return b"".join(parts)
+
+    def iter_chunks(self, response, size=65536):
+        """An event stream's bytes as the network delivers them, without waiting to
+        fill a buffer. Read failures become NetworkError here, so a failed write to
+        stdout (which happens in the caller, between reads) is never mistaken for
+        one."""
+        raw = response.raw
+        read = getattr(raw, "read1", None)  # urllib3 2; 1.26 has only iter_content
+        chunks = None if read is not None else response.iter_content(chunk_size=None)
+        try:
+            while True:
+                try:
+                    chunk = read(size) if chunks is None else next(chunks, b"")
+                except (requests.RequestException, HTTPError, OSError) as e:
+                    raise NetworkError(
+                        f"the stream broke: {describe_network_error(e)}; what was printed "
+                        "is incomplete (not retried, to avoid printing it twice)") from None
+                if not chunk:
+                    return
+                yield chunk
+        finally:
+            response.close()
 
     def error_for(self, response):
         body = self.read_body(response)
         rid = response.headers.get("request-id")
         code = status.for_http_status(response.status_code)
-        error_type, message = parse_error_body(body, response.headers.get("content-type"))
+        error_type, message = error_summary(body, response.headers.get("content-type"))
         if response.status_code < 400:
             code = status.ExitStatus.SERVER_ERROR
             message = f"unexpected HTTP {response.status_code} " \
@@ -173,22 +220,11 @@ class Transport:
     def close(self):
         self.session.close()
 
+    def __enter__(self):
+        return self
 
-def parse_error_body(body, content_type):
-    """(error type, message) from an error response, whatever shape it has."""
-    try:
-        value = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        value = None
-    if isinstance(value, dict) and isinstance(value.get("error"), dict):
-        error = value["error"]
-        return str(error.get("type") or "unknown"), str(error.get("message") or "")
-    if not body:
-        return "empty response", "the server sent no body"
-    snippet = body[:120].decode("utf-8", "replace")
-    snippet = " ".join(snippet.split())
-    kind = (content_type or "unknown type").split(";")[0]
-    return "unexpected response", f"the body is not an API error ({kind}): {snippet!r}"
+    def __exit__(self, *exc):
+        self.close()
 
 
 def describe_network_error(error):

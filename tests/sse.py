@@ -7,8 +7,16 @@ from tests.conftest import FIXTURES
 FIXTURE_NAMES = sorted(p.name for p in FIXTURES.glob("*.sse"))
 
 
-def fixture_bytes(name):
+def recorded_bytes(name):
+    """A fixture exactly as recorded: the SDK's files end just after the last
+    event's data line, without the blank line that completes an event."""
     return (FIXTURES / name).read_bytes()
+
+
+def fixture_bytes(name):
+    """A fixture as a server sends it: every event completed by its blank line."""
+    data = recorded_bytes(name)
+    return data if data.endswith(b"\n\n") else data.rstrip(b"\r\n") + b"\n\n"
 
 
 def events_to_sse(events, crlf=False):

@@ -352,9 +352,10 @@ def test_boolean_options_from_environment(api, invoke):
 
 
 def test_stream_from_environment(api, invoke):
+    from tests.sse import fixture_bytes
+
     api.expect_request("/v1/messages").respond_with_data(
-        (Path(__file__).resolve().parents[2] / "shared/fixtures/sdk-sse/basic_response.sse")
-        .read_bytes(), content_type="text/event-stream")
+        fixture_bytes("basic_response.sse"), content_type="text/event-stream")
     r = invoke(["Hi"], env={"MSGCLI_STREAM": "1"})
     assert (r.code, r.stdout) == (0, "Hello there!\n")
     assert sent(api)["stream"] is True

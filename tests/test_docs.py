@@ -60,10 +60,18 @@ def test_exit_status_in_man_page(code):
 
 
 def test_exit_statuses_in_help():
-    out = CliRunner().invoke(cli, ["--help"]).output
+    out = CliRunner().invoke(cli, ["--help"], terminal_width=80).output
+    # a meaning wrapped onto indented continuation lines reads as one line
+    unwrapped = re.sub(r"\n {5,}(?=\S)", " ", out)
     for code, meaning in EXIT_STATUS_MEANINGS.items():
-        assert re.search(rf"^\s+{int(code)}\s+{re.escape(meaning)}$", out, re.M), \
+        assert re.search(rf"^\s+{int(code)}\s+{re.escape(meaning)}$", unwrapped, re.M), \
             f"--help lacks exit status {int(code)}"
+
+
+def test_help_fits_80_columns():
+    out = CliRunner().invoke(cli, ["--help"], env={"COLUMNS": "80"}).output
+    too_wide = [line for line in out.splitlines() if len(line) > 80]
+    assert not too_wide, too_wide
 
 
 @pytest.mark.parametrize("name", ["ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN",

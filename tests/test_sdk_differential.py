@@ -187,12 +187,14 @@ def test_auth_token_headers_identical(api, invoke, sdk_run):
     assert "x-api-key" not in ours.headers and "x-api-key" not in theirs.headers
 
 
-def test_default_versions_differ_by_design():
-    """msgcli's default is its frozen contract; the SDK's moved on. Stated, not hidden."""
-    from msgcli.request import DEFAULT_API_VERSION
-
-    assert DEFAULT_API_VERSION == "2023-06-01"
-    assert ANTHROPIC_API_VERSION != DEFAULT_API_VERSION
+def test_default_versions_differ_by_design(api, invoke):
+    """msgcli's default is its frozen contract; the SDK's moved on. Stated, not hidden,
+    and checked on the header msgcli really sends."""
+    api.reply()
+    assert invoke(["Hi"]).code == 0
+    sent_version = api.headers()[0]["anthropic-version"]
+    assert sent_version == "2023-06-01"
+    assert ANTHROPIC_API_VERSION != sent_version
 
 
 def test_openai_system_messages_lifted_like_sdk_system(api, invoke, sdk_run, tmp_path):
@@ -287,7 +289,7 @@ def test_streams_parsed_like_the_sdk(invoke, scripted, name):
             final = stream.get_final_message()
     r = invoke(["--stream", "Hi"], base_url=server.url)
     assert r.stdout == expected_stdout(final)
-    assert r.code == status.for_stop_reason(final.stop_reason)
+    assert r.code == status.for_stop_reason(final.stop_reason)[0]
 
 
 REPLIES = {
@@ -316,4 +318,4 @@ def test_whole_replies_parsed_like_the_sdk(invoke, scripted, name):
         final = client.messages.create(**base(messages=user("Hi")))
     r = invoke(["Hi"], base_url=server.url)
     assert r.stdout == expected_stdout(final)
-    assert r.code == status.for_stop_reason(final.stop_reason)
+    assert r.code == status.for_stop_reason(final.stop_reason)[0]

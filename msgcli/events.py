@@ -1,91 +1,16 @@
-"""Server-sent events: the SSE wire format, then the Messages API event protocol.
+"""The Messages API event protocol: stream events folded into the Message the
+non-streaming API would have returned, and the read loop that feeds them.
 
-SSEParser knows only the format (fields, multi-line data, comments, CR/LF/CRLF,
-events and UTF-8 characters split across network chunks). MessageAccumulator
-knows only the protocol: it rebuilds the Message the non-streaming API would have
-returned, keeping nothing but that message, so memory stays flat however long
-the stream runs.
+MessageAccumulator keeps nothing but that message, so memory stays flat however
+long the stream runs. The wire format is msgcli.sse's; reading the network is
+msgcli.transport's.
 """
 
 import json
 
 from msgcli.errors import ApiError, BadResponseError, NetworkError
-
-
-class SSEEvent:
-    __slots__ = ("event", "data")
-
-    def __init__(self, event, data):
-        self.event = event
-        self.data = data
-
-
-class SSEParser:
-    def __init__(self):
-        self._partial = b""
-        self._event = ""
-        self._data = []
-
-    def feed(self, chunk):
-        """Parse bytes as they come; yield each complete event."""
-        if not chunk:
-            return
-        buffer = self._partial + chunk
-        lines = buffer.splitlines(keepends=True)
-        # A trailing CR may be half of a CRLF whose LF is still on the wire.
-        if lines and (not lines[-1].endswith((b"\n", b"\r")) or lines[-1].endswith(b"\r")):
-            self._partial = lines.pop()
-        else:
-            self._partial = b""
-        data = self._data
-        for raw in lines:
-            line = raw.rstrip(b"\r\n")
-            # data lines, most of a stream, are parsed inline: this loop runs per line
-            if line.startswith(b"data:"):
-                value = line[6:] if line[5:6] == b" " else line[5:]
-                data.append(value.decode("utf-8", "replace"))
-            elif not line:
-                event = self._dispatch()
-                if event is not None:
-                    yield event
-            else:
-                self._line(line)
-
-    def close(self):
-        """End of stream: a final event without its blank line is still dispatched."""
-        if self._partial:
-            line, self._partial = self._partial.rstrip(b"\r\n"), b""
-            event = self._line(line)
-            if event is not None:
-                yield event
-        event = self._dispatch()
-        if event is not None:
-            yield event
-
-    def _line(self, raw):
-        if not raw:
-            return self._dispatch()
-        line = raw.decode("utf-8", "replace")
-        if line.startswith(":"):
-            return None
-        name, sep, value = line.partition(":")
-        if sep and value.startswith(" "):
-            value = value[1:]
-        if name == "event":
-            self._event = value
-        elif name == "data":
-            self._data.append(value)
-        return None  # id and retry mean nothing for a one-shot POST
-
-    def _dispatch(self):
-        if not self._data:
-            self._event = ""
-            return None
-        event = SSEEvent(self._event or "message", "\n".join(self._data))
-        self._event = ""
-        self._data.clear()
-        return event
-
+from msgcli.reply import check_message
+from msgcli.sse import SSEParser
 
 _PROTOCOL_EVENTS = frozenset({
     "message_start", "content_block_start", "content_block_delta", "content_block_stop",
@@ -237,38 +162,16 @@ class MessageAccumulator:
                 block["input"] = raw
 
     def result(self):
-        """The whole message, once message_stop has arrived."""
+        """The whole message, once message_stop has arrived, checked as a whole
+        reply is checked."""
         for index in {index for index, _ in self._parts}:
             self._flush_block(index)
+        check_message(self.message, "stream error: the message built from the stream")
         return self.message
 
 
-def iter_chunks(response, size=65536):
-    """Bytes as the network delivers them, without waiting to fill a buffer.
-    Read failures become NetworkError here, so a failed write to stdout (which
-    happens in the caller, between reads) is never mistaken for one."""
-    import requests
-    import urllib3.exceptions
-
-    raw = response.raw
-    read = getattr(raw, "read1", None)
-    chunks = None if read is not None else response.iter_content(chunk_size=None)
-    while True:
-        try:
-            chunk = read(size) if chunks is None else next(chunks, b"")
-        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as e:
-            from msgcli.transport import describe_network_error
-
-            raise NetworkError(f"the stream broke: {describe_network_error(e)}; what was "
-                               "printed is incomplete (not retried, to avoid printing "
-                               "it twice)") from None
-        if not chunk:
-            return
-        yield chunk
-
-
-def replay(response, jsonl_out=None, on_text=None, on_thinking=None, after_read=None):
-    """Consume an event-stream response and return the finished message.
+def replay(chunks, jsonl_out=None, on_text=None, on_thinking=None, after_read=None):
+    """Consume an event stream's byte chunks and return the finished message.
 
     With `jsonl_out`, every event's JSON is written to it as one line as it arrives.
     `after_read` runs once the events of each network read are handled: the place to
@@ -276,36 +179,24 @@ def replay(response, jsonl_out=None, on_text=None, on_thinking=None, after_read=
     parser = SSEParser()
     accumulator = MessageAccumulator(on_text=on_text, on_thinking=on_thinking)
     events = 0
-
-    def handle(event):
-        nonlocal events
-        events += 1
-        if jsonl_out is not None:
-            line = event.data if "\n" not in event.data else \
-                json.dumps(json.loads(event.data), separators=(",", ":"))
-            jsonl_out.write(line + "\n")
-        try:
-            data = json.loads(event.data)
-        except ValueError:
-            raise BadResponseError(f"stream error: event {events} ({event.event}) is "
-                                   "not JSON") from None
-        accumulator.handle(event.event, data)
-
-    try:
-        for chunk in iter_chunks(response):
-            for event in parser.feed(chunk):
-                handle(event)
-                if accumulator.finished:
-                    if after_read is not None:
-                        after_read()
-                    return accumulator.result()
-            if after_read is not None:
-                after_read()
-        for event in parser.close():
-            handle(event)
-    finally:
-        response.close()
-    if not accumulator.finished:
-        raise NetworkError(f"the stream ended after {events} events without "
-                           "message_stop; what was printed is incomplete")
-    return accumulator.result()
+    for chunk in chunks:
+        for event in parser.feed(chunk):
+            events += 1
+            try:
+                data = json.loads(event.data)
+            except (ValueError, RecursionError):
+                raise BadResponseError(f"stream error: event {events} ({event.event}) is "
+                                       "not JSON") from None
+            if jsonl_out is not None:
+                jsonl_out.write((event.data if "\n" not in event.data else
+                                 json.dumps(data, separators=(",", ":"))) + "\n")
+            accumulator.handle(event.event, data)
+            if accumulator.finished:
+                if after_read is not None:
+                    after_read()
+                return accumulator.result()
+        if after_read is not None:
+            after_read()
+    parser.close()
+    raise NetworkError(f"the stream ended after {events} events without message_stop; "
+                       "what was printed is incomplete")

@@ -1,0 +1,21 @@
+"""The documented size limits, in one place: what msgcli reads from the user and
+from the server is bounded, so no input or reply can exhaust memory.
+
+Sizes are in bytes; "MB" in messages means 2**20 bytes, as the API states its own.
+"""
+
+# The Messages API refuses request bodies over 32 MB, so no input larger than
+# that can be sent; a file or pipe is read up to this and one byte more.
+MAX_REQUEST_BYTES = 32 * 1024 * 1024
+# The API measures its per-image limit on the base64 text, not the file.
+MAX_IMAGE_BASE64_BYTES = 5 * 1024 * 1024
+# A whole reply, after any content decoding. The largest real replies (128k output
+# tokens plus server tool results) are a few MB.
+MAX_REPLY_BYTES = 64 * 1024 * 1024
+# One line of an event stream, and one event's data.
+MAX_SSE_LINE_BYTES = 16 * 1024 * 1024
+MAX_SSE_EVENT_BYTES = 16 * 1024 * 1024
+
+
+def megabytes(n):
+    return f"{n / 2**20:.1f} MB"

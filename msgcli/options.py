@@ -1,0 +1,273 @@
+"""The options, typed: each default in one place, each value parsed and checked by
+a click type at the edge, and the frozen Options that the rest of msgcli reads.
+
+A value that cannot be right (a NaN timeout, a thinking budget in superscript
+digits, a header without a colon, text that is not UTF-8) is a usage error here,
+exit 2, before anything is read or sent.
+"""
+
+import math
+import os
+from typing import NamedTuple, Optional
+
+import click
+
+# claude-sonnet-4-5 reaches end-of-life on 2026-11-30, and the 4.6 models and later
+# refuse a prefill with HTTP 400; claude-opus-4-5 does every seed example and takes
+# every flag msgcli has (effort, thinking, structured output).
+DEFAULT_MODEL = "claude-opus-4-5"
+DEFAULT_MAX_TOKENS = 4096
+DEFAULT_BASE_URL = "https://api.anthropic.com"
+DEFAULT_API_VERSION = "2023-06-01"
+DEFAULT_RETRIES = 2
+DEFAULT_TIMEOUT = 600.0
+DEFAULT_STDIN_TIMEOUT = 2.0
+EFFORTS = ("low", "medium", "high", "xhigh", "max")
+
+
+class FiniteFloat(click.ParamType):
+    """A float that JSON and timers can use: no NaN, no infinity, within bounds."""
+
+    name = "float"
+
+    def __init__(self, minimum=None, above=False):
+        self.minimum = minimum
+        self.above = above
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, float):
+            number = value
+        else:
+            try:
+                number = float(value)
+            except ValueError:
+                self.fail(f"{value!r} is not a number", param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        if self.minimum is not None:
+            if self.above and number <= self.minimum:
+                self.fail(f"must be greater than {self.minimum:g}", param, ctx)
+            if not self.above and number < self.minimum:
+                self.fail(f"must be at least {self.minimum:g}", param, ctx)
+        return number
+
+
+class Thinking(click.ParamType):
+    """--thinking: a budget in ASCII digits, 'adaptive' or 'off', as the request's
+    thinking object."""
+
+    name = "BUDGET|adaptive|off"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, dict):
+            return value
+        word = value.strip().lower()
+        if word == "adaptive":
+            return {"type": "adaptive"}
+        if word in ("off", "disabled"):
+            return {"type": "disabled"}
+        if word.isascii() and word.isdigit():
+            return {"type": "enabled", "budget_tokens": int(word)}
+        self.fail(f"{value!r}: give a token budget (e.g. 2048), 'adaptive' or 'off'",
+                  param, ctx)
+
+    def shell_complete(self, ctx, param, incomplete):
+        return [click.shell_completion.CompletionItem(w)
+                for w in ("adaptive", "off", "2048", "8192") if w.startswith(incomplete)]
+
+
+class JsonSource(click.ParamType):
+    """Inline JSON, @FILE, or (with `paths`) a file name; parsed and of one kind."""
+
+    def __init__(self, kind, paths=True):
+        self.kind = kind
+        self.paths = paths
+        self.name = "FILE|JSON" if paths else "JSON|@FILE"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, self.kind):
+            return value
+        from msgcli.inputs import decode_utf8, parse_json_text, read_file_bytes
+
+        flag = _flag(param)
+        stripped = value.lstrip()
+        inline = stripped[:1] in ("{", "[")
+        path = value[1:] if value.startswith("@") else None
+        if path is None and not inline and self.paths and os.path.exists(value):
+            path = value
+        if path is not None:
+            where = f"{flag} file {path!r}"
+            parsed = parse_json_text(decode_utf8(read_file_bytes(path, f"{flag} file"),
+                                                 where), where)
+        else:
+            where = flag
+            try:
+                parsed = parse_json_text(value, where)
+            except click.UsageError:
+                raise
+            except Exception:
+                if inline or not self.paths:
+                    raise
+                self.fail(f"{value!r} does not exist (and is not JSON)", param, ctx)
+        if not isinstance(parsed, self.kind):
+            kind = "object" if self.kind is dict else "array"
+            self.fail(f"must be a JSON {kind}, not {_json_kind(parsed)}", param, ctx)
+        return parsed
+
+    def shell_complete(self, ctx, param, incomplete):
+        return [click.shell_completion.CompletionItem(incomplete, type="file")]
+
+
+class MediaRef(click.ParamType):
+    """-i/-d: a path, an http(s) URL or '-' for stdin; completes file names."""
+
+    name = "PATH|URL|-"
+
+    def convert(self, value, param, ctx):
+        if "\0" in value:
+            self.fail("not a valid file name", param, ctx)
+        return value
+
+    def shell_complete(self, ctx, param, incomplete):
+        return [click.shell_completion.CompletionItem(incomplete, type="file")]
+
+
+_TOKEN_CHARS = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyz"
+                         "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
+class Header(click.ParamType):
+    """-H 'Name: value' as (name, value). The value is never echoed in an error:
+    it may be a credential."""
+
+    name = "'NAME: VALUE'"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        name, sep, rest = value.partition(":")
+        name = name.strip()
+        if not sep or not name or not set(name) <= _TOKEN_CHARS:
+            self.fail("expected 'Name: value' (a name is letters, digits and -); the "
+                      "value is not shown, as it may be a credential", param, ctx)
+        return name, rest.strip()
+
+
+class Options(NamedTuple):
+    """Every option after parsing. None means "not given" wherever a messages file
+    or a default may supply the value instead."""
+
+    prompt: tuple = ()
+    messages: Optional[str] = None
+    conversation: Optional[str] = None
+    system: Optional[str] = None
+    model: Optional[str] = None
+    max_tokens: Optional[int] = None
+    temperature: Optional[float] = None
+    top_p: Optional[float] = None
+    top_k: Optional[int] = None
+    stop: tuple = ()
+    prefill: Optional[str] = None
+    hide_prefill: bool = False
+    image: tuple = ()
+    document: tuple = ()
+    thinking: Optional[dict] = None
+    show_thinking: bool = False
+    effort: Optional[str] = None
+    schema: Optional[dict] = None
+    tools: Optional[list] = None
+    tool_choice: Optional[str] = None
+    tool_result: tuple = ()
+    tool_error: tuple = ()
+    extra: Optional[dict] = None
+    count_tokens: bool = False
+    json: bool = False
+    no_newline: bool = False
+    usage: bool = False
+    verbose: bool = False
+    dry_run: bool = False
+    stream: Optional[bool] = None
+    base_url: Optional[str] = None
+    api_version: str = DEFAULT_API_VERSION
+    beta: tuple = ()
+    header: tuple = ()
+    retries: int = DEFAULT_RETRIES
+    timeout: float = DEFAULT_TIMEOUT
+    stdin_timeout: float = DEFAULT_STDIN_TIMEOUT
+
+
+def _flag(param):
+    if param is None:
+        return "value"
+    if isinstance(param, click.Argument):
+        return param.human_readable_name
+    longs = [o for o in param.opts if o.startswith("--")]
+    return "/".join(sorted(param.opts, key=len)) if len(param.opts) > 1 else \
+        (longs or param.opts)[0]
+
+
+def _json_kind(value):
+    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean",
+            int: "a number", float: "a number", type(None): "null"}.get(type(value), "?")
+
+
+def source_name(ctx, param):
+    """How the user gave a parameter: its flag, or the environment variable."""
+    from click.core import ParameterSource
+
+    if ctx is not None and param is not None and param.name and \
+            ctx.get_parameter_source(param.name) == ParameterSource.ENVIRONMENT:
+        envvar = getattr(param, "envvar", None)
+        if isinstance(envvar, (list, tuple)):
+            envvar = next((v for v in envvar if v in os.environ), envvar[0])
+        if not envvar and ctx.auto_envvar_prefix:
+            envvar = f"{ctx.auto_envvar_prefix}_{param.name.upper()}"
+        if envvar:
+            return envvar
+    return _flag(param)
+
+
+def _not_utf8(value):
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _check_text(ctx, command):
+    """A non-UTF-8 byte in an argument arrives as a lone surrogate (Python's
+    surrogateescape); it could never be sent, so it is an input error that names
+    where it came from."""
+    for param in command.params:
+        value = ctx.params.get(param.name)
+        values = value if isinstance(value, tuple) else (value,)
+        flat = [v for item in values for v in (item if isinstance(item, tuple) else (item,))]
+        if any(isinstance(v, str) and _not_utf8(v) for v in flat):
+            raise click.BadParameter("is not valid UTF-8 (check the locale and the "
+                                     "bytes given)", ctx=ctx, param=param)
+
+
+def _check_combinations(o):
+    if o.messages and o.conversation:
+        raise click.UsageError("use either -f/--messages or -c/--conversation, not both")
+    if o.prefill is not None:
+        if not o.prefill.strip():
+            raise click.UsageError("-p/--prefill is empty")
+        if o.prefill != o.prefill.rstrip():
+            raise click.UsageError("-p/--prefill cannot end with whitespace (the API "
+                                   "rejects a final assistant turn that does)")
+    for name, path in (("-f/--messages", o.messages), ("-c/--conversation",
+                                                        o.conversation)):
+        if path and "\0" in path:
+            raise click.UsageError(f"{name}: not a valid file name")
+
+
+def build(ctx, command):
+    """The Options for a parsed command line."""
+    _check_text(ctx, command)
+    params = dict(ctx.params)
+    params["json"] = params.pop("json_", False)
+    options = Options(**params)
+    _check_combinations(options)
+    return options

@@ -1,0 +1,147 @@
+"""Turning a reply into what the user sees: the answer text (or JSON) on stdout,
+thinking and usage on stderr.
+
+The streaming and the whole-reply paths both feed one TextRenderer, which is what
+makes their output identical byte for byte.
+"""
+
+import json
+
+from msgcli.output import REDACTED
+
+
+def compact_json(value):
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def tool_calls(message):
+    return [
+        {"id": b.get("id"), "name": b.get("name"), "input": b.get("input")}
+        for b in message.get("content") or ()
+        if isinstance(b, dict) and b.get("type") == "tool_use"
+    ]
+
+
+class TextRenderer:
+    """Turns a reply into answer text.
+
+    - the prefill is written just before the first text (or at the end if none);
+    - with a schema the text is held and written as one compact JSON line;
+    - a `tool_use` stop adds one JSON line per tool call after the text;
+    - one trailing newline unless `newline` is false or the text already ends so.
+    """
+
+    def __init__(self, out, prefill="", newline=True, hold=False):
+        self._out = out
+        self._prefill = prefill
+        self._newline = newline
+        self._hold = hold
+        self._held = []
+        self._started = False
+
+    def _start(self):
+        if not self._started:
+            self._started = True
+            if self._prefill:
+                self._emit(self._prefill)
+
+    def _emit(self, text):
+        if self._hold:
+            self._held.append(text)
+        else:
+            self._out.write(text)
+
+    def feed(self, text):
+        if text:
+            self._start()
+            self._emit(text)
+
+    def finish(self, message):
+        self._start()
+        if self._hold:
+            text = "".join(self._held)
+            try:
+                text = compact_json(json.loads(text))
+            except ValueError:
+                pass  # a cut-off document is shown as it came; the exit status says why
+            self._out.write(text)
+        calls = tool_calls(message) if message.get("stop_reason") == "tool_use" else []
+        if calls:
+            if self._out.last_char not in ("", "\n"):
+                self._out.write("\n")
+            for call in calls:
+                self._out.write(compact_json(call) + "\n")
+        elif self._newline and self._out.last_char not in ("", "\n"):
+            self._out.write("\n")
+        self._out.close()
+
+
+def text_renderer(opts, out):
+    shown_prefill = "" if (opts.hide_prefill or opts.prefill is None) else opts.prefill
+    return TextRenderer(out, prefill=shown_prefill, newline=not opts.no_newline,
+                        hold=opts.schema is not None)
+
+
+def whole(opts, raw, message, out, console):
+    """Show a whole reply: its raw JSON with -j, otherwise its text."""
+    if opts.show_thinking:
+        for block in message["content"]:
+            if block.get("type") == "thinking" and block.get("thinking"):
+                console.raw(block["thinking"] + "\n")
+    if opts.json:
+        text = raw.decode("utf-8", "replace")
+        out.write(text)
+        if not opts.no_newline and not text.endswith("\n"):
+            out.write("\n")
+        out.close()
+        return
+    renderer = text_renderer(opts, out)
+    renderer.feed("".join(b["text"] for b in message["content"] if b.get("type") == "text"))
+    renderer.finish(message)
+
+
+def stream(opts, chunks, out, console):
+    """Show an event stream as it arrives; return the message it built."""
+    from msgcli.events import replay
+
+    renderer = None if opts.json else text_renderer(opts, out)
+    message = replay(
+        chunks, out if opts.json else None,
+        on_text=renderer.feed if renderer else None,
+        on_thinking=console.raw if opts.show_thinking else None,
+        after_read=out.flush)
+    if renderer:
+        renderer.finish(message)
+    else:
+        out.close()
+    return message
+
+
+def count(opts, raw, tokens, out):
+    if opts.json:
+        out.write(raw.decode("utf-8", "replace").rstrip("\n") + "\n")
+    else:
+        out.write(f"{tokens}\n")
+    out.close()
+
+
+def dry_run(opts, req, out):
+    """The request that would be sent, credentials redacted."""
+    if opts.json:
+        out.write(json.dumps(req.body, ensure_ascii=False, indent=2) + "\n")
+    else:
+        lines = [f"POST {req.url}"]
+        for name, value in req.headers.items():
+            shown = REDACTED if name.lower() in req.secret_headers else value
+            lines.append(f"{name}: {shown}")
+        lines += ["", json.dumps(req.body, ensure_ascii=False, indent=2)]
+        out.write("\n".join(lines) + "\n")
+    out.close()
+
+
+def usage_line(usage):
+    if not isinstance(usage, dict):
+        return "usage: not reported"
+    parts = [f"{k}={v}" for k, v in usage.items()
+             if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    return "usage: " + (" ".join(parts) if parts else "not reported")

@@ -1,0 +1,91 @@
+"""What the server said: a whole reply parsed and checked once, here, so that the
+code that shows it can trust its shape. Anything unexpected is a BadResponseError
+(exit 13) with a short description; an error object is an ApiError.
+"""
+
+import json
+
+from msgcli.errors import ApiError, BadResponseError
+
+STREAM = "stream"
+WHOLE = "whole"
+
+
+def kind(http_status, content_type):
+    """How to read a 2xx body: an event stream only when it says it is one; JSON
+    when it says so (or says nothing); anything else, a captive portal's HTML page
+    say, is not an API reply whatever was asked for."""
+    media_type = (content_type or "").split(";")[0].strip().lower()
+    if media_type == "text/event-stream":
+        return STREAM
+    if not media_type or media_type == "application/json" or media_type.endswith("+json"):
+        return WHOLE
+    raise BadResponseError(f"the server answered HTTP {http_status} with {media_type}, "
+                           "not an API reply; check --base-url and any proxy")
+
+
+def _snippet(raw, size=80):
+    return " ".join(raw[:size].decode("utf-8", "replace").split())
+
+
+def json_object(raw, http_status):
+    try:
+        value = json.loads(raw)
+    except RecursionError:
+        raise BadResponseError(f"the server answered HTTP {http_status} with JSON nested "
+                               "too deeply") from None
+    except (ValueError, UnicodeDecodeError):
+        what = "an empty body" if not raw.strip() else \
+            f"a body that is not JSON: {_snippet(raw)!r}"
+        raise BadResponseError(f"the server answered HTTP {http_status} with {what}") \
+            from None
+    if not isinstance(value, dict):
+        raise BadResponseError(f"the server answered HTTP {http_status} with JSON that "
+                               "is not an object")
+    return value
+
+
+def message(raw, http_status):
+    """The reply as a Message whose content is a list of blocks with string texts."""
+    value = json_object(raw, http_status)
+    if value.get("type") == "error" or ("error" in value and "content" not in value):
+        raise ApiError.from_error_object(value, http_status)
+    check_message(value, f"the server answered HTTP {http_status} with JSON that is "
+                         "not a message")
+    return value
+
+
+def check_message(value, what="the reply"):
+    content = value.get("content")
+    if not isinstance(content, list) or not all(isinstance(b, dict) for b in content):
+        raise BadResponseError(f"{what}: no 'content' array of blocks")
+    for block in content:
+        for key in ("text", "thinking"):
+            if block.get("type") == key and not isinstance(block.get(key), str):
+                raise BadResponseError(f"the reply has a {key} block without {key} "
+                                       "(missing or not a string)")
+
+
+def input_tokens(raw, http_status):
+    """The count from a count_tokens reply."""
+    value = json_object(raw, http_status)
+    tokens = value.get("input_tokens")
+    if not isinstance(tokens, int) or isinstance(tokens, bool):
+        raise BadResponseError("the count_tokens reply has no input_tokens number")
+    return tokens
+
+
+def error_summary(body, content_type):
+    """(error type, message) from an error response, whatever shape it has."""
+    try:
+        value = json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        value = None
+    if isinstance(value, dict) and isinstance(value.get("error"), dict):
+        error = value["error"]
+        return str(error.get("type") or "unknown"), str(error.get("message") or "")
+    if not body:
+        return "empty response", "the server sent no body"
+    kind_ = (content_type or "unknown type").split(";")[0]
+    return "unexpected response", \
+        f"the body is not an API error ({kind_}): {_snippet(body, 120)!r}"
