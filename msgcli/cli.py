@@ -12,7 +12,7 @@ import sys
 import click
 
 from msgcli import __version__, options
-from msgcli.options import FiniteFloat, Header, JsonSource, MediaRef, Thinking
+from msgcli.options import FiniteFloat, Header, Integer, JsonSource, MediaRef, Thinking
 from msgcli.status import EXIT_STATUS_MEANINGS
 
 HELP_WIDTH = 80
@@ -57,15 +57,16 @@ class MsgcliCommand(click.Command):
         console = Console(Redactor([os.environ.get("ANTHROPIC_API_KEY"),
                                     os.environ.get("ANTHROPIC_AUTH_TOKEN")]))
 
+        argv = sys.argv[1:] if args is None else list(args)
+
         def run():
-            argv = sys.argv[1:] if args is None else list(args)
             with self.make_context(prog_name or "msgcli", argv, **extra) as ctx:
                 opts = self.invoke(ctx)
             from msgcli import core
 
             return core.run(opts, console)
 
-        code = guard(run, console)
+        code = guard(run, console, argv)
         if not standalone_mode:
             return code
         sys.exit(code)
@@ -117,12 +118,12 @@ def _seconds(value):
 @click.option("-s", "--system", metavar="TEXT", help="System prompt.")
 @click.option("-m", "--model", metavar="TEXT",
               help=f"Model name.  [default: {options.DEFAULT_MODEL}]")
-@click.option("-t", "--max-tokens", type=click.IntRange(min=1), metavar="INT",
+@click.option("-t", "--max-tokens", type=Integer(1), metavar="INT",
               help=f"Most tokens to generate.  [default: {options.DEFAULT_MAX_TOKENS}]")
 @click.option("--temperature", type=FiniteFloat(0), metavar="FLOAT",
               help="Sampling temperature.")
 @click.option("--top-p", type=FiniteFloat(0), metavar="FLOAT", help="Nucleus sampling.")
-@click.option("--top-k", type=click.IntRange(min=0), metavar="INT", help="Top-k sampling.")
+@click.option("--top-k", type=Integer(0), metavar="INT", help="Top-k sampling.")
 @click.option("-S", "--stop", multiple=True, metavar="TEXT",
               help="Stop sequence (repeatable).")
 @click.option("-p", "--prefill", metavar="TEXT",
@@ -168,7 +169,7 @@ def _seconds(value):
               help="anthropic-beta feature (repeatable).")
 @click.option("-H", "--header", multiple=True, type=Header(),
               help="Extra HTTP header (repeatable).")
-@click.option("--retries", type=click.IntRange(min=0), default=options.DEFAULT_RETRIES,
+@click.option("--retries", type=Integer(0), default=options.DEFAULT_RETRIES,
               metavar="N",
               help="Retries on 408/409/429/5xx and network errors.  "
                    f"[default: {options.DEFAULT_RETRIES}]")

@@ -31,15 +31,14 @@ def debugging():
     return os.environ.get("MSGCLI_DEBUG", "") not in ("", "0")
 
 
-def usage_message(error):
+def usage_message(error, argv=()):
     """A click usage error as one line; a value read from an environment variable
     is named by its variable, not by a flag the user never typed."""
     from msgcli.options import source_name
 
     param = getattr(error, "param", None)
-    ctx = getattr(error, "ctx", None)
     if isinstance(error, click.BadParameter) and param is not None:
-        return f"{source_name(ctx, param)}: {error.message}; see msgcli --help"
+        return f"{source_name(param, argv)}: {error.message}; see msgcli --help"
     text = " ".join(error.format_message().split())
     return f"{text}; see msgcli --help" if isinstance(error, click.UsageError) else text
 
@@ -70,7 +69,7 @@ def _output_failure(error, console):
     return ExitStatus.WRITE_ERROR
 
 
-def guard(action, console):
+def guard(action, console, argv=()):
     """Run `action` (which returns an exit status) and turn any failure into one."""
     try:
         code = action()
@@ -87,7 +86,7 @@ def guard(action, console):
     except click.exceptions.Abort:
         code = _interrupted(console)
     except click.ClickException as e:
-        console.line(usage_message(e))
+        console.line(usage_message(e, argv))
         code = e.exit_code
     except KeyboardInterrupt:
         code = _interrupted(console)

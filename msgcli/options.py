@@ -52,6 +52,28 @@ class FiniteFloat(click.ParamType):
         return number
 
 
+class Integer(click.ParamType):
+    """An integer in ASCII digits, at least `minimum`."""
+
+    name = "integer"
+
+    def __init__(self, minimum=None):
+        self.minimum = minimum
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int):
+            number = value
+        else:
+            text = value.strip()
+            digits = text[1:] if text[:1] in "+-" else text
+            if not (digits.isascii() and digits.isdigit()):
+                self.fail(f"{value!r} is not a whole number", param, ctx)
+            number = int(text)
+        if self.minimum is not None and number < self.minimum:
+            self.fail(f"must be at least {self.minimum}", param, ctx)
+        return number
+
+
 class Thinking(click.ParamType):
     """--thinking: a budget in ASCII digits, 'adaptive' or 'off', as the request's
     thinking object."""
@@ -211,20 +233,21 @@ def _json_kind(value):
             int: "a number", float: "a number", type(None): "null"}.get(type(value), "?")
 
 
-def source_name(ctx, param):
-    """How the user gave a parameter: its flag, or the environment variable."""
-    from click.core import ParameterSource
-
-    if ctx is not None and param is not None and param.name and \
-            ctx.get_parameter_source(param.name) == ParameterSource.ENVIRONMENT:
-        envvar = getattr(param, "envvar", None)
-        if isinstance(envvar, (list, tuple)):
-            envvar = next((v for v in envvar if v in os.environ), envvar[0])
-        if not envvar and ctx.auto_envvar_prefix:
-            envvar = f"{ctx.auto_envvar_prefix}_{param.name.upper()}"
-        if envvar:
-            return envvar
-    return _flag(param)
+def source_name(param, argv=()):
+    """How the user gave a parameter: its flag, or, when the command line does not
+    hold it, the environment variable it came from."""
+    flag = _flag(param)
+    if param is None or isinstance(param, click.Argument) or not param.name:
+        return flag
+    for arg in argv:
+        for opt in param.opts + param.secondary_opts:
+            if arg == opt or arg.startswith(opt + "=") or \
+                    (len(opt) == 2 and not arg.startswith("--") and arg.startswith(opt)):
+                return flag
+    envvar = getattr(param, "envvar", None)
+    names = list(envvar) if isinstance(envvar, (list, tuple)) else [envvar]
+    names.append(f"MSGCLI_{param.name.upper()}")
+    return next((name for name in names if name and name in os.environ), flag)
 
 
 def _not_utf8(value):

@@ -96,7 +96,7 @@ def api(httpserver):
 def invoke(api):
     """Run msgcli in-process (fast) against the `api` server."""
 
-    def run(args, input=b"", env=None, base_url=None):
+    def run(args, input=b"", env=None, base_url=None, allow_internal_error=False):
         runner = CliRunner()
         environment = clean_env(base_url or api.base, **(env or {}))
         for key in list(os.environ):
@@ -108,6 +108,7 @@ def invoke(api):
             f"unhandled {result.exception!r}"
         out = Result(result.exit_code, result.stdout_bytes, result.stderr_bytes)
         assert_no_secret(out.stdout, out.stderr)
+        assert allow_internal_error or out.code != 1, f"internal error: {out!r}"
         return out
 
     return run
@@ -117,7 +118,8 @@ def invoke(api):
 def run_cli(api):
     """Run the installed msgcli in a real process (signals, pipes, stdin, exit)."""
 
-    def run(args, input=b"", env=None, base_url=None, timeout=60, stdin=None):
+    def run(args, input=b"", env=None, base_url=None, timeout=60, stdin=None,
+            allow_internal_error=False):
         proc = subprocess.run(
             [sys.executable, "-m", "msgcli", *args],
             input=input if stdin is None else None, stdin=stdin,
@@ -125,6 +127,7 @@ def run_cli(api):
             env=clean_env(base_url or api.base, **(env or {})))
         out = Result(proc.returncode, proc.stdout, proc.stderr)
         assert_no_secret(out.stdout, out.stderr)
+        assert allow_internal_error or out.code != 1, f"internal error: {out!r}"
         return out
 
     return run
