@@ -24,7 +24,7 @@ SECTIONS = (
     ("Model features", ("model", "max_tokens", "temperature", "top_p", "top_k", "stop",
                         "prefill", "thinking", "effort", "schema", "tools", "tool_choice",
                         "extra")),
-    ("Output", ("stream", "json_", "no_newline", "hide_prefill", "show_thinking", "usage",
+    ("Output", ("stream", "json_", "output", "no_newline", "hide_prefill", "show_thinking", "usage",
                 "verbose", "count_tokens", "dry_run")),
     ("Connection", ("base_url", "api_version", "beta", "header", "retries", "timeout")),
 )
@@ -153,6 +153,9 @@ def _seconds(value):
               help="Print the request's input token count instead of sending it.")
 @click.option("-j", "--json", "json_", is_flag=True, envvar="MSGCLI_JSON",
               help="Print the response body as sent (JSONL events with --stream).")
+@click.option("-o", "--output", metavar="FILE", type=click.Path(dir_okay=False),
+              help="Write the answer to FILE atomically; an existing FILE is left "
+                   "untouched when the run fails.")
 @click.option("-n", "--no-newline", is_flag=True, help="No trailing newline.")
 @click.option("-u", "--usage", is_flag=True, help="Token usage on stderr.")
 @click.option("-v", "--verbose", is_flag=True,

@@ -146,9 +146,9 @@ def save(path, history, turn, message, prefill=None):
     write_atomic(path, dumps(history.to_json_value()))
 
 
-def write_atomic(path, text):
+def write_atomic(path, text, what="conversation file"):
     if "\0" in path:
-        raise InputError(f"conversation file {path!r} is not a valid file name")
+        raise InputError(f"{what} {path!r} is not a valid file name")
     directory = os.path.dirname(os.path.abspath(path))
     try:
         mode = os.stat(path).st_mode & 0o7777
@@ -158,8 +158,7 @@ def write_atomic(path, text):
         fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".",
                                    suffix=".tmp", dir=directory)
     except OSError as e:
-        raise InputError(f"cannot write conversation file {path!r}: "
-                         f"{e.strerror or e}") from None
+        raise InputError(f"cannot write {what} {path!r}: {e.strerror or e}") from None
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(text.encode("utf-8"))
@@ -171,8 +170,8 @@ def write_atomic(path, text):
         tmp = None
         _fsync_dir(directory)
     except OSError as e:
-        raise InputError(f"cannot write conversation file {path!r}: "
-                         f"{e.strerror or e}; it was left as it was") from None
+        raise InputError(f"cannot write {what} {path!r}: {e.strerror or e}; it was left "
+                         "as it was") from None
     finally:
         if tmp is not None:
             try:

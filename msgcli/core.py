@@ -11,7 +11,7 @@ from contextlib import contextmanager
 
 from msgcli import conversation, inputs, render, reply, request, status
 from msgcli.errors import BadResponseError
-from msgcli.output import Stdout
+from msgcli.output import Collector, Stdout
 from msgcli.status import ExitStatus
 
 
@@ -24,7 +24,7 @@ def credentials():
 def run(opts, console):
     history, turn = inputs.read(opts, console)
     req = request.build(opts, history, turn, credentials(), console.redactor)
-    out = Stdout(console.redactor)
+    out = Collector() if opts.output else Stdout(console.redactor)
     if opts.dry_run:
         render.dry_run(opts, req, out)
         return ExitStatus.OK
@@ -35,8 +35,12 @@ def run(opts, console):
                                  verbose=opts.verbose) as transport:
         message = exchange(opts, req, transport, out, console)
     if message is None:  # --count-tokens printed its number
+        if opts.output:
+            conversation.write_atomic(opts.output, out.text(), "output file")
         return ExitStatus.OK
     code = conclude(opts, message, console)
+    if opts.output and code == ExitStatus.OK:
+        conversation.write_atomic(opts.output, out.text(), "output file")
     if opts.conversation and message.get("stop_reason") != "refusal" \
             and message.get("content"):
         conversation.save(opts.conversation, history, turn, message, opts.prefill)

@@ -204,6 +204,7 @@ class Options(NamedTuple):
     extra: Optional[dict] = None
     count_tokens: bool = False
     json: bool = False
+    output: Optional[str] = None
     no_newline: bool = False
     usage: bool = False
     verbose: bool = False

@@ -108,15 +108,42 @@ class Collector:
 
 
 class Console:
-    """stderr: one-line messages prefixed with the program's name, redacted."""
+    """stderr: one-line messages prefixed with the program's name, redacted; and,
+    only when stderr is a terminal, one transient status line that each message
+    (or the answer) clears first."""
 
     def __init__(self, redactor):
         self.redactor = redactor
+        self._status_shown = False
+        self._tty = None
+
+    def is_terminal(self):
+        if self._tty is None:
+            try:
+                self._tty = bool(sys.stderr is not None and sys.stderr.isatty())
+            except (AttributeError, ValueError):
+                self._tty = False
+        return self._tty
 
     def line(self, text):
         self.raw(f"msgcli: {text}\n")
 
+    def status(self, text):
+        """Show `text` as the transient status line (a no-op off a terminal)."""
+        if self.is_terminal():
+            self._write(f"\r\x1b[K{text}")
+            self._status_shown = True
+
+    def clear_status(self):
+        if self._status_shown:
+            self._status_shown = False
+            self._write("\r\x1b[K")
+
     def raw(self, text):
+        self.clear_status()
+        self._write(text)
+
+    def _write(self, text):
         stream = sys.stderr
         if stream is None:
             return

@@ -194,3 +194,29 @@ def test_msgcli_debug_shows_the_traceback(api, monkeypatch):
 
     result = CliRunner().invoke(cli, ["Hi"], env=clean_env(api.base, MSGCLI_DEBUG="1"))
     assert isinstance(result.exception, RuntimeError)
+
+
+# -- -o: the answer written atomically, or not at all ------------------------------
+
+def test_output_file_gets_the_answer(api, invoke, tmp_path):
+    target = tmp_path / "report.md"
+    api.reply(message("The report."))
+    r = invoke(["-o", str(target), "Hi"])
+    assert (r.code, r.stdout) == (0, "")
+    assert target.read_text() == "The report.\n"
+
+
+@pytest.mark.parametrize("reply", [
+    {"status": 500, "body": {"type": "error", "error": {"type": "api_error",
+                                                         "message": "boom"}}},
+    {"status": 200, "body": message("Cut", stop_reason="max_tokens")},
+    {"status": 200, "body": b"not json"},
+])
+def test_output_file_untouched_when_the_run_fails(api, invoke, tmp_path, reply):
+    target = tmp_path / "report.md"
+    target.write_text("yesterday's report\n")
+    api.reply(reply["body"], status=reply["status"])
+    r = invoke(["--retries", "0", "-o", str(target), "Hi"])
+    assert r.code != 0
+    assert target.read_text() == "yesterday's report\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["report.md"]
