@@ -12,7 +12,16 @@ import sys
 import click
 
 from msgcli import __version__, options
-from msgcli.options import FiniteFloat, Header, Integer, JsonSource, MediaRef, Thinking
+from msgcli.options import (
+    FiniteFloat,
+    Header,
+    Integer,
+    JsonSource,
+    MediaRef,
+    ModelName,
+    Names,
+    Thinking,
+)
 from msgcli.status import EXIT_STATUS_MEANINGS
 
 HELP_WIDTH = 80
@@ -23,10 +32,13 @@ SECTIONS = (
                "tool_error", "stdin_timeout")),
     ("Model features", ("model", "max_tokens", "temperature", "top_p", "top_k", "stop",
                         "prefill", "thinking", "effort", "schema", "tools", "tool_choice",
-                        "extra")),
-    ("Output", ("stream", "json_", "output", "no_newline", "hide_prefill", "show_thinking", "usage",
-                "verbose", "count_tokens", "dry_run")),
-    ("Connection", ("base_url", "api_version", "beta", "header", "retries", "timeout")),
+                        "web_search", "web_fetch", "cache", "cache_ttl",
+                        "cache_breakpoint", "extra")),
+    ("Output", ("stream", "json_", "output", "no_newline", "hide_prefill", "show_thinking",
+                "citations", "usage", "usage_json", "cost", "verbose", "count_tokens",
+                "list_models", "dry_run")),
+    ("Connection", ("base_url", "api_version", "beta", "header", "retries", "timeout",
+                    "max_wait", "deadline")),
 )
 
 
@@ -116,10 +128,11 @@ def _seconds(value):
               help="Conversation file: read if it exists, reply appended, rewritten "
                    "atomically.")
 @click.option("-s", "--system", metavar="TEXT", help="System prompt.")
-@click.option("-m", "--model", metavar="TEXT",
+@click.option("-m", "--model", metavar="TEXT", type=ModelName(),
               help=f"Model name.  [default: {options.DEFAULT_MODEL}]")
-@click.option("-t", "--max-tokens", type=Integer(1), metavar="INT",
-              help=f"Most tokens to generate.  [default: {options.DEFAULT_MAX_TOKENS}]")
+@click.option("-t", "--max-tokens", type=Integer(0), metavar="INT",
+              help="Most tokens to generate (0 pre-warms a --cache).  "
+                   f"[default: {options.DEFAULT_MAX_TOKENS}]")
 @click.option("--temperature", type=FiniteFloat(0), metavar="FLOAT",
               help="Sampling temperature.")
 @click.option("--top-p", type=FiniteFloat(0), metavar="FLOAT", help="Nucleus sampling.")
@@ -147,6 +160,15 @@ def _seconds(value):
               help="Answer tool call ID with TEXT (repeatable).")
 @click.option("--tool-error", nargs=2, multiple=True, metavar="ID TEXT",
               help="Report tool call ID failed with TEXT (repeatable).")
+@click.option("--web-search", is_flag=True, help="Let the model search the web.")
+@click.option("--web-fetch", is_flag=True, help="Let the model fetch web pages.")
+@click.option("--cache", is_flag=True,
+              help="Cache the prompt's prefix (top-level cache_control).")
+@click.option("--cache-ttl", type=click.Choice(options.CACHE_TTLS),
+              help="Cache lifetime; implies --cache.  [default: 5m]")
+@click.option("--cache-breakpoint", multiple=True,
+              type=Names(options.CACHE_BREAKPOINTS), metavar="system,documents",
+              help="Also cache up to the system prompt and/or the last -d document.")
 @click.option("--extra", type=JsonSource(dict, paths=False),
               help="JSON object deep-merged into the request body.")
 @click.option("--count-tokens", is_flag=True,
@@ -158,6 +180,15 @@ def _seconds(value):
                    "untouched when the run fails.")
 @click.option("-n", "--no-newline", is_flag=True, help="No trailing newline.")
 @click.option("-u", "--usage", is_flag=True, help="Token usage on stderr.")
+@click.option("--usage-json", is_flag=True,
+              help="Usage as one JSON line on stderr (request-id, model, tokens).")
+@click.option("--cost", metavar="FILE", type=JsonSource(dict),
+              help="Price the usage from FILE (JSON prices per model); implies -u.")
+@click.option("--citations", is_flag=True,
+              help="Each citation of the answer as one JSON line on stderr.")
+@click.option("--list-models", is_flag=True,
+              help="Print the API's models as JSON lines (GET /v1/models) and cache "
+                   "them for completion.")
 @click.option("-v", "--verbose", is_flag=True,
               help="URL, status, request-id, attempts and timing on stderr.")
 @click.option("--dry-run", is_flag=True,
@@ -180,6 +211,13 @@ def _seconds(value):
               metavar="SECONDS",
               help=f"Read timeout (connect: 5 s).  "
                    f"[default: {_seconds(options.DEFAULT_TIMEOUT)}]")
+@click.option("--max-wait", type=FiniteFloat(0), default=options.DEFAULT_MAX_WAIT,
+              metavar="SECONDS",
+              help="Longest server-requested retry wait honoured; beyond it, give up.  "
+                   f"[default: {_seconds(options.DEFAULT_MAX_WAIT)}]")
+@click.option("--deadline", type=FiniteFloat(0, above=True), metavar="SECONDS",
+              help="Give up (exit 14) when the run, retries and stream included, "
+                   "takes longer.")
 @click.option("--stdin-timeout", type=FiniteFloat(0), default=options.DEFAULT_STDIN_TIMEOUT,
               metavar="SECONDS",
               help="With other input, how long to wait for a silent stdin pipe.  "

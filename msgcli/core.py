@@ -1,16 +1,22 @@
 """One run of msgcli, conducted in five steps: read the input, build the request,
 send it, render the reply, save the conversation.
 
+A reply that pauses its turn (pause_turn, from a server tool) is continued by
+sending the conversation back, up to servertools.MAX_CONTINUATIONS times; the
+parts make one answer and one assistant turn. --deadline bounds the steps up to
+the end of the answer: saving what was received is never cut short.
+
 Each step is a call into the module that owns it. Nothing here catches a failure:
 steps raise, and msgcli.failures turns what they raise into a line and a status.
 """
 
 import os
 import signal
+import time
 from contextlib import contextmanager
 
-from msgcli import conversation, inputs, render, reply, request, status
-from msgcli.errors import BadResponseError
+from msgcli import conversation, inputs, render, reply, request, servertools, status
+from msgcli.errors import BadResponseError, NetworkError
 from msgcli.output import Collector, Stdout
 from msgcli.status import ExitStatus
 
@@ -22,23 +28,36 @@ def credentials():
 
 
 def run(opts, console):
-    history, turn = inputs.read(opts, console)
-    req = request.build(opts, history, turn, credentials(), console.redactor)
-    out = Collector() if opts.output else Stdout(console.redactor)
-    if opts.dry_run:
-        render.dry_run(opts, req, out)
-        return ExitStatus.OK
-    req.require_credentials()
-    from msgcli.transport import Transport
+    deadline = None if opts.deadline is None else time.monotonic() + opts.deadline
+    with alarm(opts.deadline):
+        if opts.list_models:
+            return list_models(opts, console)
+        history, turn = inputs.read(opts, console)
+        req = request.build(opts, history, turn, credentials(), console.redactor)
+        out = Collector() if opts.output else Stdout(console.redactor)
+        if opts.dry_run:
+            render.dry_run(opts, req, out)
+            return ExitStatus.OK
+        req.require_credentials()
+        from msgcli.models import lifecycle_note
+        from msgcli.transport import Transport
 
-    with terminable(), Transport(opts.retries, opts.timeout, console,
-                                 verbose=opts.verbose) as transport:
-        message = exchange(opts, req, transport, out, console)
+        note = lifecycle_note(req.body.get("model"), is_default=opts.model is None and
+                              req.body.get("model") == request.DEFAULT_MODEL)
+        if note:
+            console.line(note)
+        with terminable(), Transport(opts.retries, opts.timeout, console,
+                                     verbose=opts.verbose, max_wait=opts.max_wait,
+                                     deadline=deadline) as transport:
+            message = converse(opts, req, transport, out, console)
     if message is None:  # --count-tokens printed its number
         if opts.output:
             conversation.write_atomic(opts.output, out.text(), "output file")
         return ExitStatus.OK
-    code = conclude(opts, message, console)
+    if opts.citations:
+        for line in servertools.citation_lines(message):
+            console.raw(line + "\n")
+    code = conclude(opts, message, console, transport.request_id)
     if opts.output and code == ExitStatus.OK:
         conversation.write_atomic(opts.output, out.text(), "output file")
     if opts.conversation and message.get("stop_reason") != "refusal" \
@@ -47,15 +66,44 @@ def run(opts, console):
     return code
 
 
-def exchange(opts, req, transport, out, console):
+def converse(opts, req, transport, out, console):
+    """exchange(), and while the reply pauses its turn, the conversation sent back
+    with the turn so far; returns the parts as one message."""
+    message = exchange(opts, req, transport, out, console)
+    for part in range(1, servertools.MAX_CONTINUATIONS + 1):
+        if message is None or message.get("stop_reason") != "pause_turn":
+            break
+        body = dict(req.body, messages=servertools.continuation(
+            req.body["messages"], opts.prefill, message.get("content") or []))
+        later = exchange(opts, request.Request(req.url, req.headers, body,
+                                               request.encode_body(body)),
+                         transport, out, console, part=part)
+        message = servertools.merge(message, later)
+    return message
+
+
+def list_models(opts, console):
+    from msgcli.models import list_models as show
+
+    headers = request.build_headers(opts.api_version, *credentials(), opts.beta,
+                                    opts.header)
+    request.Request("", headers, None, None).require_credentials()
+    show(opts, headers, opts.base_url or request.DEFAULT_BASE_URL, console,
+         Collector() if opts.output else Stdout(console.redactor))
+    return ExitStatus.OK
+
+
+def exchange(opts, req, transport, out, console, part=0):
     """Send the request and render the reply to `out`; return the message (None
-    for a token count). Whatever was written before a failure stays written."""
+    for a token count). Whatever was written before a failure stays written.
+    `part` > 0 renders the continuation of a paused turn."""
     try:
         response = transport.send(req)
         try:
             how = reply.kind(response.status_code, response.headers.get("content-type"))
             if how == reply.STREAM and not opts.count_tokens:
-                return render.stream(opts, transport.iter_chunks(response), out, console)
+                return render.stream(opts, transport.iter_chunks(response), out, console,
+                                     part=part)
             if how == reply.STREAM:
                 raise BadResponseError("the server answered a token count with an "
                                        "event stream")
@@ -64,7 +112,7 @@ def exchange(opts, req, transport, out, console):
                 render.count(opts, raw, reply.input_tokens(raw, response.status_code), out)
                 return None
             message = reply.message(raw, response.status_code)
-            render.whole(opts, raw, message, out, console)
+            render.whole(opts, raw, message, out, console, part=part)
             return message
         finally:
             response.close()
@@ -77,16 +125,51 @@ def exchange(opts, req, transport, out, console):
         raise
 
 
-def conclude(opts, message, console):
+def conclude(opts, message, console, request_id=None):
     """The exit status of a reply, with its usage and any note on stderr."""
     code, note = status.for_stop_reason(message.get("stop_reason"))
-    if opts.usage:
-        console.line(render.usage_line(message.get("usage")))
+    if opts.usage_json:
+        from msgcli.usage import json_line
+
+        console.raw(json_line(message, request_id, opts.cost, opts.model) + "\n")
+    elif opts.usage or opts.cost is not None:
+        console.line(render.usage_line(message.get("usage"), opts.cost, message,
+                                       opts.model))
     if code == ExitStatus.TOOL_USE and not render.tool_calls(message):
         note = "the reply stopped for tool_use but holds no tool call"
     if note:
         console.line(note)
     return code
+
+
+class DeadlineReached(NetworkError):
+    pass
+
+
+def _on_alarm(signum, frame):
+    raise DeadlineReached("deadline reached: --deadline ran out before the answer was "
+                          "complete; what was printed is incomplete")
+
+
+@contextmanager
+def alarm(seconds):
+    """--deadline as a hard bound: SIGALRM unwinds whatever is running (a read, a
+    connect, a stalled stream) with exit 14. The transport also refuses waits
+    that would pass it, so this fires only on a slow server."""
+    if seconds is None:
+        yield
+        return
+    try:
+        previous = signal.signal(signal.SIGALRM, _on_alarm)
+    except (ValueError, AttributeError):  # not the main thread, or no SIGALRM
+        yield
+        return
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 @contextmanager

@@ -4,6 +4,7 @@ They are raised where a failure is found and turned into output in one place,
 msgcli.failures.
 """
 
+from msgcli import hints
 from msgcli.status import ExitStatus, for_error_type
 
 
@@ -50,7 +51,7 @@ class ApiError(MsgcliError):
     """An error reported by the API, as an HTTP status or a stream `error` event."""
 
     def __init__(self, exit_code, http_status, error_type, message, request_id,
-                 attempts=1):
+                 attempts=1, note=None):
         self.http_status = http_status
         self.error_type = error_type
         self.api_message = message
@@ -63,7 +64,12 @@ class ApiError(MsgcliError):
             parts.append(f" (request-id {request_id})")
         if attempts > 1:
             parts.append(f" after {attempts} attempts")
-        hint = "check --model and --base-url" if http_status == 404 else _HINTS.get(exit_code)
+        if note:
+            parts.append(f"; {note}")
+        hint = hints.for_message(message) if http_status in (400, None) else None
+        if hint is None and not note:  # a note already says what to change
+            hint = "check --model and --base-url" if http_status == 404 \
+                else _HINTS.get(exit_code)
         if hint:
             parts.append(f"; {hint}")
         super().__init__("".join(parts), exit_code)

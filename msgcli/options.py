@@ -12,16 +12,23 @@ from typing import NamedTuple, Optional
 
 import click
 
-# claude-sonnet-4-5 reaches end-of-life on 2026-11-30, and the 4.6 models and later
-# refuse a prefill with HTTP 400; claude-opus-4-5 does every seed example and takes
-# every flag msgcli has (effort, thinking, structured output).
-DEFAULT_MODEL = "claude-opus-4-5"
+# The rule (README, "Newer models"): the newest model in SDK 2.12's model table that
+# has no retirement date in SDK 2.14's deprecation table and takes every flag the
+# README's examples use, a prefill included (4.6 and later models refuse one with
+# HTTP 400). claude-opus-4-5 retires on 2027-01-22 and claude-sonnet-4-5 on
+# 2026-11-30, which leaves claude-haiku-4-5.
+DEFAULT_MODEL = "claude-haiku-4-5"
 DEFAULT_MAX_TOKENS = 4096
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 DEFAULT_API_VERSION = "2023-06-01"
 DEFAULT_RETRIES = 2
 DEFAULT_TIMEOUT = 600.0
 DEFAULT_STDIN_TIMEOUT = 2.0
+# The SDK honours any retry-after; msgcli honours one up to this, the longest it
+# would wait for a reply (--timeout's default), and gives up beyond it.
+DEFAULT_MAX_WAIT = 600.0
+CACHE_TTLS = ("5m", "1h")
+CACHE_BREAKPOINTS = ("system", "documents")
 EFFORTS = ("low", "medium", "high", "xhigh", "max")
 
 
@@ -96,6 +103,44 @@ class Thinking(click.ParamType):
     def shell_complete(self, ctx, param, incomplete):
         return [click.shell_completion.CompletionItem(w)
                 for w in ("adaptive", "off", "2048", "8192") if w.startswith(incomplete)]
+
+
+class ModelName(click.ParamType):
+    """-m/--model: any text; completes from the model list --list-models cached,
+    never from a request."""
+
+    name = "text"
+
+    def convert(self, value, param, ctx):
+        return value
+
+    def shell_complete(self, ctx, param, incomplete):
+        from msgcli.models import cached_ids
+
+        return [click.shell_completion.CompletionItem(m)
+                for m in cached_ids() if m.startswith(incomplete)]
+
+
+class Names(click.ParamType):
+    """A comma-separated list of names from `choices`, as a tuple."""
+
+    def __init__(self, choices):
+        self.choices = choices
+        self.name = ",".join(choices)
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        names = tuple(n.strip().lower() for n in value.split(",") if n.strip())
+        unknown = [n for n in names if n not in self.choices]
+        if unknown or not names:
+            self.fail(f"{value!r}: give one or more of {', '.join(self.choices)}",
+                      param, ctx)
+        return names
+
+    def shell_complete(self, ctx, param, incomplete):
+        return [click.shell_completion.CompletionItem(n)
+                for n in self.choices if n.startswith(incomplete)]
 
 
 class JsonSource(click.ParamType):
@@ -217,6 +262,17 @@ class Options(NamedTuple):
     retries: int = DEFAULT_RETRIES
     timeout: float = DEFAULT_TIMEOUT
     stdin_timeout: float = DEFAULT_STDIN_TIMEOUT
+    max_wait: float = DEFAULT_MAX_WAIT
+    deadline: Optional[float] = None
+    cache: bool = False
+    cache_ttl: Optional[str] = None
+    cache_breakpoint: tuple = ()
+    usage_json: bool = False
+    cost: Optional[dict] = None
+    list_models: bool = False
+    web_search: bool = False
+    web_fetch: bool = False
+    citations: bool = False
 
 
 def _flag(param):
@@ -292,6 +348,8 @@ def build(ctx, command):
     _check_text(ctx, command)
     params = dict(ctx.params)
     params["json"] = params.pop("json_", False)
+    params["cache_breakpoint"] = tuple(dict.fromkeys(
+        name for names in params.get("cache_breakpoint", ()) for name in names))
     options = Options(**params)
     _check_combinations(options)
     return options

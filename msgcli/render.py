@@ -31,8 +31,9 @@ class TextRenderer:
     - one trailing newline unless `newline` is false or the text already ends so.
     """
 
-    def __init__(self, out, prefill="", newline=True, hold=False):
+    def __init__(self, out, prefill="", newline=True, hold=False, may_pause=False):
         self._out = out
+        self._may_pause = may_pause
         self._prefill = prefill
         self._newline = newline
         self._hold = hold
@@ -66,7 +67,9 @@ class TextRenderer:
                 pass  # a cut-off document is shown as it came; the exit status says why
             self._out.write(text)
         calls = tool_calls(message) if message.get("stop_reason") == "tool_use" else []
-        if calls:
+        if self._may_pause and message.get("stop_reason") == "pause_turn":
+            pass  # the answer goes on in the continuation: no newline yet
+        elif calls:
             if self._out.last_char not in ("", "\n"):
                 self._out.write("\n")
             for call in calls:
@@ -76,13 +79,18 @@ class TextRenderer:
         self._out.close()
 
 
-def text_renderer(opts, out):
-    shown_prefill = "" if (opts.hide_prefill or opts.prefill is None) else opts.prefill
+def text_renderer(opts, out, part=0):
+    """The renderer for part `part` of an answer (parts > 0 continue a paused turn:
+    the prefill was shown with part 0)."""
+    from msgcli.servertools import MAX_CONTINUATIONS
+
+    shown_prefill = "" if (opts.hide_prefill or opts.prefill is None or part) \
+        else opts.prefill
     return TextRenderer(out, prefill=shown_prefill, newline=not opts.no_newline,
-                        hold=opts.schema is not None)
+                        hold=opts.schema is not None, may_pause=part < MAX_CONTINUATIONS)
 
 
-def whole(opts, raw, message, out, console):
+def whole(opts, raw, message, out, console, part=0):
     """Show a whole reply: its raw JSON with -j, otherwise its text."""
     if opts.show_thinking:
         for block in message["content"]:
@@ -95,16 +103,16 @@ def whole(opts, raw, message, out, console):
             out.write("\n")
         out.close()
         return
-    renderer = text_renderer(opts, out)
+    renderer = text_renderer(opts, out, part)
     renderer.feed("".join(b["text"] for b in message["content"] if b.get("type") == "text"))
     renderer.finish(message)
 
 
-def stream(opts, chunks, out, console):
+def stream(opts, chunks, out, console, part=0):
     """Show an event stream as it arrives; return the message it built."""
     from msgcli.events import replay
 
-    renderer = None if opts.json else text_renderer(opts, out)
+    renderer = None if opts.json else text_renderer(opts, out, part)
     message = replay(
         chunks, out if opts.json else None,
         on_text=renderer.feed if renderer else None,
@@ -139,9 +147,17 @@ def dry_run(opts, req, out):
     out.close()
 
 
-def usage_line(usage):
+def usage_line(usage, prices=None, message=None, requested=None):
+    """-u: every numeric usage field (cache counts included), and with --cost the
+    price."""
     if not isinstance(usage, dict):
         return "usage: not reported"
     parts = [f"{k}={v}" for k, v in usage.items()
              if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    if prices is not None:
+        from msgcli.usage import record
+
+        priced = record(message or {"usage": usage}, None, prices, requested)["cost"]
+        parts.append(f"cost={priced:g}" if priced is not None else
+                     "cost=unknown (the --cost file has no price for this model)")
     return "usage: " + (" ".join(parts) if parts else "not reported")

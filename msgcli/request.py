@@ -7,7 +7,7 @@ Flags override a messages file's fields, which override the built-in defaults;
 import json
 import re
 
-from msgcli import __version__
+from msgcli import __version__, apiversion, caching, servertools
 from msgcli.errors import CredentialsError, InputError
 from msgcli.limits import MAX_REQUEST_BYTES, megabytes
 from msgcli.options import DEFAULT_BASE_URL, DEFAULT_MAX_TOKENS, DEFAULT_MODEL
@@ -185,7 +185,9 @@ def flag_fields(opts, tools_from_file=None):
         output_config["effort"] = opts.effort
     if opts.schema is not None:
         output_config["format"] = {"type": "json_schema", "schema": opts.schema}
-    tools = opts.tools
+    tools = servertools.with_server_tools(
+        opts, opts.tools if opts.tools is not None else tools_from_file) \
+        if (opts.web_search or opts.web_fetch) else opts.tools
     return {
         "model": opts.model,
         "max_tokens": opts.max_tokens,
@@ -199,6 +201,7 @@ def flag_fields(opts, tools_from_file=None):
         "tools": tools,
         "tool_choice": tool_choice(opts.tool_choice, tools if tools is not None
                                    else tools_from_file),
+        "cache_control": caching.top_level(opts),
         # False is a value: --no-stream overrides "stream": true in a file
         "stream": None if opts.stream is None or opts.count_tokens else opts.stream,
     }
@@ -225,11 +228,12 @@ class Request:
 
     secret_headers = SECRET_HEADERS
 
-    def __init__(self, url, headers, body, data):
+    def __init__(self, url, headers, body, data, method="POST"):
         self.url = url
         self.headers = headers
         self.body = body
         self.data = data
+        self.method = method
 
     @property
     def streaming(self):
@@ -257,11 +261,15 @@ def build(opts, history, turn, credentials, redactor=None):
     tools_elsewhere = (opts.extra or {}).get("tools", history.fields.get("tools"))
     body = build_body(history.fields, messages, flag_fields(opts, tools_elsewhere),
                       opts.extra)
+    caching.mark_breakpoints(body, opts, turn)
+    if opts.show_thinking:
+        caching.show_thinking(body)
     check_body(body)
     path = MESSAGES_PATH
     if opts.count_tokens:
         body = count_tokens_body(body)
         path = COUNT_TOKENS_PATH
+    apiversion.check(body, opts)
     if redactor is not None:
         for name, value in opts.header:
             if name.lower() in SECRET_HEADERS:

@@ -40,7 +40,7 @@ EXIT_STATUS_MEANINGS = {
     ExitStatus.MAX_TOKENS: "max_tokens: the answer was cut off",
     ExitStatus.REFUSAL: "refusal",
     ExitStatus.TOOL_USE: "tool_use: the model asks for a tool call",
-    ExitStatus.PAUSE_TURN: "pause_turn",
+    ExitStatus.PAUSE_TURN: "pause_turn, still paused after 5 continuations",
     ExitStatus.CONTEXT_WINDOW_EXCEEDED: "model_context_window_exceeded",
     ExitStatus.OTHER_STOP_REASON: "any other stop_reason (values the API adds later)",
     ExitStatus.API_REJECTED: "the API rejected the request (400, 404, 413, 422, other 4xx)",
@@ -49,7 +49,7 @@ EXIT_STATUS_MEANINGS = {
     ExitStatus.SERVER_ERROR: "API server error or overloaded (5xx, 529), or a reply "
     "that is not a valid Messages API response",
     ExitStatus.NETWORK: "network failure: cannot connect, DNS, TLS, timeout, "
-    "connection dropped, stream cut short",
+    "connection dropped, stream cut short, --deadline reached",
     ExitStatus.WRITE_ERROR: "cannot write the answer: stdout is full, closed or failing "
     "(ENOSPC, EIO)",
     ExitStatus.INTERRUPTED: "interrupted (Ctrl-C, SIGINT)",
@@ -66,8 +66,9 @@ STOP_REASONS = {
     "refusal": (ExitStatus.REFUSAL, "the model declined to answer (stop_reason refusal)"),
     "tool_use": (ExitStatus.TOOL_USE, None),
     "pause_turn": (ExitStatus.PAUSE_TURN,
-                   "the model paused its turn (pause_turn); send the conversation back "
-                   "to let it continue (see -c/--conversation)"),
+                   "the model paused its turn (pause_turn) again after msgcli's 5 "
+                   "continuations; send the conversation back to let it go on (see "
+                   "-c/--conversation)"),
     "model_context_window_exceeded": (
         ExitStatus.CONTEXT_WINDOW_EXCEEDED,
         "the conversation filled the model's context window "

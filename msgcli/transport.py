@@ -2,10 +2,15 @@
 
 Retry policy (as the official SDKs): retry 408, 409, 429 and every 5xx (529
 included), connection errors and timeouts; never other 4xx. `x-should-retry`
-overrides that when present. Waits obey `retry-after-ms`/`retry-after` up to
-60 s, otherwise exponential backoff from 0.5 s, doubling, capped at 8 s, with
-jitter. Only what happens before the response starts is retried: a stream that
-breaks after output was written is never sent again.
+overrides that when present. Waits obey `retry-after-ms`/`retry-after` (as SDK
+2.x, with no 60 s ceiling), otherwise exponential backoff from 0.5 s, doubling,
+capped at 8 s, with jitter. Only what happens before the response starts is
+retried: a stream that breaks after output was written is never sent again.
+
+Waits have limits (WaitLimits): a server-requested wait over --max-wait, or any
+wait that would pass --deadline, is not made: the last failure is reported at
+once, with the reason. Backing off instead would hammer a server that asked for
+patience.
 
 Every network failure, before the reply or while reading it, becomes a
 NetworkError here. msgcli asks for an uncompressed reply and refuses any other,
@@ -26,7 +31,8 @@ from msgcli.limits import MAX_REPLY_BYTES, megabytes
 from msgcli.reply import error_summary
 
 CONNECT_TIMEOUT = 5.0
-MAX_RETRY_AFTER = 60.0
+# time.sleep's platform limit, as the SDK guards it; --max-wait is the real bound
+LONGEST_SLEEP = 4_294_967.0
 INITIAL_BACKOFF = 0.5
 MAX_BACKOFF = 8.0
 
@@ -41,7 +47,8 @@ def should_retry(http_status, headers):
 
 
 def retry_after_seconds(headers):
-    """The server's requested wait, or None when absent, unparsable or over 60 s."""
+    """The server's requested wait in seconds, or None when absent, unparsable or
+    not positive (then msgcli backs off as usual)."""
     value = headers.get("retry-after-ms")
     seconds = None
     if value is not None:
@@ -57,9 +64,36 @@ def retry_after_seconds(headers):
                 seconds = Retry().parse_retry_after(headers["retry-after"])
             except (InvalidHeader, ValueError, OverflowError):  # a date in year 99999
                 seconds = None
-    if seconds is None or not 0 <= seconds <= MAX_RETRY_AFTER:
+    if seconds is None or not seconds > 0:  # NaN included
         return None
-    return seconds
+    return min(seconds, LONGEST_SLEEP)
+
+
+class WaitLimits:
+    """How long msgcli may wait: `max_wait` for one server-requested wait,
+    `deadline` (a time.monotonic() instant) for the whole run. Shared by every
+    copy of ApiRetry; `refusal` says why the last retry was not made."""
+
+    def __init__(self, max_wait=None, deadline=None):
+        self.max_wait = max_wait
+        self.deadline = deadline
+        self.refusal = None
+
+    def remaining(self):
+        """Seconds left before the deadline, or None without one."""
+        return None if self.deadline is None else self.deadline - time.monotonic()
+
+    def refuse(self, wait, requested):
+        """Why a wait of `wait` seconds may not be made, or None when it may."""
+        if requested and self.max_wait is not None and wait > self.max_wait:
+            return f"the server asked to wait {wait:g} s, over --max-wait " \
+                   f"{self.max_wait:g}; not retried"
+        left = self.remaining()
+        if left is not None and wait >= left:
+            what = "the server asked to wait" if requested else "the next retry is in"
+            return f"{what} {wait:g} s, past --deadline ({max(left, 0):.1f} s left); " \
+                   "not retried"
+        return None
 
 
 class ApiRetry(Retry):
@@ -69,13 +103,16 @@ class ApiRetry(Retry):
     urllib3's own way to hand the response back unretried (raise_on_status=False).
     """
 
-    def __init__(self, *args, on_retry=None, **kwargs):
+    def __init__(self, *args, on_retry=None, limits=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.on_retry = on_retry
+        self.limits = limits if limits is not None else WaitLimits()
+        self.planned = None
 
     def new(self, **kw):
         fresh = super().new(**kw)
         fresh.on_retry = self.on_retry
+        fresh.limits = self.limits
         return fresh
 
     def is_retry(self, method, status_code, has_retry_after=False):
@@ -85,7 +122,15 @@ class ApiRetry(Retry):
                   _stacktrace=None):
         if response is not None and not should_retry(response.status, response.headers):
             raise MaxRetryError(_pool, url, ResponseError("not retryable"))
-        return super().increment(method, url, response, error, _pool, _stacktrace)
+        fresh = super().increment(method, url, response, error, _pool, _stacktrace)
+        requested = retry_after_seconds(response.headers) if response is not None else None
+        wait = requested if requested is not None else fresh.get_backoff_time()
+        refusal = self.limits.refuse(wait, requested is not None)
+        if refusal:
+            self.limits.refusal = refusal
+            raise MaxRetryError(_pool, url, error or ResponseError(refusal))
+        fresh.planned = wait
+        return fresh
 
     def get_backoff_time(self):
         attempts = len(self.history)
@@ -93,21 +138,27 @@ class ApiRetry(Retry):
         return backoff * (1 - 0.25 * random.random())
 
     def sleep(self, response=None):
-        wait = retry_after_seconds(response.headers) if response is not None else None
-        if wait is None:
+        wait = self.planned
+        if wait is None:  # increment() always plans; this guards direct use
             wait = self.get_backoff_time()
         if self.on_retry is not None:
-            self.on_retry(self.history[-1], response, wait)
+            # `remaining` (seconds left before --deadline, or None) is for a status
+            # line that shows how long the wait is and what is left of the run
+            self.on_retry(self.history[-1], response, wait,
+                          remaining=self.limits.remaining())
         if wait > 0:
             time.sleep(wait)
 
 
 class Transport:
-    def __init__(self, retries, timeout, console, verbose=False):
+    def __init__(self, retries, timeout, console, verbose=False, max_wait=None,
+                 deadline=None):
         self.console = console
         self.verbose = verbose
         self.timeout = (min(CONNECT_TIMEOUT, timeout), timeout)
+        self.limits = WaitLimits(max_wait, deadline)
         self.attempts = 1
+        self.request_id = None
         self.session = requests.Session()
         # Proxies and CA bundles still come from the environment, but a ~/.netrc
         # must not add an Authorization header beside the API key.
@@ -115,12 +166,12 @@ class Transport:
         retry = ApiRetry(total=retries, connect=None, read=None, status=None, other=None,
                          redirect=0, allowed_methods=None, raise_on_status=False,
                          raise_on_redirect=False, respect_retry_after_header=True,
-                         on_retry=self._on_retry)
+                         on_retry=self._on_retry, limits=self.limits)
         adapter = HTTPAdapter(max_retries=retry)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
 
-    def _on_retry(self, history, response, wait):
+    def _on_retry(self, history, response, wait, remaining=None):
         self.attempts += 1
         if not self.verbose:
             return
@@ -133,20 +184,24 @@ class Transport:
                           f"(attempt {self.attempts})")
 
     def send(self, req):
-        """POST the request; return the response once its status is 2xx."""
+        """Send the request (a POST, or its `method`); return the response once its
+        status is 2xx."""
         headers = dict(req.headers)
         # Compression would let a small reply inflate without bound; nothing the
         # API sends is large enough to be worth it.
         headers.setdefault("accept-encoding", "identity")
+        method = getattr(req, "method", "POST")
         if self.verbose:
-            self.console.line(f"POST {req.url}")
+            self.console.line(f"{method} {req.url}")
         started = time.monotonic()
+        self.limits.refusal = None
         try:
-            response = self.session.post(req.url, headers=headers, data=req.data,
-                                         timeout=self.timeout, stream=True,
-                                         allow_redirects=False)
+            response = self.session.request(method, req.url, headers=headers,
+                                            data=req.data, timeout=self._timeout(),
+                                            stream=True, allow_redirects=False)
         except requests.RequestException as e:
             raise NetworkError(self._network_message(e)) from None
+        self.request_id = response.headers.get("request-id")
         if self.verbose:
             rid = response.headers.get("request-id") or "-"
             status_line = f"HTTP {response.status_code} {response.reason or ''}".rstrip()
@@ -161,8 +216,23 @@ class Transport:
             raise self.error_for(response)
         return response
 
+    def _timeout(self):
+        """(connect, read) timeouts, neither reaching past the deadline."""
+        left = self.limits.remaining()
+        if left is None:
+            return self.timeout
+        left = max(left, 0.001)
+        return tuple(min(t, left) for t in self.timeout)
+
     def _network_message(self, error):
         tries = f" after {self.attempts} attempts" if self.attempts > 1 else ""
+        left = self.limits.remaining()
+        if left is not None and left <= 0.01:
+            return f"deadline reached{tries}: {describe_network_error(error)} as " \
+                   "--deadline ran out"
+        if self.limits.refusal:
+            return f"network error{tries}: {describe_network_error(error)}; " \
+                   f"{self.limits.refusal}"
         return f"network error{tries}: {describe_network_error(error)}; check the " \
                "connection, --base-url and --timeout"
 
@@ -215,7 +285,7 @@ class Transport:
             message = f"unexpected HTTP {response.status_code} " \
                       f"{response.headers.get('location') or ''}".strip()
         return ApiError(code, response.status_code, error_type, message, rid,
-                        attempts=self.attempts)
+                        attempts=self.attempts, note=self.limits.refusal)
 
     def close(self):
         self.session.close()

@@ -67,6 +67,15 @@ def clean_env(base_url, **extra):
     return env
 
 
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path, monkeypatch):
+    """msgcli reads its model cache on every run: each test gets its own cache
+    directory, inside the test's temporary directory, never the user's."""
+    path = tmp_path / "xdg-cache"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(path))
+    return path
+
+
 @pytest.fixture
 def api(httpserver):
     """pytest-httpserver with helpers for the Messages endpoint."""

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from msgcli.options import DEFAULT_MODEL
 from tests.conftest import FAKE_KEY, FAKE_TOKEN, message
 from tests.spec import assert_valid
 
@@ -26,16 +27,16 @@ def test_default_model_and_max_tokens(api, invoke):
     api.reply()
     invoke(["Hi"])
     body = sent(api)
-    assert (body["model"], body["max_tokens"]) == ("claude-opus-4-5", 4096)
+    assert (body["model"], body["max_tokens"]) == (DEFAULT_MODEL, 4096)
 
 
 def test_basic_request(api, invoke):
     api.reply(message("Hello! How can I help?"))
-    r = invoke(["-m", "claude-sonnet-4-5", "Hello, Claude"])
+    r = invoke(["-m", "claude-haiku-4-5", "Hello, Claude"])
     assert r.code == 0
     assert r.stdout == "Hello! How can I help?\n"
     assert r.stderr == ""
-    assert sent(api) == {"model": "claude-sonnet-4-5", "max_tokens": 4096,
+    assert sent(api) == {"model": "claude-haiku-4-5", "max_tokens": 4096,
                          "messages": [{"role": "user", "content": "Hello, Claude"}]}
     headers = api.headers()[0]
     assert headers["x-api-key"] == FAKE_KEY

@@ -10,13 +10,24 @@ from tests.conftest import message
 
 @pytest.mark.parametrize("stop_reason,code", [
     ("end_turn", 0), ("stop_sequence", 0), ("max_tokens", 3), ("refusal", 4),
-    ("tool_use", 5), ("pause_turn", 6), ("model_context_window_exceeded", 7),
+    ("tool_use", 5), ("model_context_window_exceeded", 7),
     ("some_new_reason_2027", 8), (None, 8)])
 def test_stop_reason_exit_codes(api, invoke, stop_reason, code):
     api.reply(message("text", stop_reason=stop_reason))
     r = invoke(["-n", "Hi"])
     assert r.code == code
     assert r.stdout == "text"
+
+
+def test_pause_turn_exit_6_once_continuations_run_out(api, invoke):
+    """A server that pauses every time: the first reply and five continuations, one
+    answer made of their parts, then exit 6."""
+    api.reply(message("text", stop_reason="pause_turn"))
+    r = invoke(["-n", "Hi"])
+    assert r.code == 6
+    assert r.stdout == "text" * 6
+    assert len(api.log) == 6
+    assert "pause_turn" in r.stderr
 
 
 def test_max_tokens_says_so_on_stderr(api, invoke):

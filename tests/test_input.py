@@ -134,7 +134,7 @@ def test_image_missing(api, invoke, tmp_path):
 
 
 @pytest.mark.parametrize("args,fragment", [
-    (["-t", "0", "x"], "-t"), (["-t", "many", "x"], "many"),
+    (["-t", "-1", "x"], "-t"), (["-t", "many", "x"], "many"),
     (["--temperature", "hot", "x"], "hot"), (["--retries", "-1", "x"], "--retries"),
     (["--effort", "extreme", "x"], "extreme"), (["-p", "{ ", "x"], "whitespace"),
     (["-p", "", "x"], "empty"), (["--thinking", "lots", "x"], "lots"),

@@ -88,7 +88,7 @@ def accepted(result, shown_prefill=""):
 CASES = {
     "basic": ["Hello, Claude"],
     "system": ["-s", "You are terse.", "Hello"],
-    "every sampling flag": ["-m", "claude-opus-4-5", "-t", "100", "--temperature", "0.3",
+    "every sampling flag": ["-m", "claude-haiku-4-5", "-t", "100", "--temperature", "0.3",
                             "--top-p", "0.9", "--top-k", "20", "Hi"],
     "stop sequences": ["-S", "END", "-S", "###", "Hi"],
     "prefill": ["-t", "1", "-p", "The answer is (", "Latin for ant?"],

@@ -43,8 +43,12 @@ def test_retry_after_headers():
     assert retry_after_seconds({"retry-after-ms": "1500"}) == 1.5
     assert retry_after_seconds({"retry-after": "3"}) == 3
     assert retry_after_seconds({"retry-after-ms": "250", "retry-after": "9"}) == 0.25
-    assert retry_after_seconds({"retry-after": "61"}) is None
-    assert retry_after_seconds({"retry-after-ms": "90000"}) is None
+    # SDK 2.x: no 60 s ceiling (--max-wait bounds it); zero or less means back off
+    assert retry_after_seconds({"retry-after": "61"}) == 61
+    assert retry_after_seconds({"retry-after-ms": "90000"}) == 90
+    assert retry_after_seconds({"retry-after": "0"}) is None
+    assert retry_after_seconds({"retry-after": "-5"}) is None
+    assert retry_after_seconds({"retry-after": "nan"}) is None
     assert retry_after_seconds({"retry-after": "soon"}) is None
     assert retry_after_seconds({}) is None
     date = email.utils.formatdate(time.time() + 20, usegmt=True)
@@ -135,14 +139,32 @@ def test_retry_after_is_obeyed(invoke, scripted):
     assert time.monotonic() - started >= 1.0
 
 
-def test_retry_after_over_60s_falls_back_to_backoff(invoke, scripted):
+def test_retry_after_over_max_wait_gives_up_at_once(invoke, scripted):
+    """Backing off instead would hammer a server that asked for an hour's patience."""
     server = scripted(error("429 Too Many Requests", "rate_limit_error",
-                            {"retry-after": "3600"}), OK)
-    started = time.monotonic()
+                            {"retry-after": "3600", "request-id": "req_slow"}), OK)
     r = run(invoke, server, "-v")
-    assert r.code == 0
-    assert time.monotonic() - started < 5
-    assert "retrying in 0." in r.stderr
+    assert r.code == 12
+    assert len(server.requests) == 1
+    assert "asked to wait 3600 s, over --max-wait 600; not retried" in r.stderr
+    assert "req_slow" in r.stderr and "retrying in" not in r.stderr
+
+
+def test_long_retry_after_honoured_under_max_wait(invoke, scripted, monkeypatch):
+    """A 120 s retry-after (over the old 60 s cap) is waited in full; the sleep is
+    recorded, not slept."""
+    import types
+
+    import msgcli.transport
+
+    slept = []
+    monkeypatch.setattr(msgcli.transport, "time", types.SimpleNamespace(
+        sleep=slept.append, monotonic=time.monotonic))
+    server = scripted(error("429 Too Many Requests", "rate_limit_error",
+                            {"retry-after": "120"}), OK)
+    r = run(invoke, server, "--max-wait", "300")
+    assert (r.code, r.stdout) == (0, "recovered\n")
+    assert slept == [120.0]
 
 
 def test_connection_refused_retried_then_14(invoke):

@@ -13,7 +13,9 @@ Differences by design, stated per case:
   2023-06-01 (its contract); the cases pass --api-version set to the SDK's value, and
   test_default_versions_differ states the default difference.
 - beta URL: msgcli marks beta calls with ?beta=true as older SDKs did; SDK 2.x does not.
-- SDK 2.x has no named temperature/top_p/top_k arguments: they go through extra_body.
+- SDK 2.x has no named temperature/top_p/top_k arguments: they go through extra_body,
+  and under the SDK's own version (2026-10-21) the API rejects them, so msgcli refuses
+  them locally there; the sampling case runs both sides at 2023-06-01.
 - msgcli lifts OpenAI-style leading system messages into `system`; the SDK is given
   the lifted form.
 """
@@ -42,6 +44,10 @@ PDF = base64.b64encode((DATA / "tiny.pdf").read_bytes()).decode()
 MODEL = DEFAULT_MODEL
 SCHEMA = {"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"],
           "additionalProperties": False}
+
+
+EPHEMERAL = {"type": "ephemeral"}
+HOUR = {"type": "ephemeral", "ttl": "1h"}
 
 
 def user(content):
@@ -105,16 +111,65 @@ CASES = {
                      dict(model=MODEL, system="sys", messages=user("Hi")), "count_tokens"),
     "beta": (["--beta", "a-2025-01-01", "--beta", "b-2025-02-02", "Hi"],
              base(messages=user("Hi"), betas=["a-2025-01-01", "b-2025-02-02"]), "beta"),
+    # -- issue 17. Where the vendored OpenAPI document (May 2026) is older than a
+    # field, SDK 2.12 is the oracle: web_search_20260318 / web_fetch_20260318 exist
+    # only in the SDK's tool union; the rest (top-level and block cache_control,
+    # thinking.display, max_tokens 0) are in both.
+    "cache": (["--cache", "-s", "Long rules.", "Hi"],
+              base(cache_control=EPHEMERAL, system="Long rules.", messages=user("Hi")),
+              "create"),
+    "cache 1h, system and document breakpoints": (
+        ["--cache-ttl", "1h", "--cache-breakpoint", "system,documents", "-s", "Rules.",
+         "-d", str(DATA / "tiny.pdf"), "Sum"],
+        base(cache_control=HOUR, system=[{"type": "text", "text": "Rules.",
+                                          "cache_control": HOUR}],
+             messages=user([{"type": "document", "title": "tiny.pdf", "cache_control": HOUR,
+                             "source": {"type": "base64", "media_type": "application/pdf",
+                                        "data": PDF}},
+                            {"type": "text", "text": "Sum"}])), "create"),
+    "cache breakpoint alone": (["--cache-breakpoint", "system", "-s", "Rules.", "Hi"],
+                               base(system=[{"type": "text", "text": "Rules.",
+                                             "cache_control": EPHEMERAL}],
+                                    messages=user("Hi")), "create"),
+    "cache pre-warm (max_tokens 0)": (
+        ["--cache", "-t", "0", "-s", "Rules.", "Hi"],
+        dict(model=MODEL, max_tokens=0, cache_control=EPHEMERAL, system="Rules.",
+             messages=user("Hi")), "create"),
+    "count tokens with cache": (["--count-tokens", "--cache", "Hi"],
+                                dict(model=MODEL, cache_control=EPHEMERAL,
+                                     messages=user("Hi")), "count_tokens"),
+    "show thinking (budget)": (
+        ["--thinking", "2048", "--show-thinking", "Hi"],
+        base(thinking={"type": "enabled", "budget_tokens": 2048, "display": "summarized"},
+             messages=user("Hi")), "create"),
+    "show thinking (adaptive, stream)": (
+        ["--thinking", "adaptive", "--show-thinking", "--stream", "Hi"],
+        base(thinking={"type": "adaptive", "display": "summarized"}, stream=True,
+             messages=user("Hi")), "create"),
+    "web search and fetch": (
+        ["--web-search", "--web-fetch", "Hi"],
+        base(tools=[{"type": "web_search_20260318", "name": "web_search"},
+                    {"type": "web_fetch_20260318", "name": "web_fetch"}],
+             messages=user("Hi")), "create"),
+    "web search beside --tools": (
+        ["--tools", str(REPO / "examples" / "weather_tools.json"), "--web-search", "Hi"],
+        base(tools=TOOLS + [{"type": "web_search_20260318", "name": "web_search"}],
+             messages=user("Hi")), "create"),
 }
+
+
+# cases that run at 2023-06-01 on both sides: their fields are gone in 2026-10-21
+OLD_VERSION_CASES = {"sampling (SDK: extra_body)"}
 
 
 @pytest.fixture
 def sdk_run(api):
-    def run(kwargs, method, auth_token=False):
+    def run(kwargs, method, auth_token=False, version=None):
         client = anthropic.Anthropic(
             api_key=None if auth_token else FAKE_KEY,
             auth_token=FAKE_TOKEN if auth_token else None,
-            base_url=api.base, max_retries=0)
+            base_url=api.base, max_retries=0,
+            default_headers={"anthropic-version": version} if version else None)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             if method == "create":
@@ -151,14 +206,16 @@ def capture(api, run):
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_same_request_as_the_sdk(api, invoke, sdk_run, name):
     args, kwargs, method = CASES[name]
+    version = "2023-06-01" if name in OLD_VERSION_CASES else ANTHROPIC_API_VERSION
 
     def with_msgcli():
         reply_for(api, args)
-        assert invoke(["--api-version", ANTHROPIC_API_VERSION, *args]).code == 0
+        r = invoke(["--api-version", version, *args])
+        assert r.code == 0, r
 
     def with_sdk():
         reply_for(api, args)
-        sdk_run(kwargs, method)
+        sdk_run(kwargs, method, version=version)
 
     ours, theirs = capture(api, with_msgcli), capture(api, with_sdk)
     assert json.loads(ours.get_data()) == json.loads(theirs.get_data())
@@ -304,7 +361,6 @@ REPLIES = {
         {"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {"city": "Oslo"}}]),
     "thinking": message(content=[{"type": "thinking", "thinking": "hm", "signature": "s"},
                                  {"type": "text", "text": "Done"}]),
-    "pause_turn": message("wait", stop_reason="pause_turn"),
     "unicode": message("héllo 👋 世界"),
 }
 
@@ -319,3 +375,37 @@ def test_whole_replies_parsed_like_the_sdk(invoke, scripted, name):
     r = invoke(["Hi"], base_url=server.url)
     assert r.stdout == expected_stdout(final)
     assert r.code == status.for_stop_reason(final.stop_reason)[0]
+
+
+# -- pause_turn: msgcli continues it as the server-tools docs do with the SDK ------------
+
+SEARCH = {"type": "web_search_20260318", "name": "web_search"}
+PAUSED = message(stop_reason="pause_turn", content=[
+    {"type": "text", "text": "Searching. "},
+    {"type": "server_tool_use", "id": "srvtoolu_1", "name": "web_search",
+     "input": {"query": "ants"}},
+    {"type": "web_search_tool_result", "tool_use_id": "srvtoolu_1", "content": [
+        {"type": "web_search_result", "url": "https://example.com/ants", "title": "Ants",
+         "encrypted_content": "enc", "page_age": None}]}])
+FINISHED = message(content=[{"type": "text", "text": "Ants are insects.", "citations": [
+    {"type": "web_search_result_location", "url": "https://example.com/ants",
+     "title": "Ants", "cited_text": "Ants are insects", "encrypted_index": "idx"}]}])
+
+
+def test_pause_turn_continued_like_the_sdk_docs(invoke, scripted):
+    """The docs' recipe with the SDK: send the paused reply's content back as the
+    assistant turn, same tools, no new user turn. msgcli's continuation body must
+    equal the SDK's for it."""
+    server = scripted(plain_response("200 OK", PAUSED), plain_response("200 OK", FINISHED))
+    r = invoke(["--web-search", "Ants?"], base_url=server.url)
+    assert (r.code, r.stdout) == (0, "Searching. Ants are insects.\n")
+    ours = server.json_bodies()
+    assert len(ours) == 2
+
+    server = scripted(plain_response("200 OK", PAUSED), plain_response("200 OK", FINISHED))
+    client = anthropic.Anthropic(api_key=FAKE_KEY, base_url=server.url, max_retries=0)
+    first = client.messages.create(**base(tools=[SEARCH], messages=user("Ants?")))
+    client.messages.create(**base(tools=[SEARCH], messages=user("Ants?") + [
+        {"role": "assistant", "content": first.content}]))
+    theirs = server.json_bodies()
+    assert ours == theirs
