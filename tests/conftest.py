@@ -12,8 +12,8 @@ from tests.scripted_server import ScriptedServer
 
 FAKE_KEY = "sk-ant-api03-FAKE-KEY-for-tests-0123456789abcdef"
 FAKE_TOKEN = "fake-oauth-token-for-tests-9876543210"
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "sdk-sse"
 REPO = Path(__file__).resolve().parents[1]
+FIXTURES = REPO / "tests" / "data" / "sdk-sse"
 
 
 def message(text="Hello!", stop_reason="end_turn", content=None, **extra):

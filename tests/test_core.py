@@ -353,7 +353,7 @@ def test_boolean_options_from_environment(api, invoke):
 
 def test_stream_from_environment(api, invoke):
     api.expect_request("/v1/messages").respond_with_data(
-        (Path(__file__).resolve().parents[2] / "shared/fixtures/sdk-sse/basic_response.sse")
+        (Path(__file__).resolve().parent / "data/sdk-sse/basic_response.sse")
         .read_bytes(), content_type="text/event-stream")
     r = invoke(["Hi"], env={"MSGCLI_STREAM": "1"})
     assert (r.code, r.stdout) == (0, "Hello there!\n")
