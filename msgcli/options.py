@@ -109,7 +109,7 @@ class JsonSource(click.ParamType):
     def convert(self, value, param, ctx):
         if isinstance(value, self.kind):
             return value
-        from msgcli.inputs import decode_utf8, parse_json_text, read_file_bytes
+        from msgcli.files import decode_utf8, parse_json_text, read_file_bytes
 
         flag = _flag(param)
         stripped = value.lstrip()
