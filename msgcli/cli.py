@@ -12,14 +12,13 @@ import sys
 import click
 
 from msgcli import __version__, options
+from msgcli.choices import ModelName, Names
 from msgcli.options import (
     FiniteFloat,
     Header,
     Integer,
     JsonSource,
     MediaRef,
-    ModelName,
-    Names,
     Thinking,
 )
 from msgcli.status import EXIT_STATUS_MEANINGS

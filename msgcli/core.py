@@ -16,9 +16,10 @@ import time
 from contextlib import contextmanager
 
 from msgcli import conversation, inputs, render, reply, request, servertools, status
-from msgcli.errors import BadResponseError, NetworkError
+from msgcli.errors import BadResponseError
 from msgcli.output import Collector, Stdout
 from msgcli.status import ExitStatus
+from msgcli.waits import alarm
 
 
 def credentials():
@@ -32,7 +33,8 @@ def run(opts, console):
     with alarm(opts.deadline):
         if opts.list_models:
             return list_models(opts, console)
-        history, turn = inputs.read(opts, console)
+        history = conversation.read(opts)
+        turn = inputs.user_turn(opts, console, history)
         req = request.build(opts, history, turn, credentials(), console.redactor)
         out = Collector() if opts.output else Stdout(console.redactor)
         if opts.dry_run:
@@ -140,36 +142,6 @@ def conclude(opts, message, console, request_id=None):
     if note:
         console.line(note)
     return code
-
-
-class DeadlineReached(NetworkError):
-    pass
-
-
-def _on_alarm(signum, frame):
-    raise DeadlineReached("deadline reached: --deadline ran out before the answer was "
-                          "complete; what was printed is incomplete")
-
-
-@contextmanager
-def alarm(seconds):
-    """--deadline as a hard bound: SIGALRM unwinds whatever is running (a read, a
-    connect, a stalled stream) with exit 14. The transport also refuses waits
-    that would pass it, so this fires only on a slow server."""
-    if seconds is None:
-        yield
-        return
-    try:
-        previous = signal.signal(signal.SIGALRM, _on_alarm)
-    except (ValueError, AttributeError):  # not the main thread, or no SIGALRM
-        yield
-        return
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 @contextmanager

@@ -8,7 +8,7 @@ exit 2, before anything is read or sent.
 
 import math
 import os
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 
 import click
 
@@ -105,44 +105,6 @@ class Thinking(click.ParamType):
                 for w in ("adaptive", "off", "2048", "8192") if w.startswith(incomplete)]
 
 
-class ModelName(click.ParamType):
-    """-m/--model: any text; completes from the model list --list-models cached,
-    never from a request."""
-
-    name = "text"
-
-    def convert(self, value, param, ctx):
-        return value
-
-    def shell_complete(self, ctx, param, incomplete):
-        from msgcli.models import cached_ids
-
-        return [click.shell_completion.CompletionItem(m)
-                for m in cached_ids() if m.startswith(incomplete)]
-
-
-class Names(click.ParamType):
-    """A comma-separated list of names from `choices`, as a tuple."""
-
-    def __init__(self, choices):
-        self.choices = choices
-        self.name = ",".join(choices)
-
-    def convert(self, value, param, ctx):
-        if isinstance(value, tuple):
-            return value
-        names = tuple(n.strip().lower() for n in value.split(",") if n.strip())
-        unknown = [n for n in names if n not in self.choices]
-        if unknown or not names:
-            self.fail(f"{value!r}: give one or more of {', '.join(self.choices)}",
-                      param, ctx)
-        return names
-
-    def shell_complete(self, ctx, param, incomplete):
-        return [click.shell_completion.CompletionItem(n)
-                for n in self.choices if n.startswith(incomplete)]
-
-
 class JsonSource(click.ParamType):
     """Inline JSON, @FILE, or (with `paths`) a file name; parsed and of one kind."""
 
@@ -154,7 +116,7 @@ class JsonSource(click.ParamType):
     def convert(self, value, param, ctx):
         if isinstance(value, self.kind):
             return value
-        from msgcli.inputs import decode_utf8, parse_json_text, read_file_bytes
+        from msgcli.files import decode_utf8, parse_json_text, read_file_bytes
 
         flag = _flag(param)
         stripped = value.lstrip()
@@ -225,37 +187,37 @@ class Options(NamedTuple):
     or a default may supply the value instead."""
 
     prompt: tuple = ()
-    messages: Optional[str] = None
-    conversation: Optional[str] = None
-    system: Optional[str] = None
-    model: Optional[str] = None
-    max_tokens: Optional[int] = None
-    temperature: Optional[float] = None
-    top_p: Optional[float] = None
-    top_k: Optional[int] = None
+    messages: str | None = None
+    conversation: str | None = None
+    system: str | None = None
+    model: str | None = None
+    max_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    top_k: int | None = None
     stop: tuple = ()
-    prefill: Optional[str] = None
+    prefill: str | None = None
     hide_prefill: bool = False
     image: tuple = ()
     document: tuple = ()
-    thinking: Optional[dict] = None
+    thinking: dict | None = None
     show_thinking: bool = False
-    effort: Optional[str] = None
-    schema: Optional[dict] = None
-    tools: Optional[list] = None
-    tool_choice: Optional[str] = None
+    effort: str | None = None
+    schema: dict | None = None
+    tools: list | None = None
+    tool_choice: str | None = None
     tool_result: tuple = ()
     tool_error: tuple = ()
-    extra: Optional[dict] = None
+    extra: dict | None = None
     count_tokens: bool = False
     json: bool = False
-    output: Optional[str] = None
+    output: str | None = None
     no_newline: bool = False
     usage: bool = False
     verbose: bool = False
     dry_run: bool = False
-    stream: Optional[bool] = None
-    base_url: Optional[str] = None
+    stream: bool | None = None
+    base_url: str | None = None
     api_version: str = DEFAULT_API_VERSION
     beta: tuple = ()
     header: tuple = ()
@@ -263,12 +225,12 @@ class Options(NamedTuple):
     timeout: float = DEFAULT_TIMEOUT
     stdin_timeout: float = DEFAULT_STDIN_TIMEOUT
     max_wait: float = DEFAULT_MAX_WAIT
-    deadline: Optional[float] = None
+    deadline: float | None = None
     cache: bool = False
-    cache_ttl: Optional[str] = None
+    cache_ttl: str | None = None
     cache_breakpoint: tuple = ()
     usage_json: bool = False
-    cost: Optional[dict] = None
+    cost: dict | None = None
     list_models: bool = False
     web_search: bool = False
     web_fetch: bool = False

@@ -6,21 +6,21 @@ overrides that when present. Waits obey `retry-after-ms`/`retry-after` (as SDK
 2.x, with no 60 s ceiling), otherwise exponential backoff from 0.5 s, doubling,
 capped at 8 s, with jitter. Only what happens before the response starts is
 retried: a stream that breaks after output was written is never sent again.
-
-Waits have limits (WaitLimits): a server-requested wait over --max-wait, or any
-wait that would pass --deadline, is not made: the last failure is reported at
-once, with the reason. Backing off instead would hammer a server that asked for
-patience.
+Waits are bounded by --max-wait and --deadline (msgcli.waits).
 
 Every network failure, before the reply or while reading it, becomes a
 NetworkError here. msgcli asks for an uncompressed reply and refuses any other,
 so what it reads is bounded by the bytes that arrive (see msgcli.limits).
 """
 
+import http.client
 import random
+import socket
+import ssl
 import time
 
 import requests
+import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import HTTPError, InvalidHeader, MaxRetryError, ResponseError
 from urllib3.util.retry import Retry
@@ -29,6 +29,7 @@ from msgcli import status
 from msgcli.errors import ApiError, BadResponseError, NetworkError
 from msgcli.limits import MAX_REPLY_BYTES, megabytes
 from msgcli.reply import error_summary
+from msgcli.waits import WaitLimits
 
 CONNECT_TIMEOUT = 5.0
 # time.sleep's platform limit, as the SDK guards it; --max-wait is the real bound
@@ -67,33 +68,6 @@ def retry_after_seconds(headers):
     if seconds is None or not seconds > 0:  # NaN included
         return None
     return min(seconds, LONGEST_SLEEP)
-
-
-class WaitLimits:
-    """How long msgcli may wait: `max_wait` for one server-requested wait,
-    `deadline` (a time.monotonic() instant) for the whole run. Shared by every
-    copy of ApiRetry; `refusal` says why the last retry was not made."""
-
-    def __init__(self, max_wait=None, deadline=None):
-        self.max_wait = max_wait
-        self.deadline = deadline
-        self.refusal = None
-
-    def remaining(self):
-        """Seconds left before the deadline, or None without one."""
-        return None if self.deadline is None else self.deadline - time.monotonic()
-
-    def refuse(self, wait, requested):
-        """Why a wait of `wait` seconds may not be made, or None when it may."""
-        if requested and self.max_wait is not None and wait > self.max_wait:
-            return f"the server asked to wait {wait:g} s, over --max-wait " \
-                   f"{self.max_wait:g}; not retried"
-        left = self.remaining()
-        if left is not None and wait >= left:
-            what = "the server asked to wait" if requested else "the next retry is in"
-            return f"{what} {wait:g} s, past --deadline ({max(left, 0):.1f} s left); " \
-                   "not retried"
-        return None
 
 
 class ApiRetry(Retry):
@@ -197,7 +171,8 @@ class Transport:
         self.limits.refusal = None
         try:
             response = self.session.request(method, req.url, headers=headers,
-                                            data=req.data, timeout=self._timeout(),
+                                            data=req.data,
+                                            timeout=self.limits.timeouts(self.timeout),
                                             stream=True, allow_redirects=False)
         except requests.RequestException as e:
             raise NetworkError(self._network_message(e)) from None
@@ -216,23 +191,11 @@ class Transport:
             raise self.error_for(response)
         return response
 
-    def _timeout(self):
-        """(connect, read) timeouts, neither reaching past the deadline."""
-        left = self.limits.remaining()
-        if left is None:
-            return self.timeout
-        left = max(left, 0.001)
-        return tuple(min(t, left) for t in self.timeout)
-
     def _network_message(self, error):
         tries = f" after {self.attempts} attempts" if self.attempts > 1 else ""
-        left = self.limits.remaining()
-        if left is not None and left <= 0.01:
-            return f"deadline reached{tries}: {describe_network_error(error)} as " \
-                   "--deadline ran out"
-        if self.limits.refusal:
+        if self.limits.why():
             return f"network error{tries}: {describe_network_error(error)}; " \
-                   f"{self.limits.refusal}"
+                   f"{self.limits.why()}"
         return f"network error{tries}: {describe_network_error(error)}; check the " \
                "connection, --base-url and --timeout"
 
@@ -297,33 +260,59 @@ class Transport:
         self.close()
 
 
-def describe_network_error(error):
-    """A short human description of a requests/urllib3 exception chain."""
-    seen = set()
+def _tls_problem(error):
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return "TLS certificate not trusted (for a private CA, set REQUESTS_CA_BUNDLE)"
+    if "WRONG_VERSION_NUMBER" in str(error) or "record layer failure" in str(error):
+        return "TLS handshake failed: is the server plain HTTP? (then use http:// in " \
+               "--base-url)"
+    return "TLS handshake failed"
+
+
+_TIMEOUTS = (TimeoutError, requests.Timeout, urllib3.exceptions.TimeoutError)
+_TLS = (ssl.SSLError, requests.exceptions.SSLError, urllib3.exceptions.SSLError)
+_DROPPED = (http.client.IncompleteRead, http.client.RemoteDisconnected,
+            urllib3.exceptions.ProtocolError, requests.exceptions.ChunkedEncodingError)
+
+
+def _chain(error):
+    """The error and every cause behind it (requests and urllib3 nest them)."""
+    seen = []
     current = error
-    text = None
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        name = type(current).__name__
-        if "Timeout" in name or isinstance(current, TimeoutError):
-            return "timed out"
-        if "NameResolution" in name or "getaddrinfo" in str(current) \
-                or "Name or service not known" in str(current):
-            return "cannot resolve the host name"
-        if "SSL" in name:
-            text = "TLS error: " + str(current)[:200]
-            break
-        if isinstance(current, ConnectionRefusedError) or "Connection refused" in str(current):
-            return "connection refused"
-        if isinstance(current, ConnectionResetError) or "reset by peer" in str(current):
-            return "connection reset by the server"
-        if "IncompleteRead" in name or "ChunkedEncoding" in name or \
-                "ProtocolError" in name or "RemoteDisconnected" in name:
-            text = "the connection dropped before the response was complete"
+    while isinstance(current, BaseException) and all(current is not e for e in seen):
+        seen.append(current)
         nxt = getattr(current, "reason", None)
-        if nxt is None or nxt is current:
+        if not isinstance(nxt, BaseException) or nxt is current:
             nxt = current.__cause__ or current.__context__
         if nxt is None and current.args and isinstance(current.args[0], BaseException):
             nxt = current.args[0]
         current = nxt
-    return text or (str(error)[:200] or type(error).__name__)
+    return seen
+
+
+def describe_network_error(error):
+    """A short human description of a requests/urllib3 exception chain, by the most
+    telling cause in it (urllib3's NewConnectionError is a timeout by inheritance,
+    so a refusal or a DNS failure behind it is looked for first)."""
+    chain = _chain(error)
+
+    def first(kind):
+        return next((e for e in chain if isinstance(e, kind)), None)
+
+    if first(socket.gaierror):
+        return "cannot resolve the host name"
+    if first(ConnectionRefusedError):
+        return "connection refused"
+    if first(ConnectionResetError):
+        return "connection reset by the server"
+    tls = first(ssl.SSLError)
+    if tls is not None:
+        return _tls_problem(tls)
+    if first(_TLS):
+        return "TLS handshake failed"
+    if any(isinstance(e, _TIMEOUTS) and not isinstance(e, urllib3.exceptions.NewConnectionError)
+           for e in chain):
+        return "timed out"
+    if first(_DROPPED):
+        return "the connection dropped before the response was complete"
+    return " ".join(str(error).split())[:200] or type(error).__name__
