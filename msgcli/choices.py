@@ -1,9 +1,12 @@
-"""click types for options that choose among names: a model (completed from the
-model list --list-models cached, never by a request per TAB) and a list of names
-such as --cache-breakpoint's. Light on imports, as --help loads them.
+"""click types for the options of newer API features: a model (completed from the
+model list --list-models cached, never by a request per TAB), a list of names such
+as --cache-breakpoint's, and --cost's price file. Light on imports, as --help
+loads them.
 """
 
 import click
+
+from msgcli.options import JsonSource
 
 
 class ModelName(click.ParamType):
@@ -42,3 +45,20 @@ class Names(click.ParamType):
     def shell_complete(self, ctx, param, incomplete):
         return [click.shell_completion.CompletionItem(n)
                 for n in self.choices if n.startswith(incomplete)]
+
+
+class Prices(JsonSource):
+    """--cost: a JSON price file (format in msgcli.usage), checked before sending."""
+
+    def __init__(self):
+        super().__init__(dict)
+        self.name = "FILE"
+
+    def convert(self, value, param, ctx):
+        prices = super().convert(value, param, ctx)
+        from msgcli.usage import check_prices
+
+        problem = check_prices(prices)
+        if problem:
+            self.fail(problem, param, ctx)
+        return prices

@@ -12,7 +12,7 @@ import sys
 import click
 
 from msgcli import __version__, options
-from msgcli.choices import ModelName, Names
+from msgcli.choices import ModelName, Names, Prices
 from msgcli.options import (
     FiniteFloat,
     Header,
@@ -181,7 +181,7 @@ def _seconds(value):
 @click.option("-u", "--usage", is_flag=True, help="Token usage on stderr.")
 @click.option("--usage-json", is_flag=True,
               help="Usage as one JSON line on stderr (request-id, model, tokens).")
-@click.option("--cost", metavar="FILE", type=JsonSource(dict),
+@click.option("--cost", metavar="FILE", type=Prices(),
               help="Price the usage from FILE (JSON prices per model); implies -u.")
 @click.option("--citations", is_flag=True,
               help="Each citation of the answer as one JSON line on stderr.")
