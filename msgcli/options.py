@@ -8,16 +8,14 @@ exit 2, before anything is read or sent.
 
 from __future__ import annotations
 
-import math
 import os
 
 import click
 
-# The rule (README, "Newer models"): the newest model in SDK 2.12's model table that
-# has no retirement date in SDK 2.14's deprecation table and takes every flag the
-# README's examples use, a prefill included (4.6 and later models refuse one with
-# HTTP 400). claude-opus-4-5 retires on 2027-01-22 and claude-sonnet-4-5 on
-# 2026-11-30, which leaves claude-haiku-4-5.
+from msgcli.numeric import FiniteFloat, Integer  # noqa: F401 (re-exported for cli)
+
+# The rule in README's "Newer models": newest in SDK 2.12's table, no retirement date
+# in SDK 2.14's, takes a prefill (4.6+ refuse one). opus-4-5 retires 2027-01-22.
 DEFAULT_MODEL = "claude-haiku-4-5"
 DEFAULT_MAX_TOKENS = 4096
 DEFAULT_BASE_URL = "https://api.anthropic.com"
@@ -25,61 +23,10 @@ DEFAULT_API_VERSION = "2023-06-01"
 DEFAULT_RETRIES = 2
 DEFAULT_TIMEOUT = 600.0
 DEFAULT_STDIN_TIMEOUT = 2.0
-# The SDK honours any retry-after; msgcli honours one up to this, the longest it
-# would wait for a reply (--timeout's default), and gives up beyond it.
-DEFAULT_MAX_WAIT = 600.0
+DEFAULT_MAX_WAIT = 600.0  # the longest retry-after honoured: --timeout's default
 CACHE_TTLS = ("5m", "1h")
 CACHE_BREAKPOINTS = ("system", "documents")
 EFFORTS = ("low", "medium", "high", "xhigh", "max")
-
-
-class FiniteFloat(click.ParamType):
-    """A float that JSON and timers can use: no NaN, no infinity, within bounds."""
-
-    name = "float"
-
-    def __init__(self, minimum=None, above=False):
-        self.minimum = minimum
-        self.above = above
-
-    def convert(self, value, param, ctx):
-        if isinstance(value, float):
-            number = value
-        else:
-            try:
-                number = float(value)
-            except ValueError:
-                self.fail(f"{value!r} is not a number", param, ctx)
-        if not math.isfinite(number):
-            self.fail(f"{value!r} is not a finite number", param, ctx)
-        if self.minimum is not None:
-            if self.above and number <= self.minimum:
-                self.fail(f"must be greater than {self.minimum:g}", param, ctx)
-            if not self.above and number < self.minimum:
-                self.fail(f"must be at least {self.minimum:g}", param, ctx)
-        return number
-
-
-class Integer(click.ParamType):
-    """An integer in ASCII digits, at least `minimum`."""
-
-    name = "integer"
-
-    def __init__(self, minimum=None):
-        self.minimum = minimum
-
-    def convert(self, value, param, ctx):
-        if isinstance(value, int):
-            number = value
-        else:
-            text = value.strip()
-            digits = text[1:] if text[:1] in "+-" else text
-            if not (digits.isascii() and digits.isdigit()):
-                self.fail(f"{value!r} is not a whole number", param, ctx)
-            number = int(text)
-        if self.minimum is not None and number < self.minimum:
-            self.fail(f"must be at least {self.minimum}", param, ctx)
-        return number
 
 
 class Thinking(click.ParamType):
