@@ -85,13 +85,21 @@ def converse(opts, req, transport, out, console):
 
 
 def list_models(opts, console):
-    from msgcli.models import list_models as show
+    from msgcli import models
 
     headers = request.build_headers(opts.api_version, *credentials(), opts.beta,
                                     opts.header)
+    base_url = opts.base_url or request.DEFAULT_BASE_URL
+    out = Collector() if opts.output else Stdout(console.redactor)
+    if opts.dry_run:
+        render.dry_run(opts, request.Request(models.page_url(base_url), headers, None,
+                                             None, method="GET"), out)
+        return ExitStatus.OK
     request.Request("", headers, None, None).require_credentials()
-    show(opts, headers, opts.base_url or request.DEFAULT_BASE_URL, console,
-         Collector() if opts.output else Stdout(console.redactor))
+    models.list_models(opts, headers, base_url, console, out)
+    out.close()
+    if opts.output:
+        conversation.write_atomic(opts.output, out.text(), "output file")
     return ExitStatus.OK
 
 

@@ -75,6 +75,11 @@ def _fresh(cache, base_url):
         and 0 <= time.time() - fetched < CACHE_SECONDS
 
 
+def page_url(base_url, after=None):
+    query = {"limit": PAGE_SIZE, **({"after_id": after} if after else {})}
+    return base_url.rstrip("/") + MODELS_PATH + "?" + urlencode(query)
+
+
 def fetch(transport, base_url, headers):
     """Every model, following after_id/has_more/last_id as the SDK does."""
     from msgcli.reply import json_object
@@ -82,9 +87,8 @@ def fetch(transport, base_url, headers):
 
     models, after, seen = [], None, set()
     for _ in range(MAX_PAGES):
-        query = {"limit": PAGE_SIZE, **({"after_id": after} if after else {})}
-        url = base_url.rstrip("/") + MODELS_PATH + "?" + urlencode(query)
-        response = transport.send(Request(url, headers, None, None, method="GET"))
+        response = transport.send(Request(page_url(base_url, after), headers, None, None,
+                                          method="GET"))
         page = json_object(transport.read_body(response), response.status_code)
         data = page.get("data")
         if not isinstance(data, list) or not all(isinstance(m, dict) for m in data):
@@ -114,7 +118,6 @@ def list_models(opts, headers, base_url, console, out):
         write_cache(base_url, models, console)
     for model in models:
         out.write(compact_json(model) + "\n")
-    out.close()
 
 
 def lifecycle_note(model, is_default=False):

@@ -59,8 +59,8 @@ class WaitLimits:
 
 
 def _on_alarm(signum, frame):
-    raise DeadlineReached("deadline reached: --deadline ran out before the answer was "
-                          "complete; what was printed is incomplete")
+    raise DeadlineReached("deadline reached: --deadline passed before the answer was "
+                          "complete (anything printed is incomplete)")
 
 
 @contextmanager

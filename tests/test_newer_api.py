@@ -568,3 +568,22 @@ def test_pause_turn_note_matches_the_bound():
         status.STOP_REASONS["pause_turn"][1]
     assert f"{servertools.MAX_CONTINUATIONS} continuations" in \
         status.EXIT_STATUS_MEANINGS[status.ExitStatus.PAUSE_TURN]
+
+
+def test_retry_after_within_the_deadline_is_waited(invoke, scripted):
+    server = scripted(rate_limited(1), plain_response("200 OK", message("after the wait")))
+    r = invoke(["--deadline", "30", "Hi"], base_url=server.url)
+    assert (r.code, r.stdout) == (0, "after the wait\n")
+    assert len(server.requests) == 2
+
+
+def test_list_models_to_a_file_and_dry_run(api, invoke, tmp_path):
+    serve_models(api)
+    out = tmp_path / "models.jsonl"
+    assert invoke(["--list-models", "-o", str(out)]).code == 0
+    assert len(out.read_text().splitlines()) == 4
+    api.clear()
+    r = invoke(["--list-models", "--dry-run"])
+    assert r.code == 0 and len(api.log) == 0
+    assert r.stdout.startswith(f"GET {api.base}/v1/models?limit=1000\n")
+    assert FAKE_KEY not in r.stdout

@@ -123,6 +123,12 @@ CASES = {
     "beta": ["--beta", "context-management-2025-06-27", "Hi"],
     "header": ["-H", "X-Trace-Id: abc", "Hi"],
     "stream": ["--stream", "Hi"],
+    # issue 17 (web_*_20260318 are newer than the spec: the SDK differential covers them)
+    "cache, 1h, breakpoints": ["--cache-ttl", "1h", "--cache-breakpoint", "system,documents",
+                               "-s", "Rules.", "-d", str(DATA / "tiny.pdf"), "Summarize"],
+    "cache pre-warm": ["--cache", "-t", "0", "-s", "Rules.", "Hi"],
+    "show thinking": ["-t", "4000", "--thinking", "2048", "--show-thinking", "Think"],
+    "show adaptive thinking": ["--thinking", "adaptive", "--show-thinking", "Think"],
 }
 
 
@@ -131,6 +137,13 @@ def test_request_accepted(prism, name):
     args = CASES[name]
     prefill = args[args.index("-p") + 1] if "-p" in args else ""
     accepted(msgcli(prism, args), prefill)
+
+
+def test_list_models(prism, tmp_path):
+    r = msgcli(prism, ["--list-models"])
+    assert r.code == 0, r
+    lines = [json.loads(line) for line in r.stdout.splitlines()]
+    assert lines and all(isinstance(m.get("id"), str) for m in lines)
 
 
 def test_multi_turn_from_file(prism, tmp_path):
