@@ -56,19 +56,30 @@ def continuation(messages, prefill, content):
 
 
 def merge(first, later):
-    """One message from a turn in parts: content joined, usage summed, the last
-    part's stop."""
+    """One message from a turn in parts: content joined, usage counts summed (nested
+    ones too, as cache_creation and server_tool_use), the last part's stop."""
     merged = dict(later)
     merged["content"] = list(first.get("content") or ()) + list(later.get("content") or ())
-    usage = dict(first.get("usage") or {})
-    for key, value in (later.get("usage") or {}).items():
-        if isinstance(value, int) and not isinstance(value, bool) and \
-                isinstance(usage.get(key), int):
-            usage[key] += value
-        else:
-            usage[key] = value
-    merged["usage"] = usage
+    merged["usage"] = _sum(first.get("usage"), later.get("usage"))
     return merged
+
+
+def _sum(a, b):
+    a, b = (a if isinstance(a, dict) else {}), (b if isinstance(b, dict) else {})
+    total = dict(a)
+    for key, value in b.items():
+        mine = a.get(key)
+        if isinstance(value, dict) and isinstance(mine, dict):
+            total[key] = _sum(mine, value)
+        elif _count(value) and _count(mine):
+            total[key] = mine + value
+        else:
+            total[key] = value
+    return total
+
+
+def _count(value):
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def citation_lines(message):

@@ -587,3 +587,18 @@ def test_list_models_to_a_file_and_dry_run(api, invoke, tmp_path):
     assert r.code == 0 and len(api.log) == 0
     assert r.stdout.startswith(f"GET {api.base}/v1/models?limit=1000\n")
     assert FAKE_KEY not in r.stdout
+
+
+def test_parts_of_a_paused_turn_sum_their_usage():
+    first = {"content": [{"type": "text", "text": "a"}], "usage": {
+        "input_tokens": 5, "output_tokens": 1, "server_tool_use": {"web_search_requests": 1},
+        "service_tier": "standard"}}
+    later = {"content": [{"type": "text", "text": "b"}], "stop_reason": "end_turn", "usage": {
+        "input_tokens": 9, "output_tokens": 2, "server_tool_use": {"web_search_requests": 2},
+        "service_tier": "standard"}}
+    merged = servertools.merge(first, later)
+    assert merged["usage"] == {"input_tokens": 14, "output_tokens": 3,
+                               "server_tool_use": {"web_search_requests": 3},
+                               "service_tier": "standard"}
+    assert [b["text"] for b in merged["content"]] == ["a", "b"]
+    assert merged["stop_reason"] == "end_turn"
