@@ -112,8 +112,9 @@ def list_models(opts, headers, base_url, console, out):
         if opts.verbose:
             console.line(f"model list from the cache {cache_path()}")
     else:
+        deadline = None if opts.deadline is None else time.monotonic() + opts.deadline
         with Transport(opts.retries, opts.timeout, console, verbose=opts.verbose,
-                       max_wait=opts.max_wait) as transport:
+                       max_wait=opts.max_wait, deadline=deadline) as transport:
             models = fetch(transport, base_url, headers)
         write_cache(base_url, models, console)
     for model in models:

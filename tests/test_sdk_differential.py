@@ -409,3 +409,35 @@ def test_pause_turn_continued_like_the_sdk_docs(invoke, scripted):
         {"role": "assistant", "content": first.content}]))
     theirs = server.json_bodies()
     assert ours == theirs
+
+
+def test_list_models_asks_for_the_pages_the_sdk_asks_for(api, invoke):
+    """--list-models against `client.models.list(limit=1000)` iterated to the end:
+    the same GETs, query strings included (after_id = the page's last_id)."""
+    pages = [{"data": [{"type": "model", "id": "m1", "display_name": "M1",
+                        "created_at": "2026-01-01T00:00:00Z", "lifecycle": "active"}],
+              "has_more": True, "first_id": "m1", "last_id": "m1"},
+             {"data": [{"type": "model", "id": "m2", "display_name": "M2",
+                        "created_at": "2026-01-01T00:00:00Z", "lifecycle": "deprecated",
+                        "deprecated_at": "2026-06-01T00:00:00Z",
+                        "retires_at": "2027-01-01T00:00:00Z"}],
+              "has_more": False, "first_id": "m2", "last_id": "m2"}]
+
+    def serve():
+        api.clear()
+        api.expect_request("/v1/models", query_string={"limit": "1000"}).respond_with_json(
+            pages[0])
+        api.expect_request("/v1/models", query_string={
+            "limit": "1000", "after_id": "m1"}).respond_with_json(pages[1])
+
+    serve()
+    r = invoke(["--list-models"])
+    assert r.code == 0
+    ours = [(req.method, req.path, sorted(req.args.items(multi=True))) for req, _ in api.log]
+    serve()
+    client = anthropic.Anthropic(api_key=FAKE_KEY, base_url=api.base, max_retries=0)
+    listed = list(client.models.list(limit=1000))
+    theirs = [(req.method, req.path, sorted(req.args.items(multi=True))) for req, _ in api.log]
+    assert ours == theirs
+    assert [json.loads(line)["id"] for line in r.stdout.splitlines()] == \
+        [m.id for m in listed]
