@@ -56,10 +56,12 @@ def continuation(messages, prefill, content):
 
 
 def merge(first, later):
-    """One message from a turn in parts: content joined, usage counts summed (nested
-    ones too, as cache_creation and server_tool_use), the last part's stop."""
+    """One message from a turn in parts: content joined (as it was sent back, so a
+    saved conversation holds no unanswered server_tool_use), usage counts summed
+    (nested ones too, as cache_creation and server_tool_use), the last part's stop."""
     merged = dict(later)
-    merged["content"] = list(first.get("content") or ()) + list(later.get("content") or ())
+    merged["content"] = paired(list(first.get("content") or ())) + \
+        list(later.get("content") or ())
     merged["usage"] = _sum(first.get("usage"), later.get("usage"))
     return merged
 

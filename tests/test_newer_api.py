@@ -549,6 +549,8 @@ def test_unpaired_server_tool_use_dropped_on_continuation():
     content = [{"type": "text", "text": "a"}, SEARCH_CALL, SEARCH_RESULT,
                dict(SEARCH_CALL, id="srvtoolu_2")]
     assert servertools.paired(content) == content[:3]
+    merged = servertools.merge({"content": content}, {"content": [SEARCH_CALL]})
+    assert merged["content"] == content[:3] + [SEARCH_CALL]
 
 
 def test_citations_as_json_lines(api, invoke):
