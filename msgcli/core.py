@@ -138,6 +138,8 @@ def exchange(opts, req, transport, out, console, part=0):
 def conclude(opts, message, console, request_id=None):
     """The exit status of a reply, with its usage and any note on stderr."""
     code, note = status.for_stop_reason(message.get("stop_reason"))
+    if code == ExitStatus.MAX_TOKENS and opts.max_tokens == 0:
+        code, note = ExitStatus.OK, None  # -t 0 pre-warms a cache: no text was asked for
     if opts.usage_json:
         from msgcli.usage import json_line
 
