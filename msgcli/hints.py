@@ -58,8 +58,8 @@ def for_message(message):
                 return hint
             named = [name for name in _SAMPLING
                      if re.search(rf"(?<![a-z_]){name}(?![a-z_])", lowered)]
-            if not named:
-                named = list(_SAMPLING)
+            if not named:  # about another field: no flag of msgcli's to name
+                continue
             return hint.replace("{fields}", "/".join(named)).replace(
                 "{flags}", "/".join(_SAMPLING[n] for n in named))
     return None

@@ -274,6 +274,7 @@ def test_400_of_a_newer_model_names_the_flag(api, invoke, api_message, args, hin
 def test_hint_matching_ignores_case_and_unknown_messages_get_none():
     assert hints.for_message("THIS MODEL DOES NOT SUPPORT ASSISTANT MESSAGE PREFILL")
     assert hints.for_message("messages: roles must alternate") is None
+    assert hints.for_message("metadata.foo: Extra inputs are not permitted") is None
     assert hints.for_message("") is None
 
 
