@@ -133,9 +133,11 @@ def lifecycle_note(model, is_default=False):
         date = retires[:10] if isinstance(retires, str) and retires else None
         if lifecycle == "retired":
             what = f"model {model} is retired" + (f" (since {date})" if date else "")
-        elif lifecycle == "deprecated" or date:
+        elif lifecycle == "deprecated":
             what = f"model {model} is deprecated" + \
                 (f" and retires on {date}" if date else "")
+        elif date:
+            what = f"model {model} retires on {date}"
         else:
             return None
         source = "per the cached model list"

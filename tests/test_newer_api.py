@@ -439,6 +439,16 @@ def test_retired_and_active_models(api, invoke):
     assert invoke(["-m", "claude-opus-4-8", "Hi"]).stderr == ""
 
 
+def test_active_model_with_a_retirement_date(api, invoke, private_cache):
+    (private_cache / "msgcli").mkdir(parents=True)
+    (private_cache / "msgcli" / "models.json").write_text(json.dumps({
+        "fetched_at": time.time(), "base_url": api.base, "data": [
+            model_info("claude-x", "active", "2027-09-09T00:00:00Z")]}))
+    api.reply()
+    r = invoke(["-m", "claude-x", "Hi"])
+    assert r.stderr.startswith("msgcli: model claude-x retires on 2027-09-09 (per the cached")
+
+
 def test_model_note_reads_only_the_cache(api, invoke):
     api.reply()
     r = invoke(["-m", "claude-opus-4-6", "Hi"])
