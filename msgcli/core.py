@@ -92,8 +92,9 @@ def list_models(opts, console):
     base_url = opts.base_url or request.DEFAULT_BASE_URL
     out = Collector() if opts.output else Stdout(console.redactor)
     if opts.dry_run:
-        render.dry_run(opts, request.Request(models.page_url(base_url), headers, None,
-                                             None, method="GET"), out)
+        shown = request.Request(models.page_url(base_url), headers, None, None)
+        shown.method = "GET"
+        render.dry_run(opts, shown, out)
         return ExitStatus.OK
     request.Request("", headers, None, None).require_credentials()
     models.list_models(opts, headers, base_url, console, out)

@@ -83,12 +83,10 @@ def page_url(base_url, after=None):
 def fetch(transport, base_url, headers):
     """Every model, following after_id/has_more/last_id as the SDK does."""
     from msgcli.reply import json_object
-    from msgcli.request import Request
 
     models, after, seen = [], None, set()
     for _ in range(MAX_PAGES):
-        response = transport.send(Request(page_url(base_url, after), headers, None, None,
-                                          method="GET"))
+        response = transport.request("GET", page_url(base_url, after), headers)
         page = json_object(transport.read_body(response), response.status_code)
         data = page.get("data")
         if not isinstance(data, list) or not all(isinstance(m, dict) for m in data):

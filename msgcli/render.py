@@ -142,7 +142,7 @@ def dry_run(opts, req, out):
         for name, value in req.headers.items():
             shown = REDACTED if name.lower() in req.secret_headers else value
             lines.append(f"{name}: {shown}")
-        if req.body is not None:  # a GET (--list-models) has none
+        if req.body is not None:  # a GET has none
             lines += ["", json.dumps(req.body, ensure_ascii=False, indent=2)]
         out.write("\n".join(lines) + "\n")
     out.close()

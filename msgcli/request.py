@@ -227,13 +227,13 @@ class Request:
     --dry-run and for the record) and as the bytes that go on the wire."""
 
     secret_headers = SECRET_HEADERS
+    method = "POST"
 
-    def __init__(self, url, headers, body, data, method="POST"):
+    def __init__(self, url, headers, body, data):
         self.url = url
         self.headers = headers
         self.body = body
         self.data = data
-        self.method = method
 
     @property
     def streaming(self):

@@ -47,9 +47,9 @@ def should_retry(http_status, headers):
     return http_status in (408, 409, 429) or http_status >= 500
 
 
-def retry_after_seconds(headers):
-    """The server's requested wait in seconds, or None when absent, unparsable or
-    not positive (then msgcli backs off as usual)."""
+def retry_after_seconds(headers, maximum=None):
+    """The server's requested wait in seconds, or None when absent, unparsable, not
+    positive (then msgcli backs off as usual) or over `maximum`."""
     value = headers.get("retry-after-ms")
     seconds = None
     if value is not None:
@@ -65,8 +65,8 @@ def retry_after_seconds(headers):
                 seconds = Retry().parse_retry_after(headers["retry-after"])
             except (InvalidHeader, ValueError, OverflowError):  # a date in year 99999
                 seconds = None
-    if seconds is None or not seconds > 0:  # NaN included
-        return None
+    if seconds is None or not seconds > 0 or (maximum is not None and seconds > maximum):
+        return None  # NaN included
     return min(seconds, LONGEST_SLEEP)
 
 
@@ -158,20 +158,22 @@ class Transport:
                           f"(attempt {self.attempts})")
 
     def send(self, req):
-        """Send the request (a POST, or its `method`); return the response once its
-        status is 2xx."""
-        headers = dict(req.headers)
+        """POST the request; return the response once its status is 2xx."""
+        return self.request("POST", req.url, req.headers, req.data)
+
+    def request(self, method, url, headers, data=None):
+        """Any API call (the Messages call, the model list): the response once its
+        status is 2xx, body unread."""
+        headers = dict(headers)
         # Compression would let a small reply inflate without bound; nothing the
         # API sends is large enough to be worth it.
         headers.setdefault("accept-encoding", "identity")
-        method = getattr(req, "method", "POST")
         if self.verbose:
-            self.console.line(f"{method} {req.url}")
+            self.console.line(f"{method} {url}")
         started = time.monotonic()
         self.limits.refusal = None
         try:
-            response = self.session.request(method, req.url, headers=headers,
-                                            data=req.data,
+            response = self.session.request(method, url, headers=headers, data=data,
                                             timeout=self.limits.timeouts(self.timeout),
                                             stream=True, allow_redirects=False)
         except requests.RequestException as e:

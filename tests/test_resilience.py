@@ -49,6 +49,7 @@ def test_retry_after_headers():
     assert retry_after_seconds({"retry-after": "0"}) is None
     assert retry_after_seconds({"retry-after": "-5"}) is None
     assert retry_after_seconds({"retry-after": "nan"}) is None
+    assert retry_after_seconds({"retry-after": "90"}, maximum=60) is None
     assert retry_after_seconds({"retry-after": "soon"}) is None
     assert retry_after_seconds({}) is None
     date = email.utils.formatdate(time.time() + 20, usegmt=True)
