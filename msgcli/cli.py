@@ -13,14 +13,7 @@ import click
 
 from msgcli import __version__, options
 from msgcli.choices import ModelName, Names, Prices
-from msgcli.options import (
-    FiniteFloat,
-    Header,
-    Integer,
-    JsonSource,
-    MediaRef,
-    Thinking,
-)
+from msgcli.options import FiniteFloat, Header, Integer, JsonSource, MediaRef, Thinking
 from msgcli.status import EXIT_STATUS_MEANINGS
 
 HELP_WIDTH = 80
