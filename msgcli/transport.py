@@ -116,8 +116,7 @@ class ApiRetry(Retry):
         if wait is None:  # increment() always plans; this guards direct use
             wait = self.get_backoff_time()
         if self.on_retry is not None:
-            # `remaining` (seconds left before --deadline, or None) is for a status
-            # line that shows how long the wait is and what is left of the run
+            # `remaining`: seconds left before --deadline (or None), for a status line
             self.on_retry(self.history[-1], response, wait,
                           remaining=self.limits.remaining())
         if wait > 0:
@@ -154,8 +153,9 @@ class Transport:
             what = f"HTTP {response.status} (request-id {rid})"
         else:
             what = describe_network_error(history.error)
+        left = "" if remaining is None else f", {remaining:.1f} s left before --deadline"
         self.console.line(f"attempt {self.attempts - 1}: {what}; retrying in {wait:.2f} s "
-                          f"(attempt {self.attempts})")
+                          f"(attempt {self.attempts}{left})")
 
     def send(self, req):
         """POST the request; return the response once its status is 2xx."""

@@ -592,6 +592,14 @@ def test_retry_after_within_the_deadline_is_waited(invoke, scripted):
     assert len(server.requests) == 2
 
 
+def test_verbose_retry_line_shows_the_time_left(invoke, scripted):
+    server = scripted(rate_limited(0.01), plain_response("200 OK", message()))
+    r = invoke(["-v", "--deadline", "60", "Hi"], base_url=server.url)
+    assert r.code == 0
+    assert re.search(r"retrying in 0\.01 s \(attempt 2, \d+\.\d s left before --deadline\)",
+                     r.stderr)
+
+
 def test_list_models_to_a_file_and_dry_run(api, invoke, tmp_path):
     serve_models(api)
     out = tmp_path / "models.jsonl"
