@@ -1,6 +1,7 @@
 """Mutation check: make each renderer and saver method raise, and show that the suite
-notices. Run `python -m tests.mutants` (a few minutes); it prints one line per mutant
-and exits 1 if any mutant survives.
+notices. Run `python -m tests.mutants` (a few minutes; `python -m tests.mutants
+servertools` runs only the mutants whose names hold a word given); it prints one line
+per mutant and exits 1 if any mutant survives.
 
 Each mutant runs the in-process suite with the method replaced by one that raises; the
 test helpers fail on exit 1 (internal error), so a crash in any of these can never
@@ -21,6 +22,13 @@ MUTANTS = [
     "msgcli.conversation:assistant_turn", "msgcli.conversation:dumps",
     "msgcli.output:Stdout.write", "msgcli.output:Stdout.flush", "msgcli.output:Stdout.close",
     "msgcli.output:Collector.write", "msgcli.output:Collector.text",
+    # issue 17
+    "msgcli.caching:mark_breakpoints", "msgcli.caching:show_thinking",
+    "msgcli.servertools:continuation", "msgcli.servertools:merge",
+    "msgcli.servertools:paired", "msgcli.servertools:citation_lines",
+    "msgcli.usage:json_line", "msgcli.usage:cost", "msgcli.apiversion:check",
+    "msgcli.hints:for_message", "msgcli.models:lifecycle_note", "msgcli.models:fetch",
+    "msgcli.models:write_cache", "msgcli.waits:WaitLimits.refuse",
 ]
 
 PLUGIN = """
@@ -48,7 +56,8 @@ def main():
     with tempfile.TemporaryDirectory() as folder:
         with open(os.path.join(folder, "mutant_plugin.py"), "w") as f:
             f.write(PLUGIN)
-        for mutant in [control, *MUTANTS]:
+        chosen = [m for m in MUTANTS if any(a in m for a in sys.argv[1:])] or MUTANTS
+        for mutant in [control, *chosen]:
             module, _, attr = mutant.partition(":")
             importlib.import_module(module)  # a typo in the list fails here, loudly
             env = dict(os.environ, MSGCLI_MUTANT=mutant,
@@ -56,7 +65,8 @@ def main():
             proc = subprocess.run(
                 [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
                  "-p", "mutant_plugin", "tests/test_core.py", "tests/test_features.py",
-                 "tests/test_contract.py", "tests/test_streaming.py"],
+                 "tests/test_contract.py", "tests/test_streaming.py",
+                 "tests/test_newer_api.py"],
                 capture_output=True, text=True, env=env)
             caught = proc.returncode == 1
             if mutant == control:
