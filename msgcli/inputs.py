@@ -124,6 +124,32 @@ def join_prompt(stdin_text, words):
     return parts[0] if parts else ""
 
 
+def read_key_file(path):
+    """The API key kept in a file, refused when others could read it (as ssh
+    refuses a loose private key): a key shown to the group is a key given away."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        raise InputError(f"--api-key-file {path!r} does not exist") from None
+    except OSError as e:
+        raise InputError(f"--api-key-file {path!r} cannot be read: {e.strerror or e}") \
+            from None
+    except ValueError:
+        raise InputError(f"--api-key-file {path!r} is not a valid file name") from None
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(f.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise InputError(f"--api-key-file {path!r} is not a regular file")
+        if info.st_mode & 0o077:
+            raise InputError(f"--api-key-file {path!r} is accessible by others (mode "
+                             f"{stat.S_IMODE(info.st_mode):04o}): chmod 600 {path}")
+        data = _read_bounded(f, f"--api-key-file {path!r}", 64 * 1024)
+    key = decode_utf8(data, f"--api-key-file {path!r}").strip()
+    if not key or any(c.isspace() for c in key):
+        raise InputError(f"--api-key-file {path!r} must hold the key alone, on one line")
+    return key
+
+
 # -- the history and the new user turn -------------------------------------------
 
 def read_history(opts):
@@ -178,6 +204,11 @@ def tool_result_blocks(opts):
 def stdin_text(opts, console, has_other_input):
     if stdin_taken(opts):
         return ""
+    if opts.no_stdin:
+        if not has_other_input:
+            raise InputError("no prompt: --no-stdin leaves stdin unread; give PROMPT "
+                             "words or -f/--messages")
+        return ""
     if stdin_is_terminal():
         if not has_other_input:
             raise InputError("no prompt: give PROMPT words, pipe text on stdin, or "
@@ -190,7 +221,22 @@ def stdin_text(opts, console, has_other_input):
     text = decode_utf8(data, "stdin")
     if not text.strip() and not has_other_input:
         raise InputError("stdin is empty and no PROMPT was given: nothing to send")
+    if text.strip() and not opts.stdin:
+        _warn_stdin_beside_files(opts, text, console)
     return text
+
+
+def _warn_stdin_beside_files(opts, text, console):
+    """The `while read -r f; do msgcli -d "$f" ...; done` trap: msgcli would
+    swallow the loop's remaining lines as prompt text. Said, not refused, as
+    `cat data | msgcli -d spec.pdf ...` is also what people mean."""
+    given = [flag for flag, on in (("-f", opts.messages), ("-c", opts.conversation),
+                                   ("-i", opts.image), ("-d", opts.document)) if on]
+    if given and console is not None:
+        lines = text.count("\n") + (not text.endswith("\n"))
+        console.line(f"warning: stdin ({lines} line{'s' * (lines != 1)}) was read into the "
+                     f"prompt as well as {'/'.join(given)}; in a loop give --no-stdin, "
+                     "or --stdin to say you mean it")
 
 
 def user_turn(opts, console, history):

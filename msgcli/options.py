@@ -12,6 +12,8 @@ from typing import NamedTuple, Optional
 
 import click
 
+from msgcli.params import EnvLines
+
 # claude-sonnet-4-5 reaches end-of-life on 2026-11-30, and the 4.6 models and later
 # refuse a prefill with HTTP 400; claude-opus-4-5 does every seed example and takes
 # every flag msgcli has (effort, thinking, structured output).
@@ -140,7 +142,7 @@ class JsonSource(click.ParamType):
         return [click.shell_completion.CompletionItem(incomplete, type="file")]
 
 
-class MediaRef(click.ParamType):
+class MediaRef(EnvLines, click.ParamType):
     """-i/-d: a path, an http(s) URL or '-' for stdin; completes file names."""
 
     name = "PATH|URL|-"
@@ -158,7 +160,7 @@ _TOKEN_CHARS = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyz"
                          "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 
-class Header(click.ParamType):
+class Header(EnvLines, click.ParamType):
     """-H 'Name: value' as (name, value). The value is never echoed in an error:
     it may be a credential."""
 
@@ -217,6 +219,10 @@ class Options(NamedTuple):
     retries: int = DEFAULT_RETRIES
     timeout: float = DEFAULT_TIMEOUT
     stdin_timeout: float = DEFAULT_STDIN_TIMEOUT
+    no_stdin: bool = False
+    stdin: bool = False
+    ok: tuple = ()
+    api_key_file: Optional[str] = None
 
 
 def _flag(param):
@@ -281,6 +287,10 @@ def _check_combinations(o):
         if o.prefill != o.prefill.rstrip():
             raise click.UsageError("-p/--prefill cannot end with whitespace (the API "
                                    "rejects a final assistant turn that does)")
+    if o.no_stdin and o.stdin:
+        raise click.UsageError("use either --stdin or --no-stdin, not both")
+    if o.no_stdin and (o.messages == "-" or "-" in o.image + o.document):
+        raise click.UsageError("'-' reads stdin, but --no-stdin says not to")
     for name, path in (("-f/--messages", o.messages), ("-c/--conversation",
                                                         o.conversation)):
         if path and "\0" in path:
