@@ -62,7 +62,9 @@ class MsgcliCommand(click.Command):
         argv = sys.argv[1:] if args is None else list(args)
 
         def run():
-            with self.make_context(prog_name or "msgcli", argv, **extra) as ctx:
+            # a copy: click's parser consumes the list, and the failure gate reads
+            # argv to tell a flag from an environment variable
+            with self.make_context(prog_name or "msgcli", list(argv), **extra) as ctx:
                 opts = self.invoke(ctx)
             from msgcli import core
 
