@@ -9,7 +9,7 @@ import os
 import signal
 from contextlib import contextmanager
 
-from msgcli import conversation, inputs, render, reply, request, status
+from msgcli import conversation, files, inputs, render, reply, request, status
 from msgcli.errors import BadResponseError
 from msgcli.output import Collector, Stdout
 from msgcli.status import ExitStatus
@@ -20,7 +20,7 @@ def credentials(opts=None, console=None):
     means unset. A key read from a file joins the redactor at once."""
     key = os.environ.get("ANTHROPIC_API_KEY") or None
     if opts is not None and opts.api_key_file:
-        key = inputs.read_key_file(opts.api_key_file)
+        key = files.read_key_file(opts.api_key_file)
         if console is not None:
             console.redactor.add(key)
     return key, os.environ.get("ANTHROPIC_AUTH_TOKEN") or None
@@ -32,7 +32,8 @@ def run(opts, console):
         if path and not opts.dry_run:
             conversation.check_writable(path, what)
     keys = credentials(opts, console)
-    history, turn = inputs.read(opts, console)
+    history = conversation.read(opts)
+    turn = inputs.user_turn(opts, console, history)
     req = request.build(opts, history, turn, keys, console.redactor)
     out = Collector() if opts.output else Stdout(console.redactor)
     console.answer = out

@@ -315,15 +315,6 @@ def test_tls_to_a_plain_http_server(api, invoke, plain_http_server):
     assert "SSL" not in line and "Max retries" not in line
 
 
-def test_tls_clauses():
-    from msgcli.transport import tls_clause
-
-    assert "REQUESTS_CA_BUNDLE" in tls_clause("[SSL: CERTIFICATE_VERIFY_FAILED] certificate "
-                                              "verify failed: self-signed certificate")
-    assert tls_clause("[SSL: TLSV1_ALERT_INTERNAL_ERROR] alert") == \
-        "TLS error (tlsv1_alert_internal_error)"
-
-
 # -- the README's CI recipe under GitHub Actions' shell ----------------------------
 
 def ci_recipe():
