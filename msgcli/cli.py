@@ -99,7 +99,8 @@ class MsgcliCommand(click.Command):
         with formatter.section("Environment"):
             formatter.write_text(
                 "ANTHROPIC_API_KEY, ANTHROPIC_AUTH_TOKEN, ANTHROPIC_BASE_URL; any option "
-                "as MSGCLI_<OPTION>, e.g. MSGCLI_MODEL, MSGCLI_MAX_TOKENS. MSGCLI_DEBUG=1 "
+                "as MSGCLI_<OPTION>, e.g. MSGCLI_MODEL, MSGCLI_MAX_TOKENS (repeatable "
+                "options: one value per line). MSGCLI_DEBUG=1 "
                 "shows a traceback for an internal error. See man msgcli for the full "
                 "manual.")
 
