@@ -12,8 +12,8 @@ import sys
 import click
 
 from msgcli import __version__, options
-from msgcli.options import FiniteFloat, Header, Integer, JsonSource, MediaRef, Thinking
-from msgcli.params import BaseUrl, OkStatus, Text, ToolChoice
+from msgcli.options import FiniteFloat, Integer, JsonSource, Thinking
+from msgcli.params import BaseUrl, Header, MediaRef, OkStatus, Text, ToolChoice
 from msgcli.status import EXIT_STATUS_MEANINGS
 
 HELP_WIDTH = 80

@@ -13,8 +13,6 @@ import os
 
 import click
 
-from msgcli.params import EnvLines
-
 # claude-sonnet-4-5 reaches end-of-life on 2026-11-30, and the 4.6 models and later
 # refuse a prefill with HTTP 400; claude-opus-4-5 does every seed example and takes
 # every flag msgcli has (effort, thinking, structured output).
@@ -141,41 +139,6 @@ class JsonSource(click.ParamType):
 
     def shell_complete(self, ctx, param, incomplete):
         return [click.shell_completion.CompletionItem(incomplete, type="file")]
-
-
-class MediaRef(EnvLines, click.ParamType):
-    """-i/-d: a path, an http(s) URL or '-' for stdin; completes file names."""
-
-    name = "PATH|URL|-"
-
-    def convert(self, value, param, ctx):
-        if "\0" in value:
-            self.fail("not a valid file name", param, ctx)
-        return value
-
-    def shell_complete(self, ctx, param, incomplete):
-        return [click.shell_completion.CompletionItem(incomplete, type="file")]
-
-
-_TOKEN_CHARS = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyz"
-                         "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
-
-
-class Header(EnvLines, click.ParamType):
-    """-H 'Name: value' as (name, value). The value is never echoed in an error:
-    it may be a credential."""
-
-    name = "'NAME: VALUE'"
-
-    def convert(self, value, param, ctx):
-        if isinstance(value, tuple):
-            return value
-        name, sep, rest = value.partition(":")
-        name = name.strip()
-        if not sep or not name or not set(name) <= _TOKEN_CHARS:
-            self.fail("expected 'Name: value' (a name is letters, digits and -); the "
-                      "value is not shown, as it may be a credential", param, ctx)
-        return name, rest.strip()
 
 
 class Options:

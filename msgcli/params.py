@@ -1,6 +1,6 @@
 """click parameter types for the options a shell user meets first: repeatable
-values given through environment variables, --ok, --base-url and --tool-choice,
-each with its shell completion.
+values given through environment variables (-i/-d, -H, -S, ...), --ok, --base-url
+and --tool-choice, each with its shell completion.
 
 Imports nothing but click, so --help and completion stay as fast as click.
 """
@@ -107,3 +107,38 @@ class ToolChoice(click.ParamType):
             words += [t["name"] for t in tools
                       if isinstance(t, dict) and isinstance(t.get("name"), str)]
         return [CompletionItem(w) for w in words if w.startswith(incomplete)]
+
+
+class MediaRef(EnvLines, click.ParamType):
+    """-i/-d: a path, an http(s) URL or '-' for stdin; completes file names."""
+
+    name = "PATH|URL|-"
+
+    def convert(self, value, param, ctx):
+        if "\0" in value:
+            self.fail("not a valid file name", param, ctx)
+        return value
+
+    def shell_complete(self, ctx, param, incomplete):
+        return [click.shell_completion.CompletionItem(incomplete, type="file")]
+
+
+_TOKEN_CHARS = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyz"
+                         "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
+class Header(EnvLines, click.ParamType):
+    """-H 'Name: value' as (name, value). The value is never echoed in an error:
+    it may be a credential."""
+
+    name = "'NAME: VALUE'"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        name, sep, rest = value.partition(":")
+        name = name.strip()
+        if not sep or not name or not set(name) <= _TOKEN_CHARS:
+            self.fail("expected 'Name: value' (a name is letters, digits and -); the "
+                      "value is not shown, as it may be a credential", param, ctx)
+        return name, rest.strip()
