@@ -13,7 +13,7 @@ import click
 
 from msgcli import __version__, options
 from msgcli.options import FiniteFloat, Integer, JsonSource, Thinking
-from msgcli.params import BaseUrl, Header, MediaRef, OkStatus, Text, ToolChoice
+from msgcli.params import BaseUrl, Header, MediaRef, OkStatus, Text, TextPairs, ToolChoice
 from msgcli.status import EXIT_STATUS_MEANINGS
 
 HELP_WIDTH = 80
@@ -151,9 +151,9 @@ def _seconds(value):
 @click.option("--tools", type=JsonSource(list), help="JSON array of tool definitions.")
 @click.option("--tool-choice", type=ToolChoice(), metavar="auto|any|none|NAME",
               help="How tools are chosen.")
-@click.option("--tool-result", nargs=2, multiple=True, type=Text(), metavar="ID TEXT",
+@click.option("--tool-result", nargs=2, multiple=True, type=TextPairs(), metavar="ID TEXT",
               help="Answer tool call ID with TEXT (repeatable).")
-@click.option("--tool-error", nargs=2, multiple=True, type=Text(), metavar="ID TEXT",
+@click.option("--tool-error", nargs=2, multiple=True, type=TextPairs(), metavar="ID TEXT",
               help="Report tool call ID failed with TEXT (repeatable).")
 @click.option("--extra", type=JsonSource(dict, paths=False),
               help="JSON object deep-merged into the request body.")

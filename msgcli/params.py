@@ -34,6 +34,18 @@ class Text(EnvLines, click.ParamType):
         return value
 
 
+class TextPairs(Text):
+    """ID and TEXT of --tool-result/--tool-error: through a variable, on alternate
+    lines. click pairs them up and would drop an unpaired last line silently."""
+
+    def split_envvar_value(self, rv):
+        lines = super().split_envvar_value(rv)
+        if len(lines) % 2:
+            raise click.BadParameter(f"takes an ID and a TEXT on alternate lines; got "
+                                     f"{len(lines)} line{'s' * (len(lines) != 1)}")
+        return lines
+
+
 # --ok: statuses of a reply that has an answer to show, by name and number.
 OK_NAMES = {
     "max_tokens": ExitStatus.MAX_TOKENS,

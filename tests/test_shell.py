@@ -364,3 +364,10 @@ def test_usage_error_names_the_flag_when_both_are_given(api, invoke):
     """The flag on the command line is what failed, not the variable beside it."""
     refused(api, invoke(["--retries", "x", "Hi"], env={"MSGCLI_RETRIES": "3"}),
             "--retries: 'x' is not a whole number")
+
+
+@pytest.mark.parametrize("value", ["toolu_1", "toolu_1\nok\ntoolu_2"])
+def test_tool_result_from_environment_needs_pairs(api, invoke, value):
+    """click pairs the lines and would drop an unpaired last one without a word."""
+    refused(api, invoke(["Hi"], env={"MSGCLI_TOOL_RESULT": value}),
+            "MSGCLI_TOOL_RESULT: takes an ID and a TEXT on alternate lines")

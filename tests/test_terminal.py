@@ -150,3 +150,17 @@ def test_mid_stream_error_with_stdout_elsewhere_is_not_preceded_by_a_newline(scr
     code, stdout, screen = term.finish()
     assert (code, stdout) == (14, "Hel")
     assert screen.startswith("msgcli: "), screen
+
+
+def test_ctrl_c_while_waiting_clears_the_line(scripted):
+    import signal
+
+    go = threading.Event()
+    server = scripted([Pause(go, timeout=30)] + plain_response("200 OK", message("Hi!")))
+    term = Terminal(["Hello"], server.url)
+    term.wait_for("waiting for")
+    term.proc.send_signal(signal.SIGINT)
+    code, stdout, screen = term.finish()
+    go.set()
+    assert (code, stdout) == (130, "")
+    assert screen.endswith("\r\x1b[Kmsgcli: interrupted\r\n"), screen
