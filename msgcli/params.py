@@ -6,7 +6,6 @@ Imports nothing but click, so --help and completion stay as fast as click.
 """
 
 import click
-from click.shell_completion import CompletionItem
 
 from msgcli.status import ExitStatus
 
@@ -76,7 +75,8 @@ class OkStatus(EnvLines, click.ParamType):
                   f"{', '.join(OK_NAMES)}) or its status (3-8)", param, ctx)
 
     def shell_complete(self, ctx, param, incomplete):
-        return [CompletionItem(w) for w in OK_NAMES if w.startswith(incomplete)]
+        return [click.shell_completion.CompletionItem(w)
+                for w in OK_NAMES if w.startswith(incomplete)]
 
 
 class BaseUrl(click.ParamType):
@@ -118,7 +118,7 @@ class ToolChoice(click.ParamType):
         if isinstance(tools, list):
             words += [t["name"] for t in tools
                       if isinstance(t, dict) and isinstance(t.get("name"), str)]
-        return [CompletionItem(w) for w in words if w.startswith(incomplete)]
+        return [click.shell_completion.CompletionItem(w) for w in words if w.startswith(incomplete)]
 
 
 class MediaRef(EnvLines, click.ParamType):
