@@ -262,10 +262,16 @@ def test_output_directory_missing(api, invoke, tmp_path):
             "output file", "does not exist")
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes anywhere")
-def test_conversation_directory_not_writable(api, invoke, tmp_path):
+def test_conversation_directory_not_writable(api, invoke, tmp_path, monkeypatch):
+    """(os.access says no, as it would for a user; root may write anywhere.)"""
+    import msgcli.conversation
+
     locked = tmp_path / "locked"
-    locked.mkdir(mode=0o500)
+    locked.mkdir()
+    real_access = os.access
+    monkeypatch.setattr(msgcli.conversation.os, "access",
+                        lambda path, mode: False if str(path) == str(locked)
+                        else real_access(path, mode))
     refused(api, invoke(["-c", str(locked / "chat.json"), "Hi"]), "permission denied")
 
 
@@ -371,3 +377,15 @@ def test_tool_result_from_environment_needs_pairs(api, invoke, value):
     """click pairs the lines and would drop an unpaired last one without a word."""
     refused(api, invoke(["Hi"], env={"MSGCLI_TOOL_RESULT": value}),
             "MSGCLI_TOOL_RESULT: takes an ID and a TEXT on alternate lines")
+
+
+def test_help_defaults_as_typed_and_effort_in_words():
+    from click.testing import CliRunner
+
+    from msgcli.cli import cli
+
+    out = " ".join(CliRunner().invoke(cli, ["--help"], env={"COLUMNS": "80"}).output.split())
+    assert "[default: 600]" in out and "600.0" not in out
+    assert "--effort [low|medium|high|xhigh|max] How much effort the model spends" in out
+    for section in ("Input:", "Model features:", "Output:", "Connection:"):
+        assert section in out
