@@ -13,14 +13,10 @@ NetworkError here. msgcli asks for an uncompressed reply and refuses any other,
 so what it reads is bounded by the bytes that arrive (see msgcli.limits).
 """
 
-import http.client
 import random
-import socket
-import ssl
 import time
 
 import requests
-import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import HTTPError, InvalidHeader, MaxRetryError, ResponseError
 from urllib3.util.retry import Retry
@@ -28,6 +24,8 @@ from urllib3.util.retry import Retry
 from msgcli import status
 from msgcli.errors import ApiError, BadResponseError, NetworkError
 from msgcli.limits import MAX_REPLY_BYTES, megabytes
+from msgcli.neterrors import describe_network_error
+from msgcli.progress import Waiting
 from msgcli.reply import error_summary
 from msgcli.waits import WaitLimits
 
@@ -132,6 +130,8 @@ class Transport:
         self.limits = WaitLimits(max_wait, deadline)
         self.attempts = 1
         self.request_id = None
+        self.total_attempts = retries + 1
+        self._waiting = None
         self.session = requests.Session()
         # Proxies and CA bundles still come from the environment, but a ~/.netrc
         # must not add an Authorization header beside the API key.
@@ -146,6 +146,10 @@ class Transport:
 
     def _on_retry(self, history, response, wait, remaining=None):
         self.attempts += 1
+        if self._waiting is not None:
+            self._waiting.retrying(response, response is None and
+                                   describe_network_error(history.error),
+                                   wait, self.attempts, self.total_attempts)
         if not self.verbose:
             return
         if response is not None:
@@ -159,11 +163,11 @@ class Transport:
 
     def send(self, req):
         """POST the request; return the response once its status is 2xx."""
-        return self.request("POST", req.url, req.headers, req.data)
+        return self.request("POST", req.url, req.headers, req.data, req.body.get("model"))
 
-    def request(self, method, url, headers, data=None):
+    def request(self, method, url, headers, data=None, model=None):
         """Any API call (the Messages call, the model list): the response once its
-        status is 2xx, body unread."""
+        status is 2xx, body unread. `model` names what the terminal line waits for."""
         headers = dict(headers)
         # Compression would let a small reply inflate without bound; nothing the
         # API sends is large enough to be worth it.
@@ -171,11 +175,13 @@ class Transport:
         if self.verbose:
             self.console.line(f"{method} {url}")
         started = time.monotonic()
+        self._waiting = Waiting(self.console, model, started, self.limits.deadline)
         self.limits.refusal = None
         try:
-            response = self.session.request(method, url, headers=headers, data=data,
-                                            timeout=self.limits.timeouts(self.timeout),
-                                            stream=True, allow_redirects=False)
+            with self._waiting:
+                response = self.session.request(method, url, headers=headers, data=data,
+                                                timeout=self.limits.timeouts(self.timeout),
+                                                stream=True, allow_redirects=False)
         except requests.RequestException as e:
             raise NetworkError(self._network_message(e)) from None
         self.request_id = response.headers.get("request-id")
@@ -195,23 +201,27 @@ class Transport:
 
     def _network_message(self, error):
         tries = f" after {self.attempts} attempts" if self.attempts > 1 else ""
+        what = describe_network_error(error)
         if self.limits.why():
-            return f"network error{tries}: {describe_network_error(error)}; " \
-                   f"{self.limits.why()}"
-        return f"network error{tries}: {describe_network_error(error)}; check the " \
-               "connection, --base-url and --timeout"
+            return f"network error{tries}: {what}; {self.limits.why()}"
+        if what.startswith("TLS"):  # it carries its own hint
+            return f"network error{tries}: {what}"
+        return f"network error{tries}: {what}; check the connection, --base-url and " \
+               "--timeout"
 
     def read_body(self, response, limit=MAX_REPLY_BYTES):
         """The whole body, at most `limit` bytes."""
         parts = []
         size = 0
         try:
-            for part in response.iter_content(65536):
-                size += len(part)
-                if size > limit:
-                    raise BadResponseError(f"the reply is over {megabytes(limit)}; "
-                                           "msgcli stops reading there")
-                parts.append(part)
+            # a whole reply may arrive long after its headers: keep the line ticking
+            with (self._waiting or Waiting(self.console, None)):
+                for part in response.iter_content(65536):
+                    size += len(part)
+                    if size > limit:
+                        raise BadResponseError(f"the reply is over {megabytes(limit)}; "
+                                               "msgcli stops reading there")
+                    parts.append(part)
         except requests.RequestException as e:
             raise NetworkError(self._network_message(e)) from None
         finally:
@@ -260,61 +270,3 @@ class Transport:
 
     def __exit__(self, *exc):
         self.close()
-
-
-def _tls_problem(error):
-    if isinstance(error, ssl.SSLCertVerificationError):
-        return "TLS certificate not trusted (for a private CA, set REQUESTS_CA_BUNDLE)"
-    if "WRONG_VERSION_NUMBER" in str(error) or "record layer failure" in str(error):
-        return "TLS handshake failed: is the server plain HTTP? (then use http:// in " \
-               "--base-url)"
-    return "TLS handshake failed"
-
-
-_TIMEOUTS = (TimeoutError, requests.Timeout, urllib3.exceptions.TimeoutError)
-_TLS = (ssl.SSLError, requests.exceptions.SSLError, urllib3.exceptions.SSLError)
-_DROPPED = (http.client.IncompleteRead, http.client.RemoteDisconnected,
-            urllib3.exceptions.ProtocolError, requests.exceptions.ChunkedEncodingError)
-
-
-def _chain(error):
-    """The error and every cause behind it (requests and urllib3 nest them)."""
-    seen = []
-    current = error
-    while isinstance(current, BaseException) and all(current is not e for e in seen):
-        seen.append(current)
-        nxt = getattr(current, "reason", None)
-        if not isinstance(nxt, BaseException) or nxt is current:
-            nxt = current.__cause__ or current.__context__
-        if nxt is None and current.args and isinstance(current.args[0], BaseException):
-            nxt = current.args[0]
-        current = nxt
-    return seen
-
-
-def describe_network_error(error):
-    """A short human description of a requests/urllib3 exception chain, by the most
-    telling cause in it (urllib3's NewConnectionError is a timeout by inheritance,
-    so a refusal or a DNS failure behind it is looked for first)."""
-    chain = _chain(error)
-
-    def first(kind):
-        return next((e for e in chain if isinstance(e, kind)), None)
-
-    if first(socket.gaierror):
-        return "cannot resolve the host name"
-    if first(ConnectionRefusedError):
-        return "connection refused"
-    if first(ConnectionResetError):
-        return "connection reset by the server"
-    tls = first(ssl.SSLError)
-    if tls is not None:
-        return _tls_problem(tls)
-    if first(_TLS):
-        return "TLS handshake failed"
-    if any(isinstance(e, _TIMEOUTS) and not isinstance(e, urllib3.exceptions.NewConnectionError)
-           for e in chain):
-        return "timed out"
-    if first(_DROPPED):
-        return "the connection dropped before the response was complete"
-    return " ".join(str(error).split())[:200] or type(error).__name__

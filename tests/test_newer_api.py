@@ -625,3 +625,18 @@ def test_parts_of_a_paused_turn_sum_their_usage():
                                "service_tier": "standard"}
     assert [b["text"] for b in merged["content"]] == ["a", "b"]
     assert merged["stop_reason"] == "end_turn"
+
+
+def test_terminal_line_shows_what_is_left_of_the_deadline():
+    """The shell's waiting line (msgcli.progress), given --deadline by the transport."""
+    from msgcli.progress import Waiting
+
+    now = [100.0]
+    waiting = Waiting(types.SimpleNamespace(is_terminal=lambda: False), "claude-x",
+                      started=100.0, run_deadline=130.0, clock=lambda: now[0])
+    now[0] = 112.0
+    assert waiting.text() == "waiting for claude-x\u2026 12s, 18s left of --deadline"
+    waiting.retrying(HTTPResponse(status=429), None, 8, 2, 3)
+    assert waiting.text() == "rate limited (429), retrying in 8s, attempt 2/3, " \
+        "18s left of --deadline"
+    assert Waiting(None, "m", started=0, clock=lambda: 5).text() == "waiting for m\u2026 5s"
