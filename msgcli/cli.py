@@ -12,9 +12,19 @@ import sys
 import click
 
 from msgcli import __version__, options
-from msgcli.choices import ModelName, Names, Prices
 from msgcli.options import FiniteFloat, Integer, JsonSource, Thinking
-from msgcli.params import BaseUrl, Header, MediaRef, OkStatus, Text, TextPairs, ToolChoice
+from msgcli.params import (
+    BaseUrl,
+    Header,
+    MediaRef,
+    ModelName,
+    Names,
+    OkStatus,
+    Prices,
+    Text,
+    TextPairs,
+    ToolChoice,
+)
 from msgcli.status import EXIT_STATUS_MEANINGS
 
 HELP_WIDTH = 80

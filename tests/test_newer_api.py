@@ -16,8 +16,8 @@ import pytest
 from urllib3 import HTTPResponse
 
 from msgcli import hints, models, servertools, status
-from msgcli.choices import ModelName
 from msgcli.options import DEFAULT_MODEL
+from msgcli.params import ModelName
 from msgcli.transport import ApiRetry
 from msgcli.waits import WaitLimits
 from tests.conftest import FAKE_KEY, message
