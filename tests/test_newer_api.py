@@ -640,3 +640,10 @@ def test_terminal_line_shows_what_is_left_of_the_deadline():
     assert waiting.text() == "rate limited (429), retrying in 8s, attempt 2/3, " \
         "18s left of --deadline"
     assert Waiting(None, "m", started=0, clock=lambda: 5).text() == "waiting for m\u2026 5s"
+
+
+def test_cache_breakpoints_from_the_environment(api, invoke):
+    api.reply()
+    r = invoke(["-s", "Rules.", "Hi"], env={"MSGCLI_CACHE_BREAKPOINT": "system\ndocuments\n"})
+    assert r.code == 0
+    assert api.bodies()[0]["system"][0]["cache_control"] == {"type": "ephemeral"}
