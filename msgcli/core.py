@@ -34,14 +34,23 @@ def credentials(opts=None, console=None):
 
 
 def run(opts, console):
+    deadline = None if opts.deadline is None else time.monotonic() + opts.deadline
+    if opts.list_models:
+        with alarm(opts.deadline):
+            return list_models(opts, console)
     for path, what in ((opts.conversation, "conversation file"),
                        (opts.output, "output file")):
-        if path and not (opts.dry_run or opts.list_models):
+        if path and not opts.dry_run:
             conversation.check_writable(path, what)
-    deadline = None if opts.deadline is None else time.monotonic() + opts.deadline
-    with alarm(opts.deadline):
-        if opts.list_models:
-            return list_models(opts, console)
+    if opts.conversation and not (opts.dry_run or opts.count_tokens):
+        # from reading the file to renaming the new one in: no other run's turn is lost
+        with conversation.locked(opts.conversation, console):
+            return _run(opts, console, deadline)
+    return _run(opts, console, deadline)
+
+
+def _run(opts, console, deadline=None):
+    with alarm(None if deadline is None else deadline - time.monotonic()):
         keys = credentials(opts, console)
         history = conversation.read(opts)
         turn = inputs.user_turn(opts, console, history)

@@ -70,6 +70,8 @@ def alarm(seconds):
     if seconds is None:
         yield
         return
+    if seconds <= 0:  # spent already (waiting for a conversation file's lock, say)
+        _on_alarm(None, None)
     try:
         previous = signal.signal(signal.SIGALRM, _on_alarm)
     except (ValueError, AttributeError):  # not the main thread, or no SIGALRM

@@ -647,3 +647,14 @@ def test_cache_breakpoints_from_the_environment(api, invoke):
     r = invoke(["-s", "Rules.", "Hi"], env={"MSGCLI_CACHE_BREAKPOINT": "system\ndocuments\n"})
     assert r.code == 0
     assert api.bodies()[0]["system"][0]["cache_control"] == {"type": "ephemeral"}
+
+
+def test_a_deadline_already_spent_stops_at_once():
+    """As after waiting out another run's lock on the conversation file."""
+    from msgcli.waits import DeadlineReached, alarm
+
+    reached = []
+    with pytest.raises(DeadlineReached):
+        with alarm(-0.5):
+            reached.append(True)
+    assert reached == []
