@@ -74,13 +74,22 @@ def read_stdin_bytes(what, wait=None, console=None, limit=MAX_REQUEST_BYTES):
         raise InputError(f"cannot read {what} from stdin: {e.strerror or e}") from None
 
 
-def decode_utf8(data, where):
+def decode_utf8(data, where, strip_newlines=False):
+    """`data` as text, without a leading BOM (and, if asked, trailing newlines).
+
+    Decoded through a memoryview, so that a big input is never copied as bytes:
+    the bytes and the text are the only copies, and only while this runs."""
+    start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    end = len(data)
+    while strip_newlines and end > start and data[end - 1] == 0x0A:
+        end -= 1
     try:
-        return data.decode("utf-8-sig")
+        return str(memoryview(data)[start:end], "utf-8")
     except UnicodeDecodeError as e:
-        line = data.count(b"\n", 0, e.start) + 1
+        offset = start + e.start
+        line = data.count(b"\n", 0, offset) + 1
         raise InputError(f"{where} is not valid UTF-8: bad byte at line {line} "
-                         f"(byte offset {e.start})") from None
+                         f"(byte offset {offset})") from None
 
 
 def read_file_bytes(path, what, limit=MAX_REQUEST_BYTES):
@@ -115,12 +124,18 @@ def parse_json_text(text, where):
         raise InputError(f"{where}: JSON nested too deeply") from None
 
 
+def _blank(text):
+    return not text or text.isspace()  # as `not text.strip()`, without copying it
+
+
 def join_prompt(stdin_text, words):
-    """The user's text: stdin data first, then a blank line, then the instruction."""
+    """The user's text: stdin data first, then a blank line, then the instruction.
+
+    Built in one join: a big stdin is copied once, not once per `+`."""
     prompt = " ".join(words)
-    parts = [p for p in (stdin_text, prompt) if p and p.strip()]
-    if stdin_text and prompt and len(parts) == 2:
-        return stdin_text.rstrip("\n") + "\n\n" + prompt
+    parts = [p for p in (stdin_text, prompt) if not _blank(p)]
+    if len(parts) == 2:
+        return "".join((stdin_text.rstrip("\n"), "\n\n", prompt))
     return parts[0] if parts else ""
 
 
@@ -187,8 +202,11 @@ def stdin_text(opts, console, has_other_input):
     data = read_stdin_bytes("prompt", wait=wait, console=console)
     if data is None:
         return ""
-    text = decode_utf8(data, "stdin")
-    if not text.strip() and not has_other_input:
+    # join_prompt drops stdin's trailing newlines before a PROMPT: drop them from
+    # the bytes, where it costs no copy of the text
+    text = decode_utf8(data, "stdin", strip_newlines=not _blank(" ".join(opts.prompt)))
+    del data
+    if _blank(text) and not has_other_input:
         raise InputError("stdin is empty and no PROMPT was given: nothing to send")
     return text
 
