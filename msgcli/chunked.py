@@ -12,11 +12,45 @@ the two bytes after a chunk's data skipped, trailers not read), and fails as it
 does: a malformed size or an early end of the connection is ChunkedError.
 """
 
+import re
+from itertools import repeat
+
 _MAX_SIZE_LINE = 65536  # http.client's _MAXLINE
+_HEX = re.compile(rb"[0-9A-Fa-f]*")
 
 
 class ChunkedError(Exception):
     """The reply's chunked framing is malformed or ends early."""
+
+
+def _whole_chunks(data):
+    """The complete chunks at the start of `data` (which starts with a size line),
+    unframed by C-level calls: (their data, bytes consumed, whether the last chunk
+    came), or None when the framing needs dechunk's careful loop (extensions, a bare
+    LF, a CRLF inside the data, a size that is not plain hexadecimal).
+
+    Split at CRLF, plain framing alternates size lines and data. If a chunk's data
+    held a CRLF, its piece would be shorter than its size, so checking every size
+    against its piece proves the framing was read right."""
+    parts = data.split(b"\r\n")
+    pairs = (len(parts) - 1) // 2  # size line and data, both ended by a CRLF
+    if not pairs:
+        return None
+    sizes = parts[0:2 * pairs:2]
+    pieces = parts[1:2 * pairs:2]
+    if not _HEX.fullmatch(b"".join(sizes)):
+        return None
+    try:
+        declared = list(map(int, sizes, repeat(16)))
+    except ValueError:  # an empty size line
+        return None
+    ended = 0 in declared
+    if ended:
+        pairs = declared.index(0)
+        declared, pieces = declared[:pairs], pieces[:pairs]
+    if declared != list(map(len, pieces)):
+        return None
+    return pieces, sum(map(len, parts[:2 * pairs])) + 4 * pairs, ended
 
 
 def dechunk(read, size=65536):
@@ -34,6 +68,7 @@ def dechunk(read, size=65536):
         end = len(data)
         pos = 0
         out = []
+        tried = False  # the C-level way, once per read, from the first size line
         while pos < end:
             if left:
                 if pos + left <= end:
@@ -50,6 +85,18 @@ def dechunk(read, size=65536):
                 skip -= taken
                 pos += taken
                 continue
+            if not tried:
+                tried = True
+                whole = _whole_chunks(data[pos:] if pos else data)
+                if whole is not None:
+                    pieces, consumed, ended = whole
+                    out += pieces
+                    pos += consumed
+                    if ended:
+                        if out:
+                            yield b"".join(out)
+                        return
+                    continue
             newline = data.find(b"\n", pos)
             if newline < 0:
                 framing = data[pos:]

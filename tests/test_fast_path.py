@@ -270,9 +270,10 @@ def reference_dechunk(body):
 
 
 @settings(max_examples=EXAMPLES, deadline=None)
-@given(st.lists(st.binary(max_size=300), max_size=20), st.lists(st.integers(0, 3000),
-                                                                  max_size=15),
-       st.booleans())
+@given(st.lists(st.lists(st.sampled_from([b"a", b"\r\n", b"\n", b"\r", b"0\r\n",
+                                           b"data", b"\xff"]), max_size=40).map(b"".join)
+                | st.binary(max_size=300), max_size=20),
+       st.lists(st.integers(0, 3000), max_size=15), st.booleans())
 def test_dechunk_reads_what_http_client_reads(pieces, points, extensions):
     body = b"".join((b"%x;x=1\r\n" if extensions else b"%X\r\n") % len(p) + p + b"\r\n"
                     for p in pieces if p) + b"0\r\n\r\n"
