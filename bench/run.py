@@ -38,6 +38,8 @@ FAKE_KEY = "sk-ant-bench-0000000000000000"
 IMAGE_BYTES = 3_932_160  # the largest image the API accepts: 5 MiB of base64
 STDIN_BYTES = 20 * 1024 * 1024
 STREAM_DELTAS = 50_000
+CLICK = "floor: python -c 'import click'"
+REQUESTS_CLICK = "floor: python -c 'import requests, click'"
 
 
 def venv_python(venv):
@@ -166,16 +168,17 @@ def main():
     plain = {"MSGCLI_NO_FAST_PATH": "1"}
     # (scenario, tool, argv, environment overrides, stdin); peers only with_peers
     plan = [
+        # each floor runs in turns with what is compared with it
         ("floor", "python -c pass", [py, "-c", "pass"], {}, None),
-        ("floor", "python -c 'import click'", [py, "-c", "import click"], {}, None),
-        ("floor", "python -c 'import requests, click'",
-         [py, "-c", "import requests, click"], {}, None),
+        ("start-up: --version", CLICK, [py, "-c", "import click"], {}, None),
         ("start-up: --version", "msgcli", [msgcli, "--version"], {}, None),
         ("start-up: --version", "SDK script (import only)",
          [peers_py, "-c", "import anthropic"], {}, None),
         ("start-up: --version", "llm", [llm, "--version"], {}, None),
+        ("start-up: --help", CLICK, [py, "-c", "import click"], {}, None),
         ("start-up: --help", "msgcli", [msgcli, "--help"], {}, None),
         ("start-up: --help", "llm", [llm, "--help"], {}, None),
+        ("round trip", REQUESTS_CLICK, [py, "-c", "import requests, click"], {}, None),
         ("round trip", "msgcli", [msgcli, "Hello, Claude"], {}, None),
         ("round trip", "curl", curl_cmd(bodies[("short", False)]), {}, None),
         ("round trip", "SDK script", sdk + ["Hello, Claude"], {}, None),
@@ -247,6 +250,7 @@ def render(results, b64_mb, stream_text, stream_lines):
             if scenario.startswith("stream"):
                 extra = f" ({STREAM_DELTAS / wall:,.0f} events/s)"
             vs = "" if tool == "msgcli" or ours is None else ratio(wall, ours[0])
+            vs = vs + " (floor)" if tool.startswith("floor") and vs else vs
             lines.append(f"| {scenario} | {tool} | {wall * 1000:,.0f} ms{extra} | "
                          f"{rss:.1f} MB | {vs} |")
     lines.append("| many prompts (`--jsonl`, -P 8 / -P 32) | msgcli | "
@@ -256,10 +260,9 @@ def render(results, b64_mb, stream_text, stream_lines):
         return "met" if ok else "NOT MET"
 
     checks = ["", "Targets:", ""]
-    floor_click = get("floor", "python -c 'import click'")
-    floor_rc = get("floor", "python -c 'import requests, click'")
+    floor_rc = get("round trip", REQUESTS_CLICK)
     for scenario in ("start-up: --version", "start-up: --help"):
-        ours = get(scenario, "msgcli")
+        ours, floor_click = get(scenario, "msgcli"), get(scenario, CLICK)
         if ours and floor_click:
             r = ours[0] / floor_click[0]
             checks.append(f"- {scenario}: {r:.2f}x `python -c 'import click'` "

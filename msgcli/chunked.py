@@ -5,13 +5,15 @@ http.client, every chunk costs a dozen Python calls; read here, one socket read
 brings every chunk that has arrived, and its framing is taken off in one loop.
 
 Only msgcli.transport uses this, and only on a reply nothing has read yet, whose
-socket file it finds through urllib3's private `_fp` (see transport.raw_chunks):
-whenever that is not exactly what is expected, the public path reads instead.
+socket file raw_chunked_read finds through urllib3's private `_fp`: whenever that is
+not exactly what is expected, the public path (urllib3's own reads) reads instead.
 It decodes as http.client does (chunk extensions ignored, a size line ends at LF,
 the two bytes after a chunk's data skipped, trailers not read), and fails as it
 does: a malformed size or an early end of the connection is ChunkedError.
 """
 
+import http.client
+import os
 import re
 from itertools import repeat
 
@@ -123,3 +125,34 @@ def dechunk(read, size=65536):
                 left = 0
         if out:
             yield out[0] if len(out) == 1 else b"".join(out)
+
+
+def enabled():
+    """False with MSGCLI_NO_FAST_PATH=1 (for testing and comparison only): then
+    urllib3's public reads are used, always."""
+    return os.environ.get("MSGCLI_NO_FAST_PATH", "") in ("", "0")
+
+
+def raw_chunked_read(response):
+    """The socket file's read1 under a chunked reply nothing has read yet, or None.
+
+    urllib3 reads an HTTP chunk per call, at a dozen Python calls each: msgcli.chunked
+    decodes whole socket reads instead. The socket file sits behind urllib3's private
+    `_fp` (http.client's response, both in urllib3 1.26 and 2), so this is a guarded
+    shortcut: any condition not met, and the public path reads (CI runs both)."""
+    if not enabled():
+        return None
+    raw = response.raw
+    inner = getattr(raw, "_fp", None)
+    if not isinstance(inner, http.client.HTTPResponse) or inner.isclosed():
+        return None
+    if getattr(inner, "chunked", None) is not True or \
+            getattr(inner, "chunk_left", 0) is not None:
+        return None  # not chunked, or a chunk already begun
+    try:
+        if raw.tell() != 0:
+            return None  # urllib3 has read (and may hold) some of the body
+    except (AttributeError, OSError, ValueError):
+        return None
+    read1 = getattr(getattr(inner, "fp", None), "read1", None)
+    return read1 if callable(read1) else None

@@ -13,7 +13,6 @@ so what it reads is bounded by the bytes that arrive (see msgcli.limits).
 """
 
 import http.client
-import os
 import random
 import socket
 import ssl
@@ -25,8 +24,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import HTTPError, InvalidHeader, MaxRetryError, ResponseError
 from urllib3.util.retry import Retry
 
-from msgcli import status
-from msgcli.chunked import ChunkedError, dechunk
+from msgcli import chunked, status
 from msgcli.errors import ApiError, BadResponseError, NetworkError
 from msgcli.limits import MAX_REPLY_BYTES, megabytes
 from msgcli.reply import error_summary
@@ -194,9 +192,9 @@ class Transport:
         fill a buffer. Read failures become NetworkError here, so a failed write to
         stdout (which happens in the caller, between reads) is never mistaken for
         one."""
-        raw_read = raw_chunked_read(response)
+        raw_read = chunked.raw_chunked_read(response)
         if raw_read is not None:
-            chunks = dechunk(raw_read, size)
+            chunks = chunked.dechunk(raw_read, size)
             read = None
         else:
             read = getattr(response.raw, "read1", None)  # urllib3 2; 1.26: iter_content
@@ -205,7 +203,7 @@ class Transport:
             while True:
                 try:
                     chunk = read(size) if read is not None else next(chunks, b"")
-                except ChunkedError:
+                except chunked.ChunkedError:
                     raise NetworkError(self._broken("the connection dropped before the "
                                                     "response was complete")) from None
                 except (requests.RequestException, HTTPError, OSError) as e:
@@ -241,35 +239,6 @@ class Transport:
 
     def __exit__(self, *exc):
         self.close()
-
-
-# For testing and comparison: MSGCLI_NO_FAST_PATH=1 reads through urllib3 only.
-RAW_READS = os.environ.get("MSGCLI_NO_FAST_PATH", "") in ("", "0")
-
-
-def raw_chunked_read(response):
-    """The socket file's read1 under a chunked reply nothing has read yet, or None.
-
-    urllib3 reads an HTTP chunk per call, at a dozen Python calls each: msgcli.chunked
-    decodes whole socket reads instead. The socket file sits behind urllib3's private
-    `_fp` (http.client's response, both in urllib3 1.26 and 2), so this is a guarded
-    shortcut: any condition not met, and the public path reads (CI runs both)."""
-    if not RAW_READS:
-        return None
-    raw = response.raw
-    inner = getattr(raw, "_fp", None)
-    if not isinstance(inner, http.client.HTTPResponse) or inner.isclosed():
-        return None
-    if getattr(inner, "chunked", None) is not True or \
-            getattr(inner, "chunk_left", 0) is not None:
-        return None  # not chunked, or a chunk already begun
-    try:
-        if raw.tell() != 0:
-            return None  # urllib3 has read (and may hold) some of the body
-    except (AttributeError, OSError, ValueError):
-        return None
-    read1 = getattr(getattr(inner, "fp", None), "read1", None)
-    return read1 if callable(read1) else None
 
 
 def _tls_problem(error):
