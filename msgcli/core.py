@@ -22,7 +22,8 @@ def credentials():
 
 
 def run(opts, console):
-    history, turn = inputs.read(opts, console)
+    history = conversation.read(opts)
+    turn = inputs.user_turn(opts, console, history)
     req = request.build(opts, history, turn, credentials(), console.redactor)
     out = Collector() if opts.output else Stdout(console.redactor)
     if opts.dry_run:

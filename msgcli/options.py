@@ -6,9 +6,10 @@ digits, a header without a colon, text that is not UTF-8) is a usage error here,
 exit 2, before anything is read or sent.
 """
 
+from __future__ import annotations
+
 import math
 import os
-from typing import NamedTuple
 
 import click
 
@@ -109,7 +110,7 @@ class JsonSource(click.ParamType):
     def convert(self, value, param, ctx):
         if isinstance(value, self.kind):
             return value
-        from msgcli.inputs import decode_utf8, parse_json_text, read_file_bytes
+        from msgcli.files import decode_utf8, parse_json_text, read_file_bytes
 
         flag = _flag(param)
         stripped = value.lstrip()
@@ -175,9 +176,12 @@ class Header(click.ParamType):
         return name, rest.strip()
 
 
-class Options(NamedTuple):
-    """Every option after parsing. None means "not given" wherever a messages file
-    or a default may supply the value instead."""
+class Options:
+    """Every option after parsing, frozen. None means "not given" wherever a
+    messages file or a default may supply the value instead.
+
+    A plain annotated class rather than a NamedTuple or dataclass: building one of
+    those for forty fields costs --help several milliseconds at start-up."""
 
     prompt: tuple = ()
     messages: str | None = None
@@ -217,6 +221,24 @@ class Options(NamedTuple):
     retries: int = DEFAULT_RETRIES
     timeout: float = DEFAULT_TIMEOUT
     stdin_timeout: float = DEFAULT_STDIN_TIMEOUT
+
+    def __init__(self, **values):
+        fields = type(self).__annotations__
+        unknown = set(values) - set(fields)
+        if unknown:
+            raise TypeError(f"unknown options: {sorted(unknown)}")
+        for name in fields:
+            object.__setattr__(self, name, values.get(name, getattr(type(self), name)))
+
+    def __setattr__(self, name, value):
+        raise AttributeError("Options are frozen; use replace()")
+
+    def replace(self, **changes):
+        """A copy with some values changed."""
+        return Options(**{**vars(self), **changes})
+
+    def __repr__(self):
+        return f"Options({vars(self)!r})"
 
 
 def _flag(param):

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from msgcli import request
 from msgcli.errors import InputError
-from msgcli.inputs import decode_utf8, join_prompt
+from msgcli.files import decode_utf8
+from msgcli.inputs import join_prompt
 
 EXAMPLES = int(os.environ.get("MSGCLI_HYPOTHESIS_EXAMPLES", "150"))
 
