@@ -39,6 +39,9 @@ def _event(index, capture):
 # A run: text deltas for one block, back to back (\1: the same index every time).
 _RUN = re.compile(_event(_INDEX, False) + b"(?:" + _event(rb"\1", False) + b")*+")
 _TEXTS = re.compile(_event(rb"[0-9]+", True))
+# The texts alone: found at the speed of a substring search, then proven (see _whole).
+_TEXT_AT = re.compile(rb'"text":"(' + _STRING + b")" + re.escape(_TAIL))
+_DIGITS = re.compile(_INDEX)
 # Where the next candidate starts after an event the plain path takes.
 _NEXT = re.compile(rb"\n\n(?=" + re.escape(_HEAD) + rb"[0-9]+"
                    + re.escape(rb',"delta":{"type":"text_delta"') + b")")
@@ -63,14 +66,18 @@ class TextRuns:
         path would handle the same way. Returns (where the run ends, its events)."""
         if not self._parser.between_events() or len(chunk) - pos > self._parser.limit:
             return pos, 0
-        run = _RUN.match(chunk, pos)
-        if run is None:
-            return pos, 0
-        index = int(run.group(1))
+        found = _whole(chunk, pos)
+        if found is None:
+            run = _RUN.match(chunk, pos)
+            if run is None:
+                return pos, 0
+            digits, end = run.group(1), run.end()
+            texts = _TEXTS.findall(chunk, pos, end)
+        else:
+            digits, end, texts = found
+        index = int(digits)
         if not self._accumulator.takes_text(index):
             return pos, 0  # the plain path raises the error this deserves
-        end = run.end()
-        texts = _TEXTS.findall(chunk, pos, end)
         joined = b"".join(texts)
         try:
             text = joined.decode("utf-8")
@@ -95,3 +102,25 @@ class TextRuns:
         event that could begin a run (or at the end of the read)."""
         found = _NEXT.search(chunk, pos)
         return found.start() + 2 if found is not None else len(chunk)
+
+
+def _whole(chunk, pos):
+    """(index digits, end, texts) when every complete event from `pos` on is a text
+    delta for one block, as a read in the middle of a long answer is; else None.
+
+    The texts are found by a search for `"text":"`, which skips the rest of each
+    event at C speed; the events built back from them must then be, byte for byte,
+    what the read holds, which proves that they are nothing but such events."""
+    end = chunk.rfind(b"\n\n", pos) + 2
+    start = pos + len(_HEAD)
+    if end <= pos or not chunk.startswith(_HEAD, pos):
+        return None
+    digits = chunk[start:chunk.find(b",", start, start + 11)]
+    if not _DIGITS.fullmatch(digits):
+        return None
+    texts = _TEXT_AT.findall(chunk, pos, end)
+    between = _TAIL + _HEAD + digits + _MID
+    built = _HEAD + digits + _MID + between.join(texts) + _TAIL
+    if len(built) != end - pos or not chunk.startswith(built, pos):
+        return None
+    return digits, end, texts
