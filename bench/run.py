@@ -212,6 +212,7 @@ def main():
     plan = [step for step in plan if with_peers or not step[1].startswith(peers)]
     scenarios = list(dict.fromkeys(step[0] for step in plan))
     results = {}
+    loads = [os.getloadavg()[0]]
     for scenario in scenarios:
         commands = [step[1:] for step in plan if step[0] == scenario]
         for tool, value in medians_of(args.runs, commands, env).items():
@@ -219,9 +220,13 @@ def main():
             if value is not None:
                 print(f"{scenario:26s} {tool:44s} {value[0] * 1000:9.1f} ms "
                       f"{value[1]:8.1f} MB", flush=True)
+        loads.append(os.getloadavg()[0])
     shutil.rmtree(workdir, ignore_errors=True)
     server.close()
     report = render(results, b64_mb, server.stream_text, server.stream_lines)
+    report += (f"\nLoad average (1 min) on this {os.cpu_count()}-core machine, taken between "
+               f"scenarios: {min(loads):.1f} to {max(loads):.1f} (median "
+               f"{statistics.median(loads):.1f}).\n")
     Path(args.output).write_text(report)
     print("\n" + report)
 
