@@ -46,6 +46,7 @@ _DIGITS = re.compile(_INDEX)
 _NEXT = re.compile(rb"\n\n(?=" + re.escape(_HEAD) + rb"[0-9]+"
                    + re.escape(rb',"delta":{"type":"text_delta"') + b")")
 _EVENT_PREFIX = b"event: content_block_delta\ndata: "
+_BETWEEN_LINES = b"\n\n" + _EVENT_PREFIX
 
 
 def enabled():
@@ -91,7 +92,9 @@ class TextRuns:
             else:
                 text = json.loads('"' + text + '"')
         if self._jsonl_out is not None:
-            lines = chunk[pos:end].replace(_EVENT_PREFIX, b"").replace(b"\n\n", b"\n")
+            # each event's data line, then a newline: what lies between two is one
+            # "\n\n" and the next event's prefix
+            lines = chunk[pos + len(_EVENT_PREFIX):end - 1].replace(_BETWEEN_LINES, b"\n")
             self._jsonl_out.write(lines.decode("utf-8"))
         self._accumulator.take_text(index, text)
         return end, len(texts)
