@@ -15,7 +15,6 @@ does: a malformed size or an early end of the connection is ChunkedError.
 import http.client
 import os
 import re
-from itertools import repeat
 
 _MAX_SIZE_LINE = 65536  # http.client's _MAXLINE
 _HEX = re.compile(rb"[0-9A-Fa-f]*")
@@ -42,17 +41,22 @@ def _whole_chunks(data):
     pieces = parts[1:2 * pairs:2]
     if not _HEX.fullmatch(b"".join(sizes)):
         return None
-    try:
-        declared = list(map(int, sizes, repeat(16)))
+    try:  # a stream's chunk sizes repeat: each distinct one is parsed once
+        table = {size: int(size, 16) for size in set(sizes)}
     except ValueError:  # an empty size line
         return None
+    declared = list(map(table.__getitem__, sizes))
     ended = 0 in declared
     if ended:
         pairs = declared.index(0)
         declared, pieces = declared[:pairs], pieces[:pairs]
+        consumed = sum(map(len, parts[:2 * pairs])) + 4 * pairs
+    else:  # all but the unfinished end: cheaper to measure the end
+        rest = parts[2 * pairs:]
+        consumed = len(data) - sum(map(len, rest)) - 2 * (len(rest) - 1)
     if declared != list(map(len, pieces)):
         return None
-    return pieces, sum(map(len, parts[:2 * pairs])) + 4 * pairs, ended
+    return pieces, consumed, ended
 
 
 def dechunk(read, size=65536):

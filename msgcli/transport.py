@@ -201,7 +201,7 @@ class Transport:
             response.close()
         return b"".join(parts)
 
-    def iter_chunks(self, response, size=65536):
+    def iter_chunks(self, response, size=256 * 1024):
         """An event stream's bytes as the network delivers them, without waiting to
         fill a buffer. Read failures become NetworkError here, so a failed write to
         stdout (which happens in the caller, between reads) is never mistaken for
