@@ -160,3 +160,17 @@ def raw_chunked_read(response):
         return None
     read1 = getattr(getattr(inner, "fp", None), "read1", None)
     return read1 if callable(read1) else None
+
+
+def reader(response, size):
+    """A function that returns the stream's next bytes, b"" at its end: the raw
+    chunked reader where it may be used, else urllib3's public reads (read1 in
+    urllib3 2, which 1.26 lacks: there, requests' iter_content)."""
+    raw_read = raw_chunked_read(response)
+    if raw_read is not None:
+        chunks = dechunk(raw_read, size)
+    elif hasattr(response.raw, "read1"):
+        return lambda: response.raw.read1(size)
+    else:
+        chunks = response.iter_content(chunk_size=None)
+    return lambda: next(chunks, b"")

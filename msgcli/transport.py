@@ -211,18 +211,12 @@ class Transport:
         fill a buffer. Read failures become NetworkError here, so a failed write to
         stdout (which happens in the caller, between reads) is never mistaken for
         one."""
-        raw_read = chunked.raw_chunked_read(response)
-        if raw_read is not None:
-            chunks = chunked.dechunk(raw_read, size)
-            read = None
-        else:
-            read = getattr(response.raw, "read1", None)  # urllib3 2; 1.26: iter_content
-            chunks = None if read is not None else response.iter_content(chunk_size=None)
+        next_chunk = chunked.reader(response, size)
         received = 0
         try:
             while True:
                 try:
-                    chunk = read(size) if read is not None else next(chunks, b"")
+                    chunk = next_chunk()
                 except chunked.ChunkedError:
                     raise NetworkError(self._broken("the connection dropped before the "
                                                     "response was complete")) from None
