@@ -217,6 +217,8 @@ class Options(NamedTuple):
     retries: int = DEFAULT_RETRIES
     timeout: float = DEFAULT_TIMEOUT
     stdin_timeout: float = DEFAULT_STDIN_TIMEOUT
+    jsonl: bool = False
+    parallel: Optional[int] = None
 
 
 def _flag(param):
@@ -281,10 +283,27 @@ def _check_combinations(o):
         if o.prefill != o.prefill.rstrip():
             raise click.UsageError("-p/--prefill cannot end with whitespace (the API "
                                    "rejects a final assistant turn that does)")
+    _check_jsonl(o)
     for name, path in (("-f/--messages", o.messages), ("-c/--conversation",
                                                         o.conversation)):
         if path and "\0" in path:
             raise click.UsageError(f"{name}: not a valid file name")
+
+
+def _check_jsonl(o):
+    if not o.jsonl:
+        if o.parallel is not None:
+            raise click.UsageError("-P/--parallel needs --jsonl")
+        return
+    # stdin carries the requests, one per line; and each line's answer goes into
+    # its result line, not to the terminal
+    for given, name in ((o.messages, "-f/--messages"), (o.conversation, "-c/--conversation"),
+                        (o.dry_run, "--dry-run"), (o.show_thinking, "--show-thinking"),
+                        ("-" in o.image + o.document, "-i/-d -")):
+        if given:
+            raise click.UsageError(f"--jsonl cannot be combined with {name}"
+                                   + (" (-j keeps thinking in each result's message)"
+                                      if name == "--show-thinking" else ""))
 
 
 def build(ctx, command):
