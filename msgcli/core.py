@@ -22,11 +22,8 @@ def credentials():
 
 
 def run(opts, console):
-    if opts.jsonl:  # many requests, one per input line: msgcli.many conducts them
-        from msgcli import many
-
-        return many.run(opts, console)
-    history, turn = inputs.read(opts, console)
+    history = conversation.read(opts)
+    turn = inputs.user_turn(opts, console, history)
     req = request.build(opts, history, turn, credentials(), console.redactor)
     out = Collector() if opts.output else Stdout(console.redactor)
     if opts.dry_run:

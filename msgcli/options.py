@@ -6,9 +6,10 @@ digits, a header without a colon, text that is not UTF-8) is a usage error here,
 exit 2, before anything is read or sent.
 """
 
+from __future__ import annotations
+
 import math
 import os
-from typing import NamedTuple, Optional
 
 import click
 
@@ -22,6 +23,7 @@ DEFAULT_API_VERSION = "2023-06-01"
 DEFAULT_RETRIES = 2
 DEFAULT_TIMEOUT = 600.0
 DEFAULT_STDIN_TIMEOUT = 2.0
+DEFAULT_PARALLEL = 8  # --jsonl: see msgcli.many for why
 EFFORTS = ("low", "medium", "high", "xhigh", "max")
 
 
@@ -31,8 +33,7 @@ class FiniteFloat(click.ParamType):
     name = "float"
 
     def __init__(self, minimum=None, above=False):
-        self.minimum = minimum
-        self.above = above
+        self.minimum, self.above = minimum, above
 
     def convert(self, value, param, ctx):
         if isinstance(value, float):
@@ -102,14 +103,13 @@ class JsonSource(click.ParamType):
     """Inline JSON, @FILE, or (with `paths`) a file name; parsed and of one kind."""
 
     def __init__(self, kind, paths=True):
-        self.kind = kind
-        self.paths = paths
+        self.kind, self.paths = kind, paths
         self.name = "FILE|JSON" if paths else "JSON|@FILE"
 
     def convert(self, value, param, ctx):
         if isinstance(value, self.kind):
             return value
-        from msgcli.inputs import decode_utf8, parse_json_text, read_file_bytes
+        from msgcli.files import decode_utf8, parse_json_text, read_file_bytes
 
         flag = _flag(param)
         stripped = value.lstrip()
@@ -175,42 +175,45 @@ class Header(click.ParamType):
         return name, rest.strip()
 
 
-class Options(NamedTuple):
-    """Every option after parsing. None means "not given" wherever a messages file
-    or a default may supply the value instead."""
+class Options:
+    """Every option after parsing, frozen. None means "not given" wherever a
+    messages file or a default may supply the value instead.
+
+    A plain annotated class rather than a NamedTuple or dataclass: building one of
+    those for forty fields costs --help several milliseconds at start-up."""
 
     prompt: tuple = ()
-    messages: Optional[str] = None
-    conversation: Optional[str] = None
-    system: Optional[str] = None
-    model: Optional[str] = None
-    max_tokens: Optional[int] = None
-    temperature: Optional[float] = None
-    top_p: Optional[float] = None
-    top_k: Optional[int] = None
+    messages: str | None = None
+    conversation: str | None = None
+    system: str | None = None
+    model: str | None = None
+    max_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    top_k: int | None = None
     stop: tuple = ()
-    prefill: Optional[str] = None
+    prefill: str | None = None
     hide_prefill: bool = False
     image: tuple = ()
     document: tuple = ()
-    thinking: Optional[dict] = None
+    thinking: dict | None = None
     show_thinking: bool = False
-    effort: Optional[str] = None
-    schema: Optional[dict] = None
-    tools: Optional[list] = None
-    tool_choice: Optional[str] = None
+    effort: str | None = None
+    schema: dict | None = None
+    tools: list | None = None
+    tool_choice: str | None = None
     tool_result: tuple = ()
     tool_error: tuple = ()
-    extra: Optional[dict] = None
+    extra: dict | None = None
     count_tokens: bool = False
     json: bool = False
-    output: Optional[str] = None
+    output: str | None = None
     no_newline: bool = False
     usage: bool = False
     verbose: bool = False
     dry_run: bool = False
-    stream: Optional[bool] = None
-    base_url: Optional[str] = None
+    stream: bool | None = None
+    base_url: str | None = None
     api_version: str = DEFAULT_API_VERSION
     beta: tuple = ()
     header: tuple = ()
@@ -218,7 +221,25 @@ class Options(NamedTuple):
     timeout: float = DEFAULT_TIMEOUT
     stdin_timeout: float = DEFAULT_STDIN_TIMEOUT
     jsonl: bool = False
-    parallel: Optional[int] = None
+    parallel: int | None = None
+
+    def __init__(self, **values):
+        fields = type(self).__annotations__
+        unknown = set(values) - set(fields)
+        if unknown:
+            raise TypeError(f"unknown options: {sorted(unknown)}")
+        for name in fields:
+            object.__setattr__(self, name, values.get(name, getattr(type(self), name)))
+
+    def __setattr__(self, name, value):
+        raise AttributeError("Options are frozen; use replace()")
+
+    def replace(self, **changes):
+        """A copy with some values changed."""
+        return Options(**{**vars(self), **changes})
+
+    def __repr__(self):
+        return f"Options({vars(self)!r})"
 
 
 def _flag(param):
@@ -283,27 +304,10 @@ def _check_combinations(o):
         if o.prefill != o.prefill.rstrip():
             raise click.UsageError("-p/--prefill cannot end with whitespace (the API "
                                    "rejects a final assistant turn that does)")
-    _check_jsonl(o)
     for name, path in (("-f/--messages", o.messages), ("-c/--conversation",
                                                         o.conversation)):
         if path and "\0" in path:
             raise click.UsageError(f"{name}: not a valid file name")
-
-
-def _check_jsonl(o):
-    if not o.jsonl:
-        if o.parallel is not None:
-            raise click.UsageError("-P/--parallel needs --jsonl")
-        return
-    # stdin carries the requests, one per line; and each line's answer goes into
-    # its result line, not to the terminal
-    for given, name in ((o.messages, "-f/--messages"), (o.conversation, "-c/--conversation"),
-                        (o.dry_run, "--dry-run"), (o.show_thinking, "--show-thinking"),
-                        ("-" in o.image + o.document, "-i/-d -")):
-        if given:
-            raise click.UsageError(f"--jsonl cannot be combined with {name}"
-                                   + (" (-j keeps thinking in each result's message)"
-                                      if name == "--show-thinking" else ""))
 
 
 def build(ctx, command):

@@ -12,12 +12,16 @@ NetworkError here. msgcli asks for an uncompressed reply and refuses any other,
 so what it reads is bounded by the bytes that arrive (see msgcli.limits).
 """
 
+import http.client
 import random
+import socket
+import ssl
 import threading
 import time
 
 import requests
-from requests.adapters import HTTPAdapter
+import urllib3.exceptions
+from requests.adapters import DEFAULT_POOLSIZE, HTTPAdapter
 from urllib3.exceptions import HTTPError, InvalidHeader, MaxRetryError, ResponseError
 from urllib3.util.retry import Retry
 
@@ -102,12 +106,12 @@ class ApiRetry(Retry):
         if self.on_retry is not None:
             self.on_retry(self.history[-1], response, wait)
         if self.gate is not None:  # shared by concurrent requests (msgcli.ratelimit)
-            self.gate.observe(response.status if response is not None else None,
-                              response.headers if response is not None else None, wait)
+            self.gate.observe(getattr(response, "status", None),
+                              getattr(response, "headers", None), wait)
+        if wait > 0:
             time.sleep(wait)
+        if self.gate is not None:
             self.gate.wait()
-        elif wait > 0:
-            time.sleep(wait)
 
 
 class Transport:
@@ -129,23 +133,14 @@ class Transport:
                          redirect=0, allowed_methods=None, raise_on_status=False,
                          raise_on_redirect=False, respect_retry_after_header=True,
                          on_retry=self._on_retry, gate=gate)
-        adapter = HTTPAdapter(max_retries=retry) if pool_size is None else \
-            HTTPAdapter(max_retries=retry, pool_connections=1, pool_maxsize=pool_size)
+        adapter = HTTPAdapter(max_retries=retry, pool_maxsize=pool_size or DEFAULT_POOLSIZE)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
 
-    @property
-    def attempts(self):
-        return getattr(self._local, "attempts", 1)
-
-    @attempts.setter
-    def attempts(self, value):
-        self._local.attempts = value
-
-    @property
-    def request_id(self):
-        """The request-id of this thread's last response."""
-        return getattr(self._local, "request_id", None)
+    attempts = property(lambda self: getattr(self._local, "attempts", 1),
+                        lambda self, value: setattr(self._local, "attempts", value))
+    request_id = property(lambda self: getattr(self._local, "request_id", None),
+                          doc="The request-id of this thread's last response.")
 
     def _on_retry(self, history, response, wait):
         self.attempts += 1
@@ -261,33 +256,59 @@ class Transport:
         self.close()
 
 
-def describe_network_error(error):
-    """A short human description of a requests/urllib3 exception chain."""
-    seen = set()
+def _tls_problem(error):
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return "TLS certificate not trusted (for a private CA, set REQUESTS_CA_BUNDLE)"
+    if "WRONG_VERSION_NUMBER" in str(error) or "record layer failure" in str(error):
+        return "TLS handshake failed: is the server plain HTTP? (then use http:// in " \
+               "--base-url)"
+    return "TLS handshake failed"
+
+
+_TIMEOUTS = (TimeoutError, requests.Timeout, urllib3.exceptions.TimeoutError)
+_TLS = (ssl.SSLError, requests.exceptions.SSLError, urllib3.exceptions.SSLError)
+_DROPPED = (http.client.IncompleteRead, http.client.RemoteDisconnected,
+            urllib3.exceptions.ProtocolError, requests.exceptions.ChunkedEncodingError)
+
+
+def _chain(error):
+    """The error and every cause behind it (requests and urllib3 nest them)."""
+    seen = []
     current = error
-    text = None
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        name = type(current).__name__
-        if "Timeout" in name or isinstance(current, TimeoutError):
-            return "timed out"
-        if "NameResolution" in name or "getaddrinfo" in str(current) \
-                or "Name or service not known" in str(current):
-            return "cannot resolve the host name"
-        if "SSL" in name:
-            text = "TLS error: " + str(current)[:200]
-            break
-        if isinstance(current, ConnectionRefusedError) or "Connection refused" in str(current):
-            return "connection refused"
-        if isinstance(current, ConnectionResetError) or "reset by peer" in str(current):
-            return "connection reset by the server"
-        if "IncompleteRead" in name or "ChunkedEncoding" in name or \
-                "ProtocolError" in name or "RemoteDisconnected" in name:
-            text = "the connection dropped before the response was complete"
+    while isinstance(current, BaseException) and all(current is not e for e in seen):
+        seen.append(current)
         nxt = getattr(current, "reason", None)
-        if nxt is None or nxt is current:
+        if not isinstance(nxt, BaseException) or nxt is current:
             nxt = current.__cause__ or current.__context__
         if nxt is None and current.args and isinstance(current.args[0], BaseException):
             nxt = current.args[0]
         current = nxt
-    return text or (str(error)[:200] or type(error).__name__)
+    return seen
+
+
+def describe_network_error(error):
+    """A short human description of a requests/urllib3 exception chain, by the most
+    telling cause in it (urllib3's NewConnectionError is a timeout by inheritance,
+    so a refusal or a DNS failure behind it is looked for first)."""
+    chain = _chain(error)
+
+    def first(kind):
+        return next((e for e in chain if isinstance(e, kind)), None)
+
+    if first(socket.gaierror):
+        return "cannot resolve the host name"
+    if first(ConnectionRefusedError):
+        return "connection refused"
+    if first(ConnectionResetError):
+        return "connection reset by the server"
+    tls = first(ssl.SSLError)
+    if tls is not None:
+        return _tls_problem(tls)
+    if first(_TLS):
+        return "TLS handshake failed"
+    if any(isinstance(e, _TIMEOUTS) and not isinstance(e, urllib3.exceptions.NewConnectionError)
+           for e in chain):
+        return "timed out"
+    if first(_DROPPED):
+        return "the connection dropped before the response was complete"
+    return " ".join(str(error).split())[:200] or type(error).__name__

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from datetime import UTC
 
 import pytest
 
@@ -297,12 +298,12 @@ def test_shared_backoff_counted_at_the_server(invoke, many):
 
 
 def test_ratelimit_headers_space_requests():
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from msgcli.ratelimit import Gate
 
     gate = Gate(4)
-    reset = (datetime.now(timezone.utc) + timedelta(seconds=2)).isoformat()
+    reset = (datetime.now(UTC) + timedelta(seconds=2)).isoformat()
     gate.observe(200, {"anthropic-ratelimit-requests-limit": "10",
                        "anthropic-ratelimit-requests-remaining": "100",
                        "anthropic-ratelimit-requests-reset": reset})
