@@ -233,6 +233,7 @@ def run(opts, console):
         raise CredentialsError("no credentials: set ANTHROPIC_API_KEY (or "
                                "ANTHROPIC_AUTH_TOKEN) in the environment")
     parallel = opts.parallel or DEFAULT_PARALLEL
+    console.threaded()  # workers write -v lines and notes too
     sink = resume.FileResults(opts.output) if opts.output else resume.StdoutResults()
     try:
         with core.terminable(), SharedTransport(opts.retries, opts.timeout, console,
