@@ -257,6 +257,8 @@ def conduct(run, stream):
             complete = run.feed(stream)
         except OSError as e:
             run.fail(InputError(f"cannot read the requests from stdin: {e.strerror or e}"))
+        except Exception as e:  # a bug: what was sent is still written, then reported
+            run.fail(e)
         except (KeyboardInterrupt, Terminated) as e:
             interrupt = e
             run.stop.set()  # the workers pass over the jobs still queued
