@@ -31,7 +31,10 @@ from msgcli.output import Collector
 from msgcli.status import ExitStatus
 from msgcli.tally import Tally, count_lines
 
-WINDOW = 8
+# Results that may wait for an earlier, slower line, per worker: a line may take
+# about WINDOW times as long as the others before they stall behind it. Memory is
+# bounded by -P x WINDOW results (short answers: a few kB each).
+WINDOW = 32
 TICK = 0.2  # how often a waiting thread looks up (progress, signals, the end)
 
 

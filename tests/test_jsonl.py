@@ -54,6 +54,15 @@ def spawn(args, server, stdin, **kwargs):
                             env=clean_env(server.url), **kwargs)
 
 
+def until(condition, proc, timeout=30):
+    """Wait for `condition` while `proc` runs; fail, not hang, if it never comes."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert proc.poll() is None, proc.stderr.read()
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
 # -- the line format (msgcli.jsonl) ---------------------------------------------------
 
 def test_read_lines_numbers_blank_lines_and_reports_bad_ones():
@@ -396,8 +405,7 @@ def test_interrupt_writes_finished_results(many, tmp_path, sig, code):
     source.write_bytes(prompts(500))
     with open(source, "rb") as stdin:
         proc = spawn(["--jsonl", "-P", "2"], server, stdin)
-        while len(server.bodies) < 6:
-            time.sleep(0.02)
+        until(lambda: len(server.bodies) >= 6, proc)
         proc.send_signal(sig)
         out, err = proc.communicate(timeout=30)
     assert proc.returncode == code, err
@@ -453,8 +461,7 @@ def test_a_second_interrupt_abandons_the_requests_in_flight(many, tmp_path):
     path = tmp_path / "out.jsonl"
     with open(source, "rb") as stdin:
         proc = spawn(["--jsonl", "-P", "3", "-o", str(path)], server, stdin)
-        while not path.exists() or path.read_bytes().count(b"\n") < 2:
-            time.sleep(0.02)
+        until(lambda: path.exists() and path.read_bytes().count(b"\n") >= 2, proc)
         proc.send_signal(signal.SIGINT)
         time.sleep(0.5)
         proc.send_signal(signal.SIGINT)
@@ -470,8 +477,7 @@ def test_two_runs_on_one_output_file_are_refused(many, tmp_path):
     source.write_bytes(prompts(2))
     with open(source, "rb") as stdin:
         first = spawn(["--jsonl", "-o", str(path)], server, stdin)
-        while not server.bodies:
-            time.sleep(0.02)
+        until(lambda: server.bodies, first)
         with open(source, "rb") as again:
             second = subprocess.run([sys.executable, "-m", "msgcli", "--jsonl", "-o",
                                      str(path)], stdin=again, capture_output=True,
