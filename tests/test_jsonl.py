@@ -452,7 +452,7 @@ def test_env_var_for_parallel(invoke, many):
 def test_a_second_interrupt_abandons_the_requests_in_flight(many, tmp_path):
     def respond(body):
         if last_text(body) == "p3":
-            time.sleep(30)  # never answered in time
+            server.closed.wait(30)  # never answered in time
         return None
 
     server = many(respond=respond)
