@@ -271,7 +271,7 @@ def test_401_stops_the_run_early_with_11(invoke, many):
 
 
 @pytest.mark.parametrize("args", [["-f", "x.json"], ["-c", "c.json"], ["--dry-run"],
-                                  ["--show-thinking"], ["-i", "-"]])
+                                  ["--show-thinking"], ["-i", "-"], ["--no-stdin"]])
 def test_usage_errors(invoke, many, args):
     out = invoke(["--jsonl", *args], input=prompts(1), base_url=many().url)
     assert out.code == 2 and "--jsonl cannot be combined" in out.stderr
