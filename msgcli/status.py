@@ -26,6 +26,7 @@ class ExitStatus(enum.IntEnum):
     SERVER_ERROR = 13
     NETWORK = 14
     WRITE_ERROR = 15
+    CONVERSATION_BUSY = 16
     INTERRUPTED = 130
     BROKEN_PIPE = 141
     TERMINATED = 143
@@ -55,6 +56,8 @@ EXIT_STATUS_MEANINGS = {
     "connection dropped, stream cut short",
     ExitStatus.WRITE_ERROR: "cannot write the answer: stdout is full, closed or failing "
     "(ENOSPC, EIO)",
+    ExitStatus.CONVERSATION_BUSY: "conversation file busy: another run held its lock "
+    "for 30 s; nothing was sent",
     ExitStatus.INTERRUPTED: "interrupted (Ctrl-C, SIGINT)",
     ExitStatus.BROKEN_PIPE: "stdout closed early (broken pipe): exits quietly",
     ExitStatus.TERMINATED: "terminated (SIGTERM)",

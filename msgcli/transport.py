@@ -26,7 +26,7 @@ from urllib3.util.retry import Retry
 
 from msgcli import status
 from msgcli.errors import ApiError, BadResponseError, NetworkError
-from msgcli.limits import MAX_REPLY_BYTES, megabytes
+from msgcli.limits import MAX_REPLY_BYTES, MAX_STREAM_BYTES, megabytes
 from msgcli.progress import Waiting
 from msgcli.reply import error_summary
 
@@ -106,12 +106,9 @@ class ApiRetry(Retry):
         if self.on_retry is not None:
             self.on_retry(self.history[-1], response, wait)
         if self.gate is not None:  # shared by concurrent requests (msgcli.ratelimit)
-            self.gate.observe(getattr(response, "status", None),
-                              getattr(response, "headers", None), wait)
+            return self.gate.before_retry(response, wait)
         if wait > 0:
             time.sleep(wait)
-        if self.gate is not None:
-            self.gate.wait()
 
 
 class Transport:
@@ -119,7 +116,6 @@ class Transport:
         self.console = console
         self.verbose = verbose
         self.timeout = (min(CONNECT_TIMEOUT, timeout), timeout)
-        self.gate = gate  # a msgcli.ratelimit.Gate that every attempt passes, or None
         self.attempts = 1
         self.total_attempts = retries + 1
         self._waiting = None
@@ -159,8 +155,6 @@ class Transport:
         headers.setdefault("accept-encoding", "identity")
         if self.verbose:
             self.console.line(f"POST {req.url}")
-        if self.gate is not None:
-            self.gate.wait()
         started = time.monotonic()
         self._waiting = Waiting(self.console, req.body.get("model"), started)
         try:
@@ -170,9 +164,11 @@ class Transport:
                                              allow_redirects=False)
         except requests.RequestException as e:
             raise NetworkError(self._network_message(e)) from None
-        if self.gate is not None:
-            self.gate.observe(response.status_code, response.headers,
-                              retry_after_seconds(response.headers))
+        except UnicodeDecodeError:
+            # requests decodes a redirect's Location as UTF-8 even when it will not
+            # follow it
+            raise BadResponseError("the server answered with a redirect whose Location "
+                                   "is not UTF-8; check --base-url") from None
         if self.verbose:
             rid = response.headers.get("request-id") or "-"
             status_line = f"HTTP {response.status_code} {response.reason or ''}".rstrip()
@@ -214,7 +210,7 @@ class Transport:
             response.close()
         return b"".join(parts)
 
-    def iter_chunks(self, response, size=65536):
+    def iter_chunks(self, response, size=65536, limit=MAX_STREAM_BYTES):
         """An event stream's bytes as the network delivers them, without waiting to
         fill a buffer. Read failures become NetworkError here, so a failed write to
         stdout (which happens in the caller, between reads) is never mistaken for
@@ -222,6 +218,7 @@ class Transport:
         raw = response.raw
         read = getattr(raw, "read1", None)  # urllib3 2; 1.26 has only iter_content
         chunks = None if read is not None else response.iter_content(chunk_size=None)
+        received = 0
         try:
             while True:
                 try:
@@ -232,6 +229,10 @@ class Transport:
                         "is incomplete (not retried, to avoid printing it twice)") from None
                 if not chunk:
                     return
+                received += len(chunk)
+                if received > limit:
+                    raise BadResponseError(f"stream error: the stream is over "
+                                           f"{megabytes(limit)}; msgcli stops reading there")
                 yield chunk
         finally:
             response.close()
