@@ -213,7 +213,7 @@ def main():
         ("stdin 20 MiB", "curl", curl_cmd(bodies[("stdin", False)]), {}, None),
         ("stdin 20 MiB", "SDK script", sdk + ["Summarize"], {}, prompt),
         ("stdin 20 MiB", "llm", [llm, *llm_model, "--no-log", "Summarize"], {}, prompt),
-        # ("many prompts", ...): the slot for `--jsonl` (issue 13), added with it
+        # many prompts (`--jsonl`): bench/many.py
     ]
     peers = ("SDK script", "llm")
     plan = [step for step in plan if with_peers or not step[1].startswith(peers)]
@@ -267,7 +267,7 @@ def render(results, b64_mb, stream_text, stream_lines):
             lines.append(f"| {scenario} | {tool} | {count} | {wall * 1000:,.0f} ms{extra} | "
                          f"{cpu * 1000:,.0f} ms | {rss:.1f} MB | {vs} |")
     lines.append("| many prompts (`--jsonl`, -P 8 / -P 32) | msgcli | | "
-                 "not measured yet: lands with `--jsonl` (issue 13) | | | |")
+                 "see `bench/many.py` | | | |")
 
     def verdict(ok):
         return "met" if ok else "NOT MET"

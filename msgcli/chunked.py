@@ -16,12 +16,15 @@ import http.client
 import os
 import re
 
+from urllib3.exceptions import ProtocolError
+
 _MAX_SIZE_LINE = 65536  # http.client's _MAXLINE
 _HEX = re.compile(rb"[0-9A-Fa-f]*")
 
 
-class ChunkedError(Exception):
-    """The reply's chunked framing is malformed or ends early."""
+class ChunkedError(ProtocolError):
+    """The reply's chunked framing is malformed or ends early (a ProtocolError, as
+    urllib3 reports the same)."""
 
 
 def _whole_chunks(data):

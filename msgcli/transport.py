@@ -20,7 +20,7 @@ import time
 
 import requests
 import urllib3.exceptions
-from requests.adapters import HTTPAdapter
+from requests.adapters import DEFAULT_POOLSIZE, HTTPAdapter
 from urllib3.exceptions import HTTPError, InvalidHeader, MaxRetryError, ResponseError
 from urllib3.util.retry import Retry
 
@@ -74,13 +74,15 @@ class ApiRetry(Retry):
     urllib3's own way to hand the response back unretried (raise_on_status=False).
     """
 
-    def __init__(self, *args, on_retry=None, **kwargs):
+    def __init__(self, *args, on_retry=None, gate=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.on_retry = on_retry
+        self.gate = gate
 
     def new(self, **kw):
         fresh = super().new(**kw)
         fresh.on_retry = self.on_retry
+        fresh.gate = self.gate
         return fresh
 
     def is_retry(self, method, status_code, has_retry_after=False):
@@ -103,12 +105,14 @@ class ApiRetry(Retry):
             wait = self.get_backoff_time()
         if self.on_retry is not None:
             self.on_retry(self.history[-1], response, wait)
+        if self.gate is not None:  # shared by concurrent requests (msgcli.ratelimit)
+            return self.gate.before_retry(response, wait)
         if wait > 0:
             time.sleep(wait)
 
 
 class Transport:
-    def __init__(self, retries, timeout, console, verbose=False):
+    def __init__(self, retries, timeout, console, verbose=False, gate=None, pool_size=None):
         self.console = console
         self.verbose = verbose
         self.timeout = (min(CONNECT_TIMEOUT, timeout), timeout)
@@ -122,8 +126,8 @@ class Transport:
         retry = ApiRetry(total=retries, connect=None, read=None, status=None, other=None,
                          redirect=0, allowed_methods=None, raise_on_status=False,
                          raise_on_redirect=False, respect_retry_after_header=True,
-                         on_retry=self._on_retry)
-        adapter = HTTPAdapter(max_retries=retry)
+                         on_retry=self._on_retry, gate=gate)
+        adapter = HTTPAdapter(max_retries=retry, pool_maxsize=pool_size or DEFAULT_POOLSIZE)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
 
@@ -217,11 +221,10 @@ class Transport:
             while True:
                 try:
                     chunk = next_chunk()
-                except chunked.ChunkedError:
-                    raise NetworkError(self._broken("the connection dropped before the "
-                                                    "response was complete")) from None
-                except (requests.RequestException, HTTPError, OSError) as e:
-                    raise NetworkError(self._broken(describe_network_error(e))) from None
+                except (requests.RequestException, HTTPError, OSError) as e:  # ChunkedError
+                    raise NetworkError(
+                        f"the stream broke: {describe_network_error(e)}; what was printed "
+                        "is incomplete (not retried, to avoid printing it twice)") from None
                 if not chunk:
                     return
                 received += len(chunk)
@@ -231,11 +234,6 @@ class Transport:
                 yield chunk
         finally:
             response.close()
-
-    @staticmethod
-    def _broken(why):
-        return f"the stream broke: {why}; what was printed is incomplete (not retried, " \
-               "to avoid printing it twice)"
 
     def error_for(self, response):
         body = self.read_body(response)
