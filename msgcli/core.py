@@ -158,11 +158,7 @@ def exchange(opts, req, transport, out, console, part=0):
 
 def conclude(opts, message, console, request_id=None):
     """The exit status of a reply, with its usage and any note on stderr."""
-    code, note = status.for_stop_reason(message.get("stop_reason"))
-    if code == ExitStatus.MAX_TOKENS and opts.max_tokens == 0:
-        code, note = ExitStatus.OK, None  # -t 0 pre-warms a cache: no text was asked for
-    if code in opts.ok:  # the script said this answer will do (--ok)
-        code = ExitStatus.OK
+    code, note = outcome(opts, message)
     if opts.usage_json:
         from msgcli.usage import json_line
 
@@ -170,11 +166,21 @@ def conclude(opts, message, console, request_id=None):
     elif opts.usage or opts.cost is not None:
         console.line(render.usage_line(message.get("usage"), opts.cost, message,
                                        opts.model))
-    if code == ExitStatus.TOOL_USE and not render.tool_calls(message):
-        note = "the reply stopped for tool_use but holds no tool call"
     if note:
         console.line(note)
     return code
+
+
+def outcome(opts, message):
+    """(exit status, note for a person or None) of a reply."""
+    code, note = status.for_stop_reason(message.get("stop_reason"))
+    if code == ExitStatus.MAX_TOKENS and opts.max_tokens == 0:
+        code, note = ExitStatus.OK, None  # -t 0 pre-warms a cache: no text was asked for
+    if code == ExitStatus.TOOL_USE and not render.tool_calls(message):
+        note = "the reply stopped for tool_use but holds no tool call"
+    if code in opts.ok:  # the script said this answer will do (--ok)
+        code = ExitStatus.OK
+    return code, note
 
 
 @contextmanager

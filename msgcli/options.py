@@ -23,6 +23,7 @@ DEFAULT_API_VERSION = "2023-06-01"
 DEFAULT_RETRIES = 2
 DEFAULT_TIMEOUT = 600.0
 DEFAULT_STDIN_TIMEOUT = 2.0
+DEFAULT_PARALLEL = 8  # --jsonl: see msgcli.many for why
 DEFAULT_MAX_WAIT = 600.0  # the longest retry-after honoured: --timeout's default
 CACHE_TTLS = ("5m", "1h")
 CACHE_BREAKPOINTS = ("system", "documents")
@@ -144,6 +145,8 @@ class Options:
     stdin: bool = False
     ok: tuple = ()
     api_key_file: str | None = None
+    jsonl: bool = False
+    parallel: int | None = None
     max_wait: float = DEFAULT_MAX_WAIT
     deadline: float | None = None
     cache: bool = False

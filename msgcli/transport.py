@@ -17,11 +17,11 @@ import random
 import time
 
 import requests
-from requests.adapters import HTTPAdapter
+from requests.adapters import DEFAULT_POOLSIZE, HTTPAdapter
 from urllib3.exceptions import HTTPError, InvalidHeader, MaxRetryError, ResponseError
 from urllib3.util.retry import Retry
 
-from msgcli import status
+from msgcli import chunked, status
 from msgcli.errors import ApiError, BadResponseError, NetworkError
 from msgcli.limits import MAX_REPLY_BYTES, MAX_STREAM_BYTES, megabytes
 from msgcli.neterrors import describe_network_error
@@ -75,16 +75,18 @@ class ApiRetry(Retry):
     urllib3's own way to hand the response back unretried (raise_on_status=False).
     """
 
-    def __init__(self, *args, on_retry=None, limits=None, **kwargs):
+    def __init__(self, *args, on_retry=None, limits=None, gate=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.on_retry = on_retry
         self.limits = limits if limits is not None else WaitLimits()
         self.planned = None
+        self.gate = gate
 
     def new(self, **kw):
         fresh = super().new(**kw)
         fresh.on_retry = self.on_retry
         fresh.limits = self.limits
+        fresh.gate = self.gate
         return fresh
 
     def is_retry(self, method, status_code, has_retry_after=False):
@@ -117,19 +119,21 @@ class ApiRetry(Retry):
             # `remaining`: seconds left before --deadline (or None), for a status line
             self.on_retry(self.history[-1], response, wait,
                           remaining=self.limits.remaining())
+        if self.gate is not None:  # shared by concurrent requests (msgcli.ratelimit)
+            return self.gate.before_retry(response, wait)
         if wait > 0:
             time.sleep(wait)
 
 
 class Transport:
-    def __init__(self, retries, timeout, console, verbose=False, max_wait=None,
-                 deadline=None):
+    def __init__(self, retries, timeout, console, verbose=False, gate=None, pool_size=None,
+                 max_wait=None, deadline=None):
         self.console = console
         self.verbose = verbose
         self.timeout = (min(CONNECT_TIMEOUT, timeout), timeout)
         self.limits = WaitLimits(max_wait, deadline)
         self.attempts = 1
-        self.request_id = None
+        self._request_id = None
         self.total_attempts = retries + 1
         self._waiting = None
         self.session = requests.Session()
@@ -139,10 +143,15 @@ class Transport:
         retry = ApiRetry(total=retries, connect=None, read=None, status=None, other=None,
                          redirect=0, allowed_methods=None, raise_on_status=False,
                          raise_on_redirect=False, respect_retry_after_header=True,
-                         on_retry=self._on_retry, limits=self.limits)
-        adapter = HTTPAdapter(max_retries=retry)
+                         on_retry=self._on_retry, limits=self.limits, gate=gate)
+        adapter = HTTPAdapter(max_retries=retry, pool_maxsize=pool_size or DEFAULT_POOLSIZE)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
+
+    @property
+    def request_id(self):
+        """The request-id of the last reply (for --usage-json)."""
+        return self._request_id
 
     def _on_retry(self, history, response, wait, remaining=None):
         self.attempts += 1
@@ -189,7 +198,7 @@ class Transport:
             # follow it
             raise BadResponseError("the server answered with a redirect whose Location "
                                    "is not UTF-8; check --base-url") from None
-        self.request_id = response.headers.get("request-id")
+        self._request_id = response.headers.get("request-id")
         if self.verbose:
             rid = response.headers.get("request-id") or "-"
             status_line = f"HTTP {response.status_code} {response.reason or ''}".rstrip()
@@ -233,20 +242,18 @@ class Transport:
             response.close()
         return b"".join(parts)
 
-    def iter_chunks(self, response, size=65536, limit=MAX_STREAM_BYTES):
+    def iter_chunks(self, response, size=256 * 1024, limit=MAX_STREAM_BYTES):
         """An event stream's bytes as the network delivers them, without waiting to
         fill a buffer. Read failures become NetworkError here, so a failed write to
         stdout (which happens in the caller, between reads) is never mistaken for
         one."""
-        raw = response.raw
-        read = getattr(raw, "read1", None)  # urllib3 2; 1.26 has only iter_content
-        chunks = None if read is not None else response.iter_content(chunk_size=None)
+        next_chunk = chunked.reader(response, size)
         received = 0
         try:
             while True:
                 try:
-                    chunk = read(size) if chunks is None else next(chunks, b"")
-                except (requests.RequestException, HTTPError, OSError) as e:
+                    chunk = next_chunk()
+                except (requests.RequestException, HTTPError, OSError) as e:  # ChunkedError
                     raise NetworkError(
                         f"the stream broke: {describe_network_error(e)}; what was printed "
                         "is incomplete (not retried, to avoid printing it twice)") from None
