@@ -189,7 +189,8 @@ def _seconds(value):
               metavar="N",
               help="Retries on 408/409/429/5xx and network errors.  "
                    f"[default: {options.DEFAULT_RETRIES}]")
-@click.option("--timeout", type=FiniteFloat(0, above=True), default=options.DEFAULT_TIMEOUT,
+@click.option("--timeout", type=FiniteFloat(0, above=True, maximum=options.MAX_SECONDS),
+              default=options.DEFAULT_TIMEOUT,
               metavar="SECONDS",
               help=f"Read timeout (connect: 5 s).  "
                    f"[default: {_seconds(options.DEFAULT_TIMEOUT)}]")
@@ -197,7 +198,8 @@ def _seconds(value):
               help="Never read stdin (for loops: while read f; do msgcli ...).")
 @click.option("--stdin", is_flag=True,
               help="Read stdin as well as -f/-c/-i/-d without a warning.")
-@click.option("--stdin-timeout", type=FiniteFloat(0), default=options.DEFAULT_STDIN_TIMEOUT,
+@click.option("--stdin-timeout", type=FiniteFloat(0, maximum=options.MAX_SECONDS),
+              default=options.DEFAULT_STDIN_TIMEOUT,
               metavar="SECONDS",
               help="With other input, how long to wait for a silent stdin pipe.  "
                    f"[default: {_seconds(options.DEFAULT_STDIN_TIMEOUT)}]")

@@ -23,6 +23,9 @@ DEFAULT_API_VERSION = "2023-06-01"
 DEFAULT_RETRIES = 2
 DEFAULT_TIMEOUT = 600.0
 DEFAULT_STDIN_TIMEOUT = 2.0
+# The longest wait --timeout and --stdin-timeout take (about 11.6 days): far beyond
+# any real wait, and far below what select() and socket timeouts overflow at.
+MAX_SECONDS = 1e6
 EFFORTS = ("low", "medium", "high", "xhigh", "max")
 
 
@@ -31,9 +34,10 @@ class FiniteFloat(click.ParamType):
 
     name = "float"
 
-    def __init__(self, minimum=None, above=False):
+    def __init__(self, minimum=None, above=False, maximum=None):
         self.minimum = minimum
         self.above = above
+        self.maximum = maximum
 
     def convert(self, value, param, ctx):
         if isinstance(value, float):
@@ -50,6 +54,8 @@ class FiniteFloat(click.ParamType):
                 self.fail(f"must be greater than {self.minimum:g}", param, ctx)
             if not self.above and number < self.minimum:
                 self.fail(f"must be at least {self.minimum:g}", param, ctx)
+        if self.maximum is not None and number > self.maximum:
+            self.fail(f"must be at most {self.maximum:g}", param, ctx)
         return number
 
 
