@@ -9,7 +9,7 @@ msgcli.transport's.
 import json
 
 from msgcli.errors import BadResponseError, NetworkError
-from msgcli.reply import api_error, check_message
+from msgcli.reply import api_error, check_message, loads
 from msgcli.sse import SSEParser
 
 _PROTOCOL_EVENTS = frozenset({
@@ -188,7 +188,7 @@ def replay(chunks, jsonl_out=None, on_text=None, on_thinking=None, after_read=No
         for event in parser.feed(chunk):
             events += 1
             try:
-                data = json.loads(event.data)
+                data = loads(event.data)
             except (ValueError, RecursionError, MemoryError):
                 raise BadResponseError(f"stream error: event {events} ({event.event}) is "
                                        "not JSON") from None

@@ -1,9 +1,20 @@
 """Regression tests for problems a review of main found, one test (or more) per
 problem; each failed before its fix."""
 
+import json
+
 import pytest
 
-from tests.conftest import refused
+from tests.conftest import message, refused
+from tests.hostile_server import (
+    block_start,
+    block_stop,
+    delta,
+    message_end,
+    message_start,
+    reply,
+    stream,
+)
 
 
 @pytest.mark.parametrize("flag", ["--timeout", "--stdin-timeout"])
@@ -27,3 +38,28 @@ def test_an_unusable_base_url_is_a_usage_error(api, invoke, url, fragment):
 def test_an_ipv6_or_international_base_url_is_still_taken(invoke):
     for url in ("http://[::1]:8080", "https://bücher.example/v1/"):
         assert invoke(["--base-url", url, "--dry-run", "Hi"]).code == 0
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+@pytest.mark.parametrize("where", ["stdout", "-o", "-c"])
+def test_a_lone_surrogate_in_the_reply_becomes_u_fffd(hostile, invoke, tmp_path,
+                                                     streamed, where):
+    text = "a\ud800b"  # json.dumps sends it as the escape \ud800, alone
+    if streamed:
+        script = stream(message_start(), block_start(0, {"type": "text", "text": ""}),
+                        delta(0, "text_delta", "text", text), block_stop(0), message_end())
+    else:
+        script = reply(json.dumps(message(text=text)))
+    server = hostile(script)
+    path = tmp_path / "file"
+    args = {"stdout": [], "-o": ["-o", str(path)], "-c": ["-c", str(path)]}[where]
+    r = invoke([*args, "--stream" if streamed else "--no-stream", "Hi"],
+               base_url=server.url)
+    assert r.code == 0, r
+    if where == "stdout":
+        assert r.stdout_bytes.decode("utf-8") == "a\ufffdb\n"
+    elif where == "-o":
+        assert path.read_text(encoding="utf-8") == "a\ufffdb\n"
+    else:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        assert saved[-1]["content"][0]["text"] == "a\ufffdb"
