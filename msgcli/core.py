@@ -43,7 +43,7 @@ def _run(opts, console):
     history = conversation.read(opts)
     turn = inputs.user_turn(opts, console, history)
     req = request.build(opts, history, turn, keys, console.redactor)
-    out = Collector() if opts.output else Stdout(console.redactor)
+    out = (Collector if opts.output else Stdout)(console.redactor)
     console.answer = out
     if opts.dry_run:
         render.dry_run(opts, req, out)

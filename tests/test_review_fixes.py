@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from tests.conftest import message, refused
+from tests.conftest import FAKE_KEY, message, refused
 from tests.hostile_server import (
     block_start,
     block_stop,
@@ -63,3 +63,20 @@ def test_a_lone_surrogate_in_the_reply_becomes_u_fffd(hostile, invoke, tmp_path,
     else:
         saved = json.loads(path.read_text(encoding="utf-8"))
         assert saved[-1]["content"][0]["text"] == "a\ufffdb"
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_output_file_gets_an_echoed_key_redacted(hostile, invoke, tmp_path, streamed):
+    cut = len(FAKE_KEY) // 2
+    if streamed:
+        pieces = [f"echo {FAKE_KEY[:cut]}", f"{FAKE_KEY[cut:]} done"]
+        script = stream(message_start(), block_start(0, {"type": "text", "text": ""}),
+                        *[delta(0, "text_delta", "text", p) for p in pieces],
+                        block_stop(0), message_end())
+    else:
+        script = reply(json.dumps(message(text=f"echo {FAKE_KEY} done")))
+    path = tmp_path / "answer.txt"
+    r = invoke(["-o", str(path), "--stream" if streamed else "--no-stream", "Hi"],
+               base_url=hostile(script).url)
+    assert r.code == 0, r
+    assert path.read_text() == "echo [REDACTED] done\n"
