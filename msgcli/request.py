@@ -6,6 +6,7 @@ Flags override a messages file's fields, which override the built-in defaults;
 
 import json
 import re
+import secrets
 
 from msgcli import __version__
 from msgcli.errors import CredentialsError, InputError
@@ -71,7 +72,6 @@ def check_body(body):
 # own; a string without quotes, backslashes or control characters is its own JSON.
 _LARGE_STRING = 64 * 1024
 _NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f]')
-_MARK = "\ue000msgcli-large-string-{}\ue000"
 
 
 class EncodedBody:
@@ -96,6 +96,8 @@ class EncodedBody:
 
 def encode_body(body):
     large = []
+    # a nonce per call: no text the user sends can look like the placeholder
+    mark = f"\ue000msgcli-large-string-{secrets.token_hex(8)}-"
 
     def set_aside(value):
         if isinstance(value, dict):
@@ -104,7 +106,7 @@ def encode_body(body):
             return [set_aside(v) for v in value]
         if isinstance(value, str) and len(value) >= _LARGE_STRING:
             large.append(value)
-            return _MARK.format(len(large) - 1)
+            return f"{mark}{len(large) - 1}\ue000"
         return value
 
     try:
@@ -115,8 +117,7 @@ def encode_body(body):
                          "Infinity); check the messages file and --extra") from None
     chunks = []
     try:
-        for i, piece in enumerate(re.split(r'"\ue000msgcli-large-string-\d+\ue000"',
-                                           skeleton)):
+        for i, piece in enumerate(re.split(f'"{mark}\\d+\ue000"', skeleton)):
             chunks.append(piece.encode("utf-8"))
             if i < len(large):
                 text = large[i]

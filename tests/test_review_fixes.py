@@ -80,3 +80,13 @@ def test_output_file_gets_an_echoed_key_redacted(hostile, invoke, tmp_path, stre
                base_url=hostile(script).url)
     assert r.code == 0, r
     assert path.read_text() == "echo [REDACTED] done\n"
+
+
+@pytest.mark.parametrize("large", [False, True])
+def test_text_like_the_large_string_placeholder_is_sent_as_is(large):
+    from msgcli.request import encode_body
+
+    body = {"messages": [{"role": "user", "content": "\ue000msgcli-large-string-0\ue000"}]}
+    if large:
+        body["system"] = "x" * 100_000
+    assert json.loads(b"".join(encode_body(body))) == body
