@@ -90,3 +90,11 @@ def test_text_like_the_large_string_placeholder_is_sent_as_is(large):
     if large:
         body["system"] = "x" * 100_000
     assert json.loads(b"".join(encode_body(body))) == body
+
+
+@pytest.mark.parametrize("args,printed", [([], b"5"), (["-j"], b'{"input_tokens": 5}')])
+def test_count_tokens_honours_no_newline(api, invoke, args, printed):
+    for newline in (True, False):
+        api.reply({"input_tokens": 5}, path="/v1/messages/count_tokens")
+        r = invoke(["--count-tokens", *args, *([] if newline else ["-n"]), "Hi"])
+        assert r.stdout_bytes == printed + b"\n" * newline, r
