@@ -33,16 +33,21 @@ ROLES = ("user", "assistant")
 class History:
     """A conversation read from a file: its messages plus any other request fields."""
 
-    def __init__(self, messages, fields=None, is_object=False):
+    def __init__(self, messages, fields=None, is_object=False, leading=(), saved=None):
         self.messages = messages
         self.fields = fields or {}
         self.is_object = is_object
+        # A rewrite keeps the file's shape: leading system messages stay where they
+        # were, and its own fields stay as written; only the request lifts them.
+        self.leading = list(leading)
+        self.saved = self.fields if saved is None else saved
 
     def to_json_value(self):
+        messages = self.leading + self.messages
         if not self.is_object:
-            return self.messages
-        value = dict(self.fields)
-        value["messages"] = self.messages
+            return messages
+        value = dict(self.saved)
+        value["messages"] = messages
         return value
 
 
@@ -64,6 +69,7 @@ def load(data, where):
         raise InputError(f"{where}: expected a JSON array of messages or a request "
                          f"object, not {_json_type(value)}")
 
+    saved = dict(fields)
     system_parts = []
     messages = []
     for i, message in enumerate(raw_messages):
@@ -78,7 +84,7 @@ def load(data, where):
         messages.append(message)
     if system_parts:
         fields["system"] = _merge_system(fields.get("system"), system_parts)
-    return History(messages, fields, is_object)
+    return History(messages, fields, is_object, raw_messages[:len(system_parts)], saved)
 
 
 def _merge_system(existing, lifted):

@@ -98,3 +98,23 @@ def test_count_tokens_honours_no_newline(api, invoke, args, printed):
         api.reply({"input_tokens": 5}, path="/v1/messages/count_tokens")
         r = invoke(["--count-tokens", *args, *([] if newline else ["-n"]), "Hi"])
         assert r.stdout_bytes == printed + b"\n" * newline, r
+
+
+@pytest.mark.parametrize("as_object", [False, True])
+def test_conversation_keeps_its_leading_system_message(api, invoke, tmp_path, as_object):
+    start = [{"role": "system", "content": "Be brief."},
+             {"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]
+    path = tmp_path / "conversation.json"
+    path.write_text(json.dumps({"system": "Be kind.", "messages": start} if as_object
+                               else start))
+    for prompt in ("Hi", "Again"):
+        api.reply()
+        assert invoke(["-c", str(path), prompt]).code == 0
+    saved = json.loads(path.read_text())
+    messages = saved["messages"] if as_object else saved
+    assert messages[:3] == start
+    assert [m["role"] for m in messages[3:]] == ["user", "assistant"] * 2
+    if as_object:
+        assert saved["system"] == "Be kind."
+    expected = "Be kind.\n\nBe brief." if as_object else "Be brief."
+    assert [b["system"] for b in api.bodies()] == [expected] * 2
