@@ -140,7 +140,6 @@ def _check_message(message, at):
             raise InputError(f"{at}.content[{j}].text: must be a string")
 
 
-
 def read(opts):
     """The conversation so far, from -c or -f."""
     if opts.conversation:
@@ -284,8 +283,9 @@ def write_atomic(path, text, what="conversation file"):
             f.write(text.encode("utf-8"))
             f.flush()
             os.fsync(f.fileno())
-        if mode is not None:
-            os.chmod(tmp, mode)
+        # mkstemp makes 0600; the result gets the mode a shell redirect would give
+        # (an existing file keeps its own)
+        os.chmod(tmp, _new_file_mode() if mode is None else mode)
         os.replace(tmp, path)
         tmp = None
         _fsync_dir(directory)
@@ -298,6 +298,12 @@ def write_atomic(path, text, what="conversation file"):
                 os.unlink(tmp)
             except OSError:
                 pass
+
+
+def _new_file_mode():
+    umask = os.umask(0)  # the only way to read it; process-wide, but msgcli is a CLI
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def _fsync_dir(directory):

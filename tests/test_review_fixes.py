@@ -2,6 +2,7 @@
 problem; each failed before its fix."""
 
 import json
+import os
 
 import pytest
 
@@ -118,3 +119,23 @@ def test_conversation_keeps_its_leading_system_message(api, invoke, tmp_path, as
         assert saved["system"] == "Be kind."
     expected = "Be kind.\n\nBe brief." if as_object else "Be brief."
     assert [b["system"] for b in api.bodies()] == [expected] * 2
+
+
+@pytest.fixture
+def umask_027():
+    old = os.umask(0o027)
+    yield
+    os.umask(old)
+
+
+@pytest.mark.parametrize("flag", ["-o", "-c"])
+def test_a_new_file_gets_the_umask_mode_and_an_old_one_keeps_its_own(
+        api, invoke, tmp_path, umask_027, flag):
+    new, old = tmp_path / "new", tmp_path / "old"
+    old.write_text("[]")
+    old.chmod(0o604)
+    for path in (new, old):
+        api.reply()
+        assert invoke([flag, str(path), "Hi"]).code == 0
+    assert new.stat().st_mode & 0o777 == 0o640
+    assert old.stat().st_mode & 0o777 == 0o604
