@@ -20,7 +20,7 @@ import time
 from contextlib import contextmanager
 
 from msgcli.errors import InputError, MsgcliError
-from msgcli.files import decode_utf8, parse_json_text, read_file_bytes, read_stdin_bytes
+from msgcli.files import decode_utf8, json_kind, parse_json_text, read_file_bytes, read_stdin_bytes
 from msgcli.status import ExitStatus
 
 # How long a run waits for another run's turn on the same conversation file before
@@ -64,10 +64,10 @@ def load(data, where):
         raw_messages, prefix, is_object = value["messages"], "messages", True
         if not isinstance(raw_messages, list):
             raise InputError(f"{where}: 'messages' must be an array, "
-                             f"not {_json_type(raw_messages)}")
+                             f"not {json_kind(raw_messages)}")
     else:
         raise InputError(f"{where}: expected a JSON array of messages or a request "
-                         f"object, not {_json_type(value)}")
+                         f"object, not {json_kind(value)}")
 
     saved = dict(fields)
     system_parts = []
@@ -100,15 +100,10 @@ def _merge_system(existing, lifted):
     return blocks
 
 
-def _json_type(value):
-    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean",
-            int: "a number", float: "a number", type(None): "null"}.get(type(value), "?")
-
-
 def _check_message(message, at):
     if not isinstance(message, dict):
         raise InputError(f"{at}: a message must be an object with 'role' and 'content', "
-                         f"not {_json_type(message)}")
+                         f"not {json_kind(message)}")
     role = message.get("role")
     if role not in ROLES + ("system",):
         raise InputError(f"{at}.role: {role!r} is not 'user' or 'assistant' "
@@ -126,7 +121,7 @@ def _check_message(message, at):
         return
     if not isinstance(content, list):
         raise InputError(f"{at}.content: must be a string or an array of content "
-                         f"blocks, not {_json_type(content)}")
+                         f"blocks, not {json_kind(content)}")
     if not content:
         raise InputError(f"{at}.content: empty array")
     for j, block in enumerate(content):

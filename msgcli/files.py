@@ -117,6 +117,12 @@ def parse_json_text(text, where):
         raise InputError(f"{where}: JSON too large to hold in memory") from None
 
 
+def json_kind(value):
+    """What a parsed JSON value is, in words, for a message saying what was expected."""
+    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean",
+            int: "a number", float: "a number", type(None): "null"}.get(type(value), "?")
+
+
 def read_key_file(path):
     """The API key kept in a file, refused when others could read it (as ssh
     refuses a loose private key): a key shown to the group is a key given away."""

@@ -116,7 +116,7 @@ class JsonSource(click.ParamType):
     def convert(self, value, param, ctx):
         if isinstance(value, self.kind):
             return value
-        from msgcli.files import decode_utf8, parse_json_text, read_file_bytes
+        from msgcli.files import decode_utf8, json_kind, parse_json_text, read_file_bytes
 
         flag = _flag(param)
         stripped = value.lstrip()
@@ -140,7 +140,7 @@ class JsonSource(click.ParamType):
                 self.fail(f"{value!r} does not exist (and is not JSON)", param, ctx)
         if not isinstance(parsed, self.kind):
             kind = "object" if self.kind is dict else "array"
-            self.fail(f"must be a JSON {kind}, not {_json_kind(parsed)}", param, ctx)
+            self.fail(f"must be a JSON {kind}, not {json_kind(parsed)}", param, ctx)
         return parsed
 
     def shell_complete(self, ctx, param, incomplete):
@@ -224,11 +224,6 @@ def _flag(param):
     longs = [o for o in param.opts if o.startswith("--")]
     return "/".join(sorted(param.opts, key=len)) if len(param.opts) > 1 else \
         (longs or param.opts)[0]
-
-
-def _json_kind(value):
-    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean",
-            int: "a number", float: "a number", type(None): "null"}.get(type(value), "?")
 
 
 def source_name(param, argv=()):
