@@ -264,6 +264,11 @@ def _check_text(ctx, command):
                                      "bytes given)", ctx=ctx, param=param)
 
 
+def stdin_taken(opts):
+    """Whether an option already reads stdin ('-'), so it is not also the prompt."""
+    return opts.messages == "-" or "-" in opts.image or "-" in opts.document
+
+
 def _check_combinations(o):
     if o.messages and o.conversation:
         raise click.UsageError("use either -f/--messages or -c/--conversation, not both")
@@ -275,7 +280,7 @@ def _check_combinations(o):
                                    "rejects a final assistant turn that does)")
     if o.no_stdin and o.stdin:
         raise click.UsageError("use either --stdin or --no-stdin, not both")
-    if o.no_stdin and (o.messages == "-" or "-" in o.image + o.document):
+    if o.no_stdin and stdin_taken(o):
         raise click.UsageError("'-' reads stdin, but --no-stdin says not to")
     for name, path in (("-f/--messages", o.messages), ("-c/--conversation",
                                                         o.conversation)):
