@@ -51,9 +51,15 @@ def _run(opts, console):
     req.require_credentials()
     from msgcli.transport import Transport
 
-    with terminable(), Transport(opts.retries, opts.timeout, console,
-                                 verbose=opts.verbose) as transport:
-        message = exchange(opts, req, transport, out, console)
+    # until the files are written too: SIGTERM mid-write removes the temp file
+    with terminable():
+        with Transport(opts.retries, opts.timeout, console,
+                       verbose=opts.verbose) as transport:
+            message = exchange(opts, req, transport, out, console)
+        return _finish(opts, message, console, out, history, turn)
+
+
+def _finish(opts, message, console, out, history, turn):
     if message is None:  # --count-tokens printed its number
         if opts.output:
             conversation.write_atomic(opts.output, out.text(), "output file")

@@ -139,3 +139,26 @@ def test_a_new_file_gets_the_umask_mode_and_an_old_one_keeps_its_own(
         assert invoke([flag, str(path), "Hi"]).code == 0
     assert new.stat().st_mode & 0o777 == 0o640
     assert old.stat().st_mode & 0o777 == 0o604
+
+
+@pytest.mark.parametrize("flag", ["-o", "-c"])
+def test_sigterm_unwinds_while_the_files_are_written(api, invoke, tmp_path, monkeypatch,
+                                                     flag):
+    """While -o/-c write, SIGTERM raises (so write_atomic's cleanup runs and removes
+    its temp file) rather than killing the process mid-write."""
+    import signal
+
+    from msgcli import conversation
+    from msgcli.failures import on_sigterm
+
+    real, handlers = conversation.write_atomic, []
+
+    def spy(*args, **kwargs):
+        handlers.append(signal.getsignal(signal.SIGTERM))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(conversation, "write_atomic", spy)
+    api.reply()
+    assert invoke([flag, str(tmp_path / "file"), "Hi"]).code == 0
+    assert handlers == [on_sigterm]
+    assert signal.getsignal(signal.SIGTERM) is not on_sigterm  # restored afterwards
