@@ -52,12 +52,12 @@ class MsgcliCommand(click.Command):
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True,
              **extra):
         from msgcli.failures import guard
+        from msgcli.files import credentials
         from msgcli.output import Console, Redactor
 
         if os.environ.get(complete_var or "_MSGCLI_COMPLETE"):
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
-        console = Console(Redactor([os.environ.get("ANTHROPIC_API_KEY"),
-                                    os.environ.get("ANTHROPIC_AUTH_TOKEN")]))
+        console = Console(Redactor(credentials()))
 
         argv = sys.argv[1:] if args is None else list(args)
 

@@ -5,7 +5,6 @@ Each step is a call into the module that owns it. Nothing here catches a failure
 steps raise, and msgcli.failures turns what they raise into a line and a status.
 """
 
-import os
 import signal
 from contextlib import contextmanager
 
@@ -16,14 +15,12 @@ from msgcli.status import ExitStatus
 
 
 def credentials(opts=None, console=None):
-    """(API key, auth token): --api-key-file wins over ANTHROPIC_API_KEY; empty
-    means unset. A key read from a file joins the redactor at once."""
-    key = os.environ.get("ANTHROPIC_API_KEY") or None
-    if opts is not None and opts.api_key_file:
-        key = files.read_key_file(opts.api_key_file)
-        if console is not None:
-            console.redactor.add(key)
-    return key, os.environ.get("ANTHROPIC_AUTH_TOKEN") or None
+    """files.credentials for these options; a key read from a file joins the
+    redactor at once."""
+    keys = files.credentials(opts.api_key_file if opts is not None else None)
+    if console is not None:
+        console.redactor.add(keys[0])
+    return keys
 
 
 def run(opts, console):
