@@ -220,8 +220,3 @@ def cli(**_):
     """
     ctx = click.get_current_context()
     return options.build(ctx, ctx.command)
-
-
-def main():
-    """The console script."""
-    cli.main(prog_name="msgcli")

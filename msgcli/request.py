@@ -232,10 +232,6 @@ class Request:
         self.body = body
         self.data = data
 
-    @property
-    def streaming(self):
-        return bool(self.body.get("stream"))
-
     def require_credentials(self):
         if not any(k.lower() in SECRET_HEADERS for k in self.headers):
             raise CredentialsError("no credentials: set ANTHROPIC_API_KEY (or "
