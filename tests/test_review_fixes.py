@@ -162,3 +162,12 @@ def test_sigterm_unwinds_while_the_files_are_written(api, invoke, tmp_path, monk
     assert invoke([flag, str(tmp_path / "file"), "Hi"]).code == 0
     assert handlers == [on_sigterm]
     assert signal.getsignal(signal.SIGTERM) is not on_sigterm  # restored afterwards
+
+
+def test_the_retry_policy_names_no_private_urllib3_parameter():
+    import inspect
+
+    from msgcli.transport import ApiRetry
+
+    names = inspect.signature(ApiRetry.increment).parameters
+    assert not [n for n in names if n.startswith("_")], names
