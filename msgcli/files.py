@@ -25,7 +25,7 @@ def stdin_is_terminal():
     stdin = sys.stdin
     try:
         return stdin is None or stdin.isatty()
-    except ValueError:  # closed
+    except ValueError:  # a closed stdin has nothing to read: treat it as no input
         return True
 
 
