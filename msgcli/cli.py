@@ -27,6 +27,7 @@ SECTIONS = (
                         "extra")),
     ("Output", ("stream", "json_", "output", "ok", "no_newline", "hide_prefill",
                 "show_thinking", "usage", "verbose", "count_tokens", "dry_run")),
+    ("Many prompts", ("jsonl", "parallel")),
     ("Connection", ("base_url", "api_key_file", "api_version", "beta", "header", "retries",
                     "timeout")),
 )
@@ -66,6 +67,10 @@ class MsgcliCommand(click.Command):
             # argv to tell a flag from an environment variable
             with self.make_context(prog_name or "msgcli", list(argv), **extra) as ctx:
                 opts = self.invoke(ctx)
+            if opts.jsonl or opts.parallel is not None:  # one request per input line
+                from msgcli import many
+
+                return many.run(opts, console)
             from msgcli import core
 
             return core.run(opts, console)
@@ -163,7 +168,8 @@ def _seconds(value):
               help="Print the response body as sent (JSONL events with --stream).")
 @click.option("-o", "--output", metavar="FILE", type=FilePath(dir_okay=False),
               help="Write the answer to FILE atomically; an existing FILE is left "
-                   "untouched when the run fails.")
+                   "untouched when the run fails. With --jsonl: the results, "
+                   "resumable.")
 @click.option("--ok", multiple=True, type=OkStatus(),
               help="Count this stop reason or status as success (repeatable): exit 0 "
                    "and let -o write, e.g. --ok max_tokens.")
@@ -175,6 +181,13 @@ def _seconds(value):
               help="Print the request (key redacted) and exit without sending.")
 @click.option("--stream/--no-stream", default=None,
               help="Print the answer as it is generated.  [default: no-stream]")
+@click.option("--jsonl", is_flag=True,
+              help="Many prompts: one request per stdin line (text, messages or "
+                   "request object), one JSON result per line, in order; -o FILE "
+                   "resumes.")
+@click.option("-P", "--parallel", type=Integer(1), metavar="N",
+              help="With --jsonl, requests in flight at once.  "
+                   f"[default: {options.DEFAULT_PARALLEL}]")
 @click.option("--base-url", type=BaseUrl(), envvar=["MSGCLI_BASE_URL", "ANTHROPIC_BASE_URL"],
               help=f"API base URL.  [default: {options.DEFAULT_BASE_URL}]")
 @click.option("--api-version", default=options.DEFAULT_API_VERSION, metavar="TEXT",

@@ -102,16 +102,22 @@ def exchange(opts, req, transport, out, console):
 
 def conclude(opts, message, console):
     """The exit status of a reply, with its usage and any note on stderr."""
-    code, note = status.for_stop_reason(message.get("stop_reason"))
-    if code in opts.ok:  # the script said this answer will do (--ok)
-        code = ExitStatus.OK
+    code, note = outcome(opts, message)
     if opts.usage:
         console.line(render.usage_line(message.get("usage")))
-    if code == ExitStatus.TOOL_USE and not render.tool_calls(message):
-        note = "the reply stopped for tool_use but holds no tool call"
     if note:
         console.line(note)
     return code
+
+
+def outcome(opts, message):
+    """(exit status, note for a person or None) of a reply."""
+    code, note = status.for_stop_reason(message.get("stop_reason"))
+    if code == ExitStatus.TOOL_USE and not render.tool_calls(message):
+        note = "the reply stopped for tool_use but holds no tool call"
+    if code in opts.ok:  # the script said this answer will do (--ok)
+        code = ExitStatus.OK
+    return code, note
 
 
 @contextmanager

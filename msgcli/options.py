@@ -23,6 +23,7 @@ DEFAULT_API_VERSION = "2023-06-01"
 DEFAULT_RETRIES = 2
 DEFAULT_TIMEOUT = 600.0
 DEFAULT_STDIN_TIMEOUT = 2.0
+DEFAULT_PARALLEL = 8  # --jsonl: see msgcli.many for why
 # The longest wait --timeout and --stdin-timeout take (about 11.6 days): far beyond
 # any real wait, and far below what select() and socket timeouts overflow at.
 MAX_SECONDS = 1e6
@@ -196,6 +197,8 @@ class Options:
     stdin: bool = False
     ok: tuple = ()
     api_key_file: str | None = None
+    jsonl: bool = False
+    parallel: int | None = None
 
     def __init__(self, **values):
         fields = type(self).__annotations__

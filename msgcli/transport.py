@@ -20,7 +20,7 @@ import time
 
 import requests
 import urllib3.exceptions
-from requests.adapters import HTTPAdapter
+from requests.adapters import DEFAULT_POOLSIZE, HTTPAdapter
 from urllib3.exceptions import HTTPError, InvalidHeader
 from urllib3.util.retry import Retry
 
@@ -74,13 +74,15 @@ class ApiRetry(Retry):
     urllib3's own way to hand the response back unretried (raise_on_status=False).
     """
 
-    def __init__(self, *args, on_retry=None, **kwargs):
+    def __init__(self, *args, on_retry=None, gate=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.on_retry = on_retry
+        self.gate = gate
 
     def new(self, **kw):
         fresh = super().new(**kw)
         fresh.on_retry = self.on_retry
+        fresh.gate = self.gate
         return fresh
 
     def is_retry(self, method, status_code, has_retry_after=False):
@@ -106,12 +108,14 @@ class ApiRetry(Retry):
             wait = self.get_backoff_time()
         if self.on_retry is not None:
             self.on_retry(self.history[-1], response, wait)
+        if self.gate is not None:  # shared by concurrent requests (msgcli.ratelimit)
+            return self.gate.before_retry(response, wait)
         if wait > 0:
             time.sleep(wait)
 
 
 class Transport:
-    def __init__(self, retries, timeout, console, verbose=False):
+    def __init__(self, retries, timeout, console, verbose=False, gate=None, pool_size=None):
         self.console = console
         self.verbose = verbose
         self.timeout = (min(CONNECT_TIMEOUT, timeout), timeout)
@@ -125,8 +129,8 @@ class Transport:
         retry = ApiRetry(total=retries, connect=None, read=None, status=None, other=None,
                          redirect=0, allowed_methods=None, raise_on_status=False,
                          raise_on_redirect=False, respect_retry_after_header=True,
-                         on_retry=self._on_retry)
-        adapter = HTTPAdapter(max_retries=retry)
+                         on_retry=self._on_retry, gate=gate)
+        adapter = HTTPAdapter(max_retries=retry, pool_maxsize=pool_size or DEFAULT_POOLSIZE)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
 

@@ -122,6 +122,7 @@ def workdir(tmp_path):
         (work / "app.py").write_text("print('hello')\n")
     (work / "prompt.txt").write_text("Say hello.\n")
     (work / "CHANGES.txt").write_text("- faster start-up\n- --no-stdin\n")
+    (work / "tickets.txt").write_text("I was charged twice\nThe app crashes on start\n")
     shutil.copy(REPO / "tests" / "data" / "pixel.jpg", work / "ant.jpg")
     shutil.copy(REPO / "tests" / "data" / "pixel.jpg", work / "photo.jpg")
     (work / "conversation.json").write_text('[{"role": "user", "content": "Hello"}]')

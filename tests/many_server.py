@@ -1,0 +1,164 @@
+"""A local Messages API for --jsonl tests: concurrent, with optional latency, a
+request-rate limit answered with 429s, and a log of every request it got.
+
+Each reply echoes the request's last user text ("echo: ..."), so a test can tell
+which line a result belongs to; `respond(body)` may answer otherwise.
+"""
+
+import json
+import random
+import socket
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+def last_text(body):
+    messages = body.get("messages") or []
+    content = messages[-1]["content"] if messages else ""
+    if isinstance(content, list):
+        content = " ".join(b.get("text", "") for b in content if isinstance(b, dict))
+    return content
+
+
+def reply_for(body, text=None, stop_reason="end_turn"):
+    return {"id": "msg_many", "type": "message", "role": "assistant",
+            "model": body.get("model", "m"),
+            "content": [{"type": "text", "text": text if text is not None
+                         else "echo: " + last_text(body)}],
+            "stop_reason": stop_reason, "stop_sequence": None,
+            "usage": {"input_tokens": 10, "output_tokens": 5}}
+
+
+def sse(message):
+    """A reply as the event stream the API sends for it."""
+    def event(kind, payload):
+        return f"event: {kind}\ndata: {json.dumps({'type': kind, **payload})}\n\n"
+
+    start = dict(message, content=[], stop_reason=None)
+    text = message["content"][0]["text"]
+    events = [event("message_start", {"message": start}),
+              event("content_block_start", {"index": 0,
+                                            "content_block": {"type": "text", "text": ""}}),
+              event("content_block_delta", {"index": 0, "delta": {"type": "text_delta",
+                                                                  "text": text}}),
+              event("content_block_stop", {"index": 0}),
+              event("message_delta", {"delta": {"stop_reason": message["stop_reason"],
+                                                "stop_sequence": None},
+                                      "usage": {"output_tokens": 5}}),
+              event("message_stop", {})]
+    return "".join(events).encode()
+
+
+class Listener(ThreadingHTTPServer):
+    request_queue_size = 256  # the listen() backlog; with 5, a SYN can wait 1 s
+
+    def handle_error(self, request, client_address):
+        # a client that went away (a killed msgcli) is expected here; socketserver
+        # would print a traceback into whatever test captures stderr at that moment
+        pass
+
+
+class ManyServer:
+    def __init__(self, latency=0.0, jitter=0.0, rate=None, retry_after="1",
+                 respond=None, ratelimit_headers=True):
+        self.latency, self.jitter, self.rate = latency, jitter, rate
+        self.retry_after = retry_after
+        self.respond = respond
+        self.ratelimit_headers = ratelimit_headers
+        self.lock = threading.Lock()
+        self.closed = threading.Event()  # set on close: a reply held back gives up
+        self.bodies = []        # every request body, in arrival order
+        self.statuses = []      # the status of every answer
+        self.tokens = float(rate) if rate else 0.0
+        self.refilled = time.monotonic()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def setup(self):
+                # headers and body go out in two writes: without this, Nagle's
+                # algorithm holds the body until the client's delayed ACK (40 ms)
+                self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                super().setup()
+
+            def do_POST(self):
+                length = int(self.headers.get("content-length") or 0)
+                body = json.loads(self.rfile.read(length) or b"{}")
+                status, headers, payload = server.answer(body, dict(self.headers))
+                kind = "application/json"
+                if body.get("stream") and status == 200:
+                    data, kind = sse(payload), "text/event-stream"
+                else:
+                    data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("content-type", kind)
+                self.send_header("content-length", str(len(data)))
+                self.send_header("request-id", f"req_{len(server.bodies)}")
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.httpd = Listener(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def _take(self):
+        """A token from the bucket (capacity and refill: `rate` per second)."""
+        now = time.monotonic()
+        self.tokens = min(float(self.rate),
+                          self.tokens + (now - self.refilled) * self.rate)
+        self.refilled = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+    def _limit_headers(self):
+        if not self.ratelimit_headers:
+            return {}
+        full_in = (self.rate - self.tokens) / self.rate
+        reset = datetime.now(UTC) + timedelta(seconds=full_in)
+        return {"anthropic-ratelimit-requests-limit": str(self.rate),
+                "anthropic-ratelimit-requests-remaining": str(int(self.tokens)),
+                "anthropic-ratelimit-requests-reset": reset.isoformat().replace("+00:00",
+                                                                                "Z")}
+
+    def answer(self, body, headers):
+        with self.lock:
+            self.bodies.append(body)
+            limited = self.rate is not None and not self._take()
+            limit_headers = self._limit_headers() if self.rate else {}
+        if limited:
+            extra = dict(limit_headers)
+            if self.retry_after is not None:
+                extra["retry-after"] = self.retry_after
+            with self.lock:
+                self.statuses.append(429)
+            return 429, extra, {"type": "error", "error": {
+                "type": "rate_limit_error", "message": "slow down"}}
+        delay = self.latency + (random.random() * self.jitter if self.jitter else 0)
+        if delay:
+            time.sleep(delay)
+        answer = self.respond(body) if self.respond else None
+        status, extra, payload = answer if answer else (200, {}, reply_for(body))
+        extra = {**limit_headers, **extra}
+        with self.lock:
+            self.statuses.append(status)
+        return status, extra, payload
+
+    def texts(self):
+        with self.lock:
+            return [last_text(b) for b in self.bodies]
+
+    def close(self):
+        self.closed.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
