@@ -171,3 +171,10 @@ def test_the_retry_policy_names_no_private_urllib3_parameter():
 
     names = inspect.signature(ApiRetry.increment).parameters
     assert not [n for n in names if n.startswith("_")], names
+
+
+def test_jsonl_results_get_an_echoed_key_redacted(api, invoke):
+    api.reply(message(text=f"echo {FAKE_KEY} done"))
+    r = invoke(["--jsonl"], input=b'"Hi"\n')  # invoke fails on a key in the output
+    assert r.code == 0, r
+    assert json.loads(r.stdout)["text"] == "echo [REDACTED] done"
