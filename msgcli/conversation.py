@@ -37,8 +37,7 @@ class History:
         self.messages = messages
         self.fields = fields or {}
         self.is_object = is_object
-        # A rewrite keeps the file's shape: leading system messages stay where they
-        # were, and its own fields stay as written; only the request lifts them.
+        # a rewrite keeps the file as written; only the request lifts system messages
         self.leading = list(leading)
         self.saved = self.fields if saved is None else saved
 
@@ -87,6 +86,9 @@ def from_value(value, where):
             continue
         messages.append(message)
     if system_parts:
+        if not isinstance(fields.get("system"), (str, list, type(None))):
+            raise InputError(f"{where}: 'system' must be text or an array of text "
+                             f"blocks, not {json_kind(fields['system'])}")
         fields["system"] = _merge_system(fields.get("system"), system_parts)
     return History(messages, fields, is_object, raw_messages[:len(system_parts)], saved)
 

@@ -178,3 +178,12 @@ def test_jsonl_results_get_an_echoed_key_redacted(api, invoke):
     r = invoke(["--jsonl"], input=b'"Hi"\n')  # invoke fails on a key in the output
     assert r.code == 0, r
     assert json.loads(r.stdout)["text"] == "echo [REDACTED] done"
+
+
+def test_a_system_field_that_is_not_text_beside_system_messages_is_refused(
+        api, invoke, tmp_path):
+    """Found by test_any_messages_file once its text could hold anything."""
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps({"system": True, "messages": [
+        {"role": "system", "content": "0"}, {"role": "user", "content": "0"}]}))
+    refused(api, invoke(["-f", str(path)]), "'system' must be text", "a boolean")
