@@ -10,7 +10,6 @@ Each step is a call into the module that owns it. Nothing here catches a failure
 steps raise, and msgcli.failures turns what they raise into a line and a status.
 """
 
-import os
 import signal
 import time
 from contextlib import contextmanager
@@ -23,14 +22,12 @@ from msgcli.waits import alarm
 
 
 def credentials(opts=None, console=None):
-    """(API key, auth token): --api-key-file wins over ANTHROPIC_API_KEY; empty
-    means unset. A key read from a file joins the redactor at once."""
-    key = os.environ.get("ANTHROPIC_API_KEY") or None
-    if opts is not None and opts.api_key_file:
-        key = files.read_key_file(opts.api_key_file)
-        if console is not None:
-            console.redactor.add(key)
-    return key, os.environ.get("ANTHROPIC_AUTH_TOKEN") or None
+    """files.credentials for these options; a key read from a file joins the
+    redactor at once."""
+    keys = files.credentials(opts.api_key_file if opts is not None else None)
+    if console is not None:
+        console.redactor.add(keys[0])
+    return keys
 
 
 def run(opts, console):
@@ -50,12 +47,12 @@ def run(opts, console):
 
 
 def _run(opts, console, deadline=None):
-    with alarm(None if deadline is None else deadline - time.monotonic()):
+    with alarm(None if deadline is None else deadline - time.monotonic()) as timer:
         keys = credentials(opts, console)
         history = conversation.read(opts)
         turn = inputs.user_turn(opts, console, history)
         req = request.build(opts, history, turn, keys, console.redactor)
-        out = Collector() if opts.output else Stdout(console.redactor)
+        out = (Collector if opts.output else Stdout)(console.redactor)
         console.answer = out
         if opts.dry_run:
             render.dry_run(opts, req, out)
@@ -68,10 +65,16 @@ def _run(opts, console, deadline=None):
                               req.body.get("model") == request.DEFAULT_MODEL)
         if note:
             console.line(note)
-        with terminable(), Transport(opts.retries, opts.timeout, console,
-                                     verbose=opts.verbose, max_wait=opts.max_wait,
-                                     deadline=deadline) as transport:
-            message = converse(opts, req, transport, out, console)
+        # until the files are written too: SIGTERM mid-write removes the temp file
+        with terminable():
+            with Transport(opts.retries, opts.timeout, console, verbose=opts.verbose,
+                           max_wait=opts.max_wait, deadline=deadline) as transport:
+                message = converse(opts, req, transport, out, console)
+            timer.disarm()  # what was received is saved whatever the time
+            return _finish(opts, message, console, out, history, turn, transport.request_id)
+
+
+def _finish(opts, message, console, out, history, turn, request_id=None):
     if message is None:  # --count-tokens printed its number
         if opts.output:
             conversation.write_atomic(opts.output, out.text(), "output file")
@@ -79,7 +82,7 @@ def _run(opts, console, deadline=None):
     if opts.citations:
         for line in servertools.citation_lines(message):
             console.raw(line + "\n")
-    code = conclude(opts, message, console, transport.request_id)
+    code = conclude(opts, message, console, request_id)
     if opts.output and code == ExitStatus.OK:
         conversation.write_atomic(opts.output, out.text(), "output file")
     if opts.conversation and message.get("stop_reason") != "refusal" \

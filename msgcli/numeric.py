@@ -12,9 +12,10 @@ class FiniteFloat(click.ParamType):
 
     name = "float"
 
-    def __init__(self, minimum=None, above=False):
+    def __init__(self, minimum=None, above=False, maximum=None):
         self.minimum = minimum
         self.above = above
+        self.maximum = maximum
 
     def convert(self, value, param, ctx):
         if isinstance(value, float):
@@ -31,6 +32,8 @@ class FiniteFloat(click.ParamType):
                 self.fail(f"must be greater than {self.minimum:g}", param, ctx)
             if not self.above and number < self.minimum:
                 self.fail(f"must be at least {self.minimum:g}", param, ctx)
+        if self.maximum is not None and number > self.maximum:
+            self.fail(f"must be at most {self.maximum:g}", param, ctx)
         return number
 
 

@@ -27,6 +27,9 @@ DEFAULT_PARALLEL = 8  # --jsonl: see msgcli.many for why
 DEFAULT_MAX_WAIT = 600.0  # the longest retry-after honoured: --timeout's default
 CACHE_TTLS = ("5m", "1h")
 CACHE_BREAKPOINTS = ("system", "documents")
+# The longest wait --timeout and --stdin-timeout take (about 11.6 days): far beyond
+# any real wait, and far below what select() and socket timeouts overflow at.
+MAX_SECONDS = 1e6
 EFFORTS = ("low", "medium", "high", "xhigh", "max")
 
 
@@ -65,7 +68,7 @@ class JsonSource(click.ParamType):
     def convert(self, value, param, ctx):
         if isinstance(value, self.kind):
             return value
-        from msgcli.files import decode_utf8, parse_json_text, read_file_bytes
+        from msgcli.files import decode_utf8, json_kind, parse_json_text, read_file_bytes
 
         flag = _flag(param)
         stripped = value.lstrip()
@@ -89,7 +92,7 @@ class JsonSource(click.ParamType):
                 self.fail(f"{value!r} does not exist (and is not JSON)", param, ctx)
         if not isinstance(parsed, self.kind):
             kind = "object" if self.kind is dict else "array"
-            self.fail(f"must be a JSON {kind}, not {_json_kind(parsed)}", param, ctx)
+            self.fail(f"must be a JSON {kind}, not {json_kind(parsed)}", param, ctx)
         return parsed
 
     def shell_complete(self, ctx, param, incomplete):
@@ -188,11 +191,6 @@ def _flag(param):
         (longs or param.opts)[0]
 
 
-def _json_kind(value):
-    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean",
-            int: "a number", float: "a number", type(None): "null"}.get(type(value), "?")
-
-
 def source_name(param, argv=()):
     """How the user gave a parameter: its flag, or, when the command line does not
     hold it, the environment variable it came from."""
@@ -231,6 +229,11 @@ def _check_text(ctx, command):
                                      "bytes given)", ctx=ctx, param=param)
 
 
+def stdin_taken(opts):
+    """Whether an option already reads stdin ('-'), so it is not also the prompt."""
+    return opts.messages == "-" or "-" in opts.image or "-" in opts.document
+
+
 def _check_combinations(o):
     if o.messages and o.conversation:
         raise click.UsageError("use either -f/--messages or -c/--conversation, not both")
@@ -242,7 +245,7 @@ def _check_combinations(o):
                                    "rejects a final assistant turn that does)")
     if o.no_stdin and o.stdin:
         raise click.UsageError("use either --stdin or --no-stdin, not both")
-    if o.no_stdin and (o.messages == "-" or "-" in o.image + o.document):
+    if o.no_stdin and stdin_taken(o):
         raise click.UsageError("'-' reads stdin, but --no-stdin says not to")
     for name, path in (("-f/--messages", o.messages), ("-c/--conversation",
                                                         o.conversation)):

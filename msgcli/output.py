@@ -107,6 +107,10 @@ class HoldBack:
         self._pending = text[len(text) - keep:] if keep else ""
         return text[:len(text) - keep] if keep else text
 
+    def last_char(self, written):
+        """The answer's last character so far, held back or `written` last."""
+        return self._pending[-1] if self._pending else written
+
     def drain(self):
         """What was held back: the stream ended, so it began no secret."""
         pending, self._pending = self._pending, ""
@@ -137,6 +141,7 @@ class Stdout:
         text = self._held.feed(text)
         if text:
             self._write(text)
+        self.last_char = self._held.last_char(self.last_char)  # the newline rule's
 
     def flush(self):
         if self._out is not None:
@@ -154,13 +159,19 @@ class Stdout:
 
 
 class Collector:
-    """A stand-in for Stdout that keeps the text, for a result written elsewhere."""
+    """A stand-in for Stdout that keeps the text, for a result written elsewhere
+    (-o): redacted across writes as Stdout's is, since a file leaks as stdout does."""
 
-    def __init__(self):
+    def __init__(self, redactor=None):
         self.parts = []
         self.last_char = ""
+        self._held = HoldBack(redactor if redactor is not None else Redactor())
 
     def write(self, text):
+        self._keep(self._held.feed(text) if text else "")
+        self.last_char = self._held.last_char(self.last_char)
+
+    def _keep(self, text):
         if text:
             self.parts.append(text)
             self.last_char = text[-1]
@@ -169,7 +180,7 @@ class Collector:
         pass
 
     def close(self):
-        pass
+        self._keep(self._held.drain())
 
     def text(self):
         return "".join(self.parts)

@@ -63,23 +63,31 @@ def _on_alarm(signum, frame):
                           "complete (anything printed is incomplete)")
 
 
+class _Timer:
+    def disarm(self):
+        if hasattr(signal, "setitimer"):
+            signal.setitimer(signal.ITIMER_REAL, 0)
+
+
 @contextmanager
 def alarm(seconds):
-    """The hard bound: SIGALRM after `seconds` (None: no bound). Only the main
-    thread may set it; elsewhere the limits above still hold."""
+    """The hard bound: SIGALRM after `seconds` (None: no bound); the timer it
+    yields can be disarmed early. Only the main thread may set it; elsewhere the
+    limits above still hold."""
+    timer = _Timer()
     if seconds is None:
-        yield
+        yield timer
         return
     if seconds <= 0:  # spent already (waiting for a conversation file's lock, say)
         _on_alarm(None, None)
     try:
         previous = signal.signal(signal.SIGALRM, _on_alarm)
     except (ValueError, AttributeError):  # not the main thread, or no SIGALRM
-        yield
+        yield timer
         return
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
-        yield
+        yield timer
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
+        timer.disarm()
         signal.signal(signal.SIGALRM, previous)

@@ -658,3 +658,17 @@ def test_a_deadline_already_spent_stops_at_once():
         with alarm(-0.5):
             reached.append(True)
     assert reached == []
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_an_answer_that_could_begin_a_key_still_gets_its_newline(api, invoke, scripted,
+                                                                 tmp_path, stream):
+    """'s' may begin the key (sk-ant-...), so it is held back until the end; the
+    newline rule must still see it (found by test_fast_path's hypothesis run)."""
+    server = scripted(sse_response([events_to_sse(text_stream(["s"]))]) if stream
+                      else plain_response("200 OK", message("s")))
+    args = ["--stream"] if stream else []
+    assert invoke([*args, "Hi"], base_url=server.url).stdout == "s\n"
+    out = tmp_path / "answer.txt"
+    assert invoke([*args, "-o", str(out), "Hi"], base_url=server.url).code == 0
+    assert out.read_text() == "s\n"
