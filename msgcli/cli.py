@@ -26,6 +26,8 @@ SECTIONS = (
                         "extra")),
     ("Output", ("stream", "json_", "output", "no_newline", "hide_prefill", "show_thinking", "usage",
                 "verbose", "count_tokens", "dry_run")),
+    ("Batches", ("batch", "wait", "batch_results", "batch_status", "batch_cancel",
+                 "batch_list")),
     ("Connection", ("base_url", "api_version", "beta", "header", "retries", "timeout")),
 )
 
@@ -184,6 +186,19 @@ def _seconds(value):
               metavar="SECONDS",
               help="With other input, how long to wait for a silent stdin pipe.  "
                    f"[default: {_seconds(options.DEFAULT_STDIN_TIMEOUT)}]")
+@click.option("--batch", is_flag=True,
+              help="With --jsonl: submit the lines as Message Batches (half the price, "
+                   "answers within 24 h); prints each batch as one JSON line.")
+@click.option("--wait", is_flag=True,
+              help="With --batch or --batch-results: wait for the batches to end, "
+                   "then print their results as --jsonl does.")
+@click.option("--batch-results", is_flag=True,
+              help="Print the results of batches ID... (the PROMPT words, or stdin).")
+@click.option("--batch-status", is_flag=True,
+              help="Print batches ID... as JSON lines.")
+@click.option("--batch-cancel", is_flag=True, help="Cancel batches ID...; prints each as a JSON line.")
+@click.option("--batch-list", is_flag=True,
+              help="Print every batch of the workspace as JSON lines.")
 @click.version_option(__version__, "-V", "--version", prog_name="msgcli",
                       message="%(prog)s %(version)s")
 def cli(**_):

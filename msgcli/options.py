@@ -217,6 +217,12 @@ class Options(NamedTuple):
     retries: int = DEFAULT_RETRIES
     timeout: float = DEFAULT_TIMEOUT
     stdin_timeout: float = DEFAULT_STDIN_TIMEOUT
+    batch: bool = False
+    wait: bool = False
+    batch_results: bool = False
+    batch_status: bool = False
+    batch_cancel: bool = False
+    batch_list: bool = False
 
 
 def _flag(param):
@@ -287,6 +293,42 @@ def _check_combinations(o):
             raise click.UsageError(f"{name}: not a valid file name")
 
 
+BATCH_COMMANDS = ("batch_results", "batch_status", "batch_cancel", "batch_list")
+
+
+def batch_command(o):
+    """The batch command given (--batch-results, --batch-status, ...), or None."""
+    return next((name for name in BATCH_COMMANDS if getattr(o, name)), None)
+
+
+def _flag_of(name):
+    return "--" + name.replace("_", "-")
+
+
+def _check_batch(o):
+    given = [name for name in BATCH_COMMANDS if getattr(o, name)]
+    if len(given) > 1:
+        raise click.UsageError(f"use one of {', '.join(map(_flag_of, given))}, not several")
+    command = given[0] if given else None
+    if o.batch and command:
+        raise click.UsageError(f"--batch submits new batches; {_flag_of(command)} works "
+                               "on existing ones: use one or the other")
+    if o.batch and not getattr(o, "jsonl", False):
+        raise click.UsageError("--batch submits the lines of --jsonl input: give --jsonl "
+                               "too (msgcli --jsonl --batch < requests.jsonl)")
+    if o.wait and not (o.batch or o.batch_results):
+        raise click.UsageError("--wait goes with --batch or --batch-results")
+    if not (o.batch or command):
+        return
+    name = "--batch" if o.batch else _flag_of(command)
+    for flag, value in (("--stream", o.stream), ("--count-tokens", o.count_tokens),
+                        ("-c/--conversation", o.conversation), ("-o/--output", o.output)):
+        if value:
+            raise click.UsageError(f"{flag} does not go with {name}")
+    if command == "batch_list" and o.prompt:
+        raise click.UsageError("--batch-list takes no batch ids")
+
+
 def build(ctx, command):
     """The Options for a parsed command line."""
     _check_text(ctx, command)
@@ -294,4 +336,5 @@ def build(ctx, command):
     params["json"] = params.pop("json_", False)
     options = Options(**params)
     _check_combinations(options)
+    _check_batch(options)
     return options

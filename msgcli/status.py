@@ -25,6 +25,9 @@ class ExitStatus(enum.IntEnum):
     SERVER_ERROR = 13
     NETWORK = 14
     WRITE_ERROR = 15
+    BATCH_CANCELED = 17
+    BATCH_EXPIRED = 18
+    BATCH_NOT_ENDED = 19
     INTERRUPTED = 130
     BROKEN_PIPE = 141
     TERMINATED = 143
@@ -52,6 +55,12 @@ EXIT_STATUS_MEANINGS = {
     "connection dropped, stream cut short",
     ExitStatus.WRITE_ERROR: "cannot write the answer: stdout is full, closed or failing "
     "(ENOSPC, EIO)",
+    ExitStatus.BATCH_CANCELED: "batch request canceled: its batch was canceled "
+    "before the request ran",
+    ExitStatus.BATCH_EXPIRED: "batch request expired: its batch did not reach it "
+    "within 24 hours",
+    ExitStatus.BATCH_NOT_ENDED: "batch not ended yet: --batch-results without --wait "
+    "on a batch still in progress",
     ExitStatus.INTERRUPTED: "interrupted (Ctrl-C, SIGINT)",
     ExitStatus.BROKEN_PIPE: "stdout closed early (broken pipe): exits quietly",
     ExitStatus.TERMINATED: "terminated (SIGTERM)",

@@ -40,8 +40,9 @@ def should_retry(http_status, headers):
     return http_status in (408, 409, 429) or http_status >= 500
 
 
-def retry_after_seconds(headers):
-    """The server's requested wait, or None when absent, unparsable or over 60 s."""
+def retry_after_seconds(headers, maximum=MAX_RETRY_AFTER):
+    """The server's requested wait, or None when absent, unparsable or over
+    `maximum` (60 s for a retry)."""
     value = headers.get("retry-after-ms")
     seconds = None
     if value is not None:
@@ -57,7 +58,7 @@ def retry_after_seconds(headers):
                 seconds = Retry().parse_retry_after(headers["retry-after"])
             except (InvalidHeader, ValueError, OverflowError):  # a date in year 99999
                 seconds = None
-    if seconds is None or not 0 <= seconds <= MAX_RETRY_AFTER:
+    if seconds is None or not 0 <= seconds <= maximum:
         return None
     return seconds
 
@@ -134,17 +135,24 @@ class Transport:
 
     def send(self, req):
         """POST the request; return the response once its status is 2xx."""
-        headers = dict(req.headers)
+        return self.request("POST", req.url, req.headers, req.data)
+
+    def request(self, method, url, headers, data=None):
+        """Any API call (the Messages call, or a batch's create, poll, list, cancel
+        and results): the response once its status is 2xx, body unread. Each call
+        has its own retry budget."""
+        headers = dict(headers)
         # Compression would let a small reply inflate without bound; nothing the
         # API sends is large enough to be worth it.
         headers.setdefault("accept-encoding", "identity")
+        self.attempts = 1
         if self.verbose:
-            self.console.line(f"POST {req.url}")
+            self.console.line(f"{method} {url}")
         started = time.monotonic()
         try:
-            response = self.session.post(req.url, headers=headers, data=req.data,
-                                         timeout=self.timeout, stream=True,
-                                         allow_redirects=False)
+            response = self.session.request(method, url, headers=headers, data=data,
+                                            timeout=self.timeout, stream=True,
+                                            allow_redirects=False)
         except requests.RequestException as e:
             raise NetworkError(self._network_message(e)) from None
         if self.verbose:
