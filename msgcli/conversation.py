@@ -36,7 +36,11 @@ class History:
 def load(data, where):
     """Parse the bytes of a messages file: a JSON array of messages, or a request
     body object. Leading OpenAI-style system messages are lifted into `system`."""
-    value = parse_json_text(decode_utf8(data, where), where)
+    return from_value(parse_json_text(decode_utf8(data, where), where), where)
+
+
+def from_value(value, where):
+    """A History from an already parsed messages array or request object."""
     if isinstance(value, list):
         fields, raw_messages, prefix, is_object = {}, value, "", False
     elif isinstance(value, dict):
