@@ -100,6 +100,12 @@ class Spool:
     def close(self):
         self.file.close()
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
 
 class SpooledBody:
     """One batch's create body: the requests between `start` and `end` of the

@@ -196,7 +196,8 @@ def _seconds(value):
               help="Print the results of batches ID... (the PROMPT words, or stdin).")
 @click.option("--batch-status", is_flag=True,
               help="Print batches ID... as JSON lines.")
-@click.option("--batch-cancel", is_flag=True, help="Cancel batches ID...; prints each as a JSON line.")
+@click.option("--batch-cancel", is_flag=True,
+              help="Cancel batches ID...; prints each as a JSON line.")
 @click.option("--batch-list", is_flag=True,
               help="Print every batch of the workspace as JSON lines.")
 @click.version_option(__version__, "-V", "--version", prog_name="msgcli",

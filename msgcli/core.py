@@ -22,6 +22,12 @@ def credentials():
 
 
 def run(opts, console):
+    from msgcli.options import batch_command
+
+    if opts.batch or batch_command(opts):  # the Message Batches API: msgcli.batch_run
+        from msgcli import batch_run
+
+        return batch_run.run(opts, console)
     history, turn = inputs.read(opts, console)
     req = request.build(opts, history, turn, credentials(), console.redactor)
     out = Collector() if opts.output else Stdout(console.redactor)

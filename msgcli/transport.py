@@ -135,12 +135,37 @@ class Transport:
 
     def send(self, req):
         """POST the request; return the response once its status is 2xx."""
-        return self.request("POST", req.url, req.headers, req.data)
+        headers = dict(req.headers)
+        # Compression would let a small reply inflate without bound; nothing the
+        # API sends is large enough to be worth it.
+        headers.setdefault("accept-encoding", "identity")
+        if self.verbose:
+            self.console.line(f"POST {req.url}")
+        started = time.monotonic()
+        try:
+            response = self.session.post(req.url, headers=headers, data=req.data,
+                                         timeout=self.timeout, stream=True,
+                                         allow_redirects=False)
+        except requests.RequestException as e:
+            raise NetworkError(self._network_message(e)) from None
+        if self.verbose:
+            rid = response.headers.get("request-id") or "-"
+            status_line = f"HTTP {response.status_code} {response.reason or ''}".rstrip()
+            self.console.line(f"{status_line}, request-id {rid}, "
+                              f"{time.monotonic() - started:.3f} s, attempt {self.attempts}")
+        encoding = (response.headers.get("content-encoding") or "identity").strip().lower()
+        if encoding != "identity":
+            response.close()
+            raise BadResponseError(f"the server compressed its reply ({encoding}) though "
+                                   "msgcli asked for none")
+        if response.status_code >= 300:
+            raise self.error_for(response)
+        return response
 
     def request(self, method, url, headers, data=None):
-        """Any API call (the Messages call, or a batch's create, poll, list, cancel
-        and results): the response once its status is 2xx, body unread. Each call
-        has its own retry budget."""
+        """Any other API call (a batch's create, poll, list, cancel and results),
+        with send()'s checks: the response once its status is 2xx, body unread.
+        Each call has its own retry budget."""
         headers = dict(headers)
         # Compression would let a small reply inflate without bound; nothing the
         # API sends is large enough to be worth it.
