@@ -4,7 +4,7 @@ They are raised where a failure is found and turned into output in one place,
 msgcli.failures.
 """
 
-from msgcli.status import ExitStatus, for_error_type
+from msgcli.status import ExitStatus
 
 
 class MsgcliError(Exception):
@@ -67,14 +67,3 @@ class ApiError(MsgcliError):
         if hint:
             parts.append(f"; {hint}")
         super().__init__("".join(parts), exit_code)
-
-    @classmethod
-    def from_error_object(cls, value, http_status=None, attempts=1):
-        """From an API error object ({"type": "error", "error": {...}}) that arrived
-        inside a 2xx reply or a stream; its status comes from the error's type."""
-        error = value.get("error") if isinstance(value.get("error"), dict) else {}
-        error_type = str(error.get("type") or "error")
-        request_id = value.get("request_id")
-        return cls(for_error_type(error_type), http_status, error_type,
-                   str(error.get("message") or ""),
-                   request_id if isinstance(request_id, str) else None, attempts)

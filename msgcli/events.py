@@ -8,8 +8,8 @@ msgcli.transport's.
 
 import json
 
-from msgcli.errors import ApiError, BadResponseError, NetworkError
-from msgcli.reply import check_message
+from msgcli.errors import BadResponseError, NetworkError
+from msgcli.reply import api_error, check_message
 from msgcli.sse import SSEParser
 
 _PROTOCOL_EVENTS = frozenset({
@@ -51,7 +51,7 @@ class MessageAccumulator:
             return
         kind = data.get("type", event_type)
         if kind == "error":
-            raise ApiError.from_error_object(data)
+            raise api_error(data)
         if kind == "message_start":
             message = data.get("message")
             if not isinstance(message, dict):

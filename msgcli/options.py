@@ -8,7 +8,7 @@ exit 2, before anything is read or sent.
 
 import math
 import os
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 
 import click
 
@@ -180,37 +180,37 @@ class Options(NamedTuple):
     or a default may supply the value instead."""
 
     prompt: tuple = ()
-    messages: Optional[str] = None
-    conversation: Optional[str] = None
-    system: Optional[str] = None
-    model: Optional[str] = None
-    max_tokens: Optional[int] = None
-    temperature: Optional[float] = None
-    top_p: Optional[float] = None
-    top_k: Optional[int] = None
+    messages: str | None = None
+    conversation: str | None = None
+    system: str | None = None
+    model: str | None = None
+    max_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    top_k: int | None = None
     stop: tuple = ()
-    prefill: Optional[str] = None
+    prefill: str | None = None
     hide_prefill: bool = False
     image: tuple = ()
     document: tuple = ()
-    thinking: Optional[dict] = None
+    thinking: dict | None = None
     show_thinking: bool = False
-    effort: Optional[str] = None
-    schema: Optional[dict] = None
-    tools: Optional[list] = None
-    tool_choice: Optional[str] = None
+    effort: str | None = None
+    schema: dict | None = None
+    tools: list | None = None
+    tool_choice: str | None = None
     tool_result: tuple = ()
     tool_error: tuple = ()
-    extra: Optional[dict] = None
+    extra: dict | None = None
     count_tokens: bool = False
     json: bool = False
-    output: Optional[str] = None
+    output: str | None = None
     no_newline: bool = False
     usage: bool = False
     verbose: bool = False
     dry_run: bool = False
-    stream: Optional[bool] = None
-    base_url: Optional[str] = None
+    stream: bool | None = None
+    base_url: str | None = None
     api_version: str = DEFAULT_API_VERSION
     beta: tuple = ()
     header: tuple = ()

@@ -6,6 +6,7 @@ code that shows it can trust its shape. Anything unexpected is a BadResponseErro
 import json
 
 from msgcli.errors import ApiError, BadResponseError
+from msgcli.status import for_error_type
 
 STREAM = "stream"
 WHOLE = "whole"
@@ -49,7 +50,7 @@ def message(raw, http_status):
     """The reply as a Message whose content is a list of blocks with string texts."""
     value = json_object(raw, http_status)
     if value.get("type") == "error" or ("error" in value and "content" not in value):
-        raise ApiError.from_error_object(value, http_status)
+        raise api_error(value, http_status)
     check_message(value, f"the server answered HTTP {http_status} with JSON that is "
                          "not a message")
     return value
@@ -75,6 +76,21 @@ def input_tokens(raw, http_status):
     return tokens
 
 
+def _error_fields(value):
+    """(type, message) of an API error object {"type": "error", "error": {...}}."""
+    error = value.get("error") if isinstance(value.get("error"), dict) else {}
+    return str(error.get("type") or "error"), str(error.get("message") or "")
+
+
+def api_error(value, http_status=None):
+    """The ApiError for an error object that arrived inside a 2xx reply or a stream,
+    where only its type tells its status."""
+    error_type, message = _error_fields(value)
+    request_id = value.get("request_id")
+    return ApiError(for_error_type(error_type), http_status, error_type, message,
+                    request_id if isinstance(request_id, str) else None)
+
+
 def error_summary(body, content_type):
     """(error type, message) from an error response, whatever shape it has."""
     try:
@@ -82,8 +98,7 @@ def error_summary(body, content_type):
     except (ValueError, UnicodeDecodeError, RecursionError):
         value = None
     if isinstance(value, dict) and isinstance(value.get("error"), dict):
-        error = value["error"]
-        return str(error.get("type") or "unknown"), str(error.get("message") or "")
+        return _error_fields(value)
     if not body:
         return "empty response", "the server sent no body"
     kind_ = (content_type or "unknown type").split(";")[0]

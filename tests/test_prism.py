@@ -1,9 +1,9 @@
 """Conformance against Prism, a mock server built from the official OpenAPI spec: it
 validates every request msgcli sends and answers from the spec's examples.
 
-Locally without node (or without `npm ci` in tests/prism) these skip with a reason;
-.ci/run installs Prism and sets MSGCLI_REQUIRE_PRISM=1, which turns a skip into a
-failure."""
+Where Node.js and npm are installed, the first run does `npm ci` in tests/prism (once,
+from the npm registry); without them these skip with a reason that says how to get them.
+.ci/run sets MSGCLI_REQUIRE_PRISM=1, which turns a skip into a failure."""
 
 import json
 import os
@@ -19,7 +19,8 @@ from tests.conftest import FAKE_KEY, REPO, Result, assert_no_secret, clean_env
 from tests.spec import SPEC_PATH
 
 pytestmark = pytest.mark.prism
-PRISM = REPO / "tests" / "prism" / "node_modules" / ".bin" / "prism"
+PRISM_DIR = REPO / "tests" / "prism"
+PRISM = PRISM_DIR / "node_modules" / ".bin" / "prism"
 DATA = Path(__file__).parent / "data"
 # The answer every example in the spec gives
 EXAMPLE_TEXT = "Hi! My name is Claude."
@@ -31,22 +32,32 @@ def _free_port():
         return s.getsockname()[1]
 
 
+def _unavailable(reason):
+    if os.environ.get("MSGCLI_REQUIRE_PRISM"):
+        pytest.fail(f"Prism conformance tests must run here: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def prism_installed():
+    """Prism's path; `npm ci` in tests/prism once if it is not installed yet."""
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        _unavailable("Node.js and npm are not installed: install them (e.g. `apt-get install "
+                     "nodejs npm`, or from https://nodejs.org) to run the Prism tests")
+    if not PRISM.exists():
+        proc = subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+                              cwd=PRISM_DIR, capture_output=True, text=True, timeout=600)
+        if proc.returncode != 0 or not PRISM.exists():
+            _unavailable(f"`npm ci` in tests/prism failed ({proc.returncode}): "
+                         f"{proc.stderr.strip()[-500:]}")
+    return PRISM
+
+
 @pytest.fixture(scope="module")
-def prism():
-    missing = None
-    if shutil.which("node") is None:
-        missing = "node is not installed"
-    elif not PRISM.exists():
-        missing = "Prism is not installed: run `npm ci` in tests/prism"
-    elif not SPEC_PATH.exists():
-        missing = f"the spec is not at {SPEC_PATH}"
-    if missing:
-        if os.environ.get("MSGCLI_REQUIRE_PRISM"):
-            pytest.fail(f"Prism conformance tests must run here: {missing}")
-        pytest.skip(missing)
+def prism(prism_installed):
     port = _free_port()
-    log = open(REPO / "tests" / "prism" / "prism.log", "w")
-    proc = subprocess.Popen([str(PRISM), "mock", "-h", "127.0.0.1", "-p", str(port),
+    log = open(PRISM_DIR / "prism.log", "w")
+    proc = subprocess.Popen([str(prism_installed), "mock", "-h", "127.0.0.1", "-p", str(port),
                              str(SPEC_PATH)], stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120

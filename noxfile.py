@@ -1,0 +1,81 @@
+"""The interpreter and dependency matrix: `nox` (needs `pip install nox uv`).
+
+tests(python, deps) runs the whole suite on the oldest and newest supported Python with
+  - deps="lowest": click, requests and urllib3 at the lowest versions setup.cfg allows
+    (uv's --resolution lowest-direct); the test tools at their newest;
+  - deps="newest": everything at the newest version the registry serves.
+
+The property tests run with few examples here (MSGCLI_HYPOTHESIS_EXAMPLES): the plain
+`python -m pytest` run keeps their full count. A missing interpreter fails the session
+on CI (CI set) and skips it elsewhere, so a user without those Pythons can still run
+`python -m pytest`. Interpreters installed with pyenv are found without `pyenv global`.
+"""
+
+import os
+import re
+from pathlib import Path
+
+import nox
+
+OLDEST, NEWEST = "3.11", "3.13"  # keep OLDEST in step with python_requires in setup.cfg
+RUNTIME = ("click", "requests", "urllib3")  # install_requires in setup.cfg
+
+nox.options.default_venv_backend = "uv"
+nox.options.error_on_missing_interpreters = bool(os.environ.get("CI"))
+nox.options.sessions = ["tests"]
+# Never let uv fetch an interpreter from the network: a missing Python must show.
+os.environ.setdefault("UV_PYTHON_DOWNLOADS", "never")
+
+
+def _version_key(path):
+    return [int(part) for part in re.findall(r"\d+", path.parent.name)]
+
+
+def _expose_pyenv_pythons():
+    """Put pyenv's newest X.Y.* of each wanted version on PATH (pyenv's shims only show
+    the versions `pyenv global` selects)."""
+    root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    found = []
+    for version in (OLDEST, NEWEST):
+        candidates = sorted(root.glob(f"{version}.*/bin"), key=_version_key)
+        candidates = [c for c in candidates if (c / f"python{version}").exists()]
+        if candidates:
+            found.append(str(candidates[-1]))
+    if found:
+        os.environ["PATH"] = os.pathsep.join([*found, os.environ.get("PATH", "")])
+
+
+_expose_pyenv_pythons()
+
+
+def _runtime_versions(session):
+    out = session.run("python", "-c",
+                      "import importlib.metadata as m; "
+                      f"print(' '.join(n + '==' + m.version(n) for n in {RUNTIME!r}))",
+                      silent=True)
+    return out.strip()
+
+
+@nox.session(python=[OLDEST, NEWEST])
+@nox.parametrize("deps", ["lowest", "newest"])
+def tests(session, deps):
+    if deps == "lowest":
+        session.install("--resolution", "lowest-direct", "-e", ".")
+        lowest = _runtime_versions(session)
+        # the test tools at their newest, the runtime dependencies held where they are
+        session.install("-e", ".[test]", *(f"--constraint={c}" for c in
+                                           _constraints(session, lowest)))
+        assert _runtime_versions(session) == lowest, "the test extras moved a minimum"
+    else:
+        session.install("--upgrade", "--resolution", "highest", "-e", ".[test]")
+    session.run("python", "--version")
+    session.log("runtime dependencies: %s", _runtime_versions(session))
+    session.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", *session.posargs,
+                env={"MSGCLI_HYPOTHESIS_EXAMPLES": os.environ.get(
+                    "MSGCLI_HYPOTHESIS_EXAMPLES", "10")})
+
+
+def _constraints(session, pins):
+    path = Path(session.create_tmp()) / "lowest-constraints.txt"
+    path.write_text("\n".join(pins.split()) + "\n")
+    return [str(path)]
