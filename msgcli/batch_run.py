@@ -15,8 +15,8 @@ import re
 import tempfile
 import time
 
-from msgcli import batches, core, inputs, jsonl, render, request, status
-from msgcli.errors import ApiError, BadResponseError, InputError, MsgcliError
+from msgcli import batches, core, inputs, jsonl, render, reply, request, status
+from msgcli.errors import BadResponseError, InputError, MsgcliError
 from msgcli.failures import Terminated
 from msgcli.options import DEFAULT_BASE_URL, batch_command
 from msgcli.output import Collector, Stdout
@@ -303,9 +303,7 @@ def result_of(opts, custom_id, item):
         try:
             if not isinstance(message, dict):
                 raise BadResponseError("a succeeded result without a message")
-            from msgcli.reply import check_message
-
-            check_message(message, "a succeeded result")
+            reply.check_message(message, "a succeeded result")
         except BadResponseError as e:
             return jsonl.error_result(custom_id, e)
         code, _ = status.for_stop_reason(message.get("stop_reason"))
@@ -313,7 +311,7 @@ def result_of(opts, custom_id, item):
                                  include_message=opts.json)
     if kind == "errored":
         error = result.get("error") if isinstance(result.get("error"), dict) else {}
-        return jsonl.error_result(custom_id, ApiError.from_error_object(error),
+        return jsonl.error_result(custom_id, reply.api_error(error),
                                   include_message=opts.json)
     if kind in _OUTCOMES:
         code, text = _OUTCOMES[kind]
