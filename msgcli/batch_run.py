@@ -291,7 +291,7 @@ def print_results(opts, api, ended, out, console):
         out.flush()
     if opts.usage:
         console.line(render.usage_line(usage))
-    return ExitStatus.OK if all_ok else ExitStatus.SOME_FAILED
+    return ExitStatus.OK if all_ok else ExitStatus.INCOMPLETE
 
 
 def result_of(opts, custom_id, item):

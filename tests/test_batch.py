@@ -3,12 +3,17 @@
 --jsonl --batch [--wait], with result lines as --jsonl writes them."""
 
 import json
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 
 from msgcli import batch_run
 from tests.batch_server import BatchEngine, answer, errored
-from tests.conftest import message
+from tests.conftest import REPO, assert_no_secret, clean_env, message
+from tests.spec import assert_valid
 
 
 @pytest.fixture
@@ -214,3 +219,253 @@ def test_usage_errors(invoke, engine, args, complaint):
     assert r.code == 2, r
     assert complaint in r.stderr
     assert engine.calls == []
+
+
+@pytest.mark.parametrize("sig, code, word", [(signal.SIGINT, 130, "interrupted"),
+                                             (signal.SIGTERM, 143, "terminated")])
+def test_ctrl_c_while_waiting_cancels_nothing_and_says_how_to_resume(api, sig, code, word):
+    engine = BatchEngine(api, polls=10**6)
+    a, b = engine.add(requests_for(["1"])), engine.add(requests_for(["2"]))
+    proc = subprocess.Popen([sys.executable, "-m", "msgcli", "--batch-results", a, b,
+                             "--wait"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, cwd=REPO, env=clean_env(engine.base))
+    deadline = time.monotonic() + 30
+    while len(engine.calls) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=30)
+    assert_no_secret(out, err)
+    assert proc.returncode == code, err
+    assert out == b""
+    assert err.decode().count("\n") == 1
+    assert err.decode().startswith(f"msgcli: {word}; stopped waiting; nothing was canceled")
+    assert f"msgcli --batch-results {a} {b} --wait" in err.decode()
+    assert engine.paths("POST") == []
+
+
+# -- --jsonl --batch -------------------------------------------------------------------
+
+INPUT = "\n".join([
+    json.dumps("What is 2+2?"),
+    json.dumps([{"role": "user", "content": "Hello"}]),
+    "",
+    json.dumps({"custom_id": "ticket-7", "system": "Be terse.",
+                "messages": [{"role": "user", "content": "Hi"}]}),
+    json.dumps({"custom_id": "b_9", "params": {"model": "claude-haiku-4-5", "max_tokens": 9,
+                                              "messages": [{"role": "user", "content": "x"}]}}),
+]) + "\n"
+
+
+def test_batch_submits_every_line_as_jsonl_builds_it(invoke, engine):
+    r = invoke(["--jsonl", "--batch", "-t", "100"], input=INPUT.encode())
+    assert r.code == 0, r
+    shown = lines(r.stdout)
+    assert len(shown) == 1 and shown[0]["type"] == "message_batch"
+    assert shown[0]["processing_status"] == "in_progress"
+    (body,) = engine.creates
+    assert_valid(body, "CreateMessageBatchParams")
+    reqs = body["requests"]
+    assert [q["custom_id"] for q in reqs] == ["1", "2", "ticket-7", "b_9"]
+    assert reqs[0]["params"] == {"model": "claude-opus-4-5", "max_tokens": 100,
+                                 "messages": [{"role": "user", "content": "What is 2+2?"}]}
+    assert reqs[2]["params"]["system"] == "Be terse."
+    assert reqs[3]["params"]["model"] == "claude-haiku-4-5"
+    assert reqs[3]["params"]["max_tokens"] == 100  # flags apply to every line, as with -f
+    assert all("stream" not in q["params"] for q in reqs)
+    assert r.stderr == ""
+
+
+def test_batch_params_are_what_jsonl_sends(invoke, api):
+    """The oracle: the body --jsonl sends for each line is the params --batch submits."""
+    flags = ["-s", "sys", "-t", "4000", "--thinking", "2048", "-S", "END", "--extra",
+             '{"metadata": {"user_id": "u"}}']
+    api.expect_request("/v1/messages", method="POST").respond_with_json(message())
+    sent = invoke(["--jsonl", *flags], input=INPUT.encode())
+    assert sent.code == 0, sent
+    direct = sorted((json.loads(req.get_data()) for req, _ in api.log),
+                    key=lambda b: json.dumps(b))
+    api.clear_log()
+    engine = BatchEngine(api)
+    r = invoke(["--jsonl", "--batch", *flags], input=INPUT.encode())
+    assert r.code == 0, r
+    batched = sorted((q["params"] for q in engine.creates[0]["requests"]),
+                     key=lambda b: json.dumps(b))
+    assert batched == [{k: v for k, v in b.items() if k != "stream"} for b in direct]
+    assert_valid(engine.creates[0], "CreateMessageBatchParams")
+
+
+@pytest.mark.parametrize("count, sizes", [(6, [3, 3]), (7, [3, 3, 1]), (3, [3])])
+def test_split_at_the_request_limit(invoke, engine, monkeypatch, count, sizes):
+    monkeypatch.setattr("msgcli.limits.MAX_BATCH_REQUESTS", 3)
+    text = "".join(json.dumps(f"prompt {n}") + "\n" for n in range(1, count + 1))
+    r = invoke(["--jsonl", "--batch"], input=text.encode())
+    assert r.code == 0, r
+    assert [len(b["requests"]) for b in engine.creates] == sizes
+    assert [b["id"] for b in lines(r.stdout)] == engine.order
+    ids = [q["custom_id"] for b in engine.creates for q in b["requests"]]
+    assert ids == [str(n) for n in range(1, count + 1)]
+    for body in engine.creates:
+        assert_valid(body, "CreateMessageBatchParams")
+
+
+def test_split_at_the_size_limit(invoke, engine, monkeypatch):
+    text = "".join(json.dumps("x" * 1000) + "\n" for _ in range(10))
+    one = len(json.dumps({"custom_id": "10", "params": {
+        "model": "claude-opus-4-5", "max_tokens": 4096,
+        "messages": [{"role": "user", "content": "x" * 1000}]}}, separators=(",", ":")))
+    limit = len('{"requests":[]}') + 4 * one + 3
+    monkeypatch.setattr("msgcli.limits.MAX_BATCH_BYTES", limit)
+    r = invoke(["--jsonl", "--batch"], input=text.encode())
+    assert r.code == 0, r
+    assert [len(b["requests"]) for b in engine.creates] == [4, 4, 2]
+    sizes = [len(body) for m, _, _, body in engine.calls if m == "POST"]
+    assert all(size <= limit for size in sizes)
+    assert sizes[0] > limit - 10  # full, not cut early
+
+
+def test_the_100000_boundary_itself(monkeypatch):
+    """At the real limit (no monkeypatch): 100,000 requests fit in one batch and
+    the next one starts a second, with tiny requests to keep the test quick."""
+    from msgcli import batches, limits
+
+    assert limits.MAX_BATCH_REQUESTS == 100_000
+    with batches.Spool() as spool:
+        for n in range(100_001):
+            spool.add(str(n), [b"{}"])
+        assert [len(spool.custom_ids(i)) for i in range(len(spool.batches))] == \
+            [100_000, 1]
+        assert len(json.loads(b"".join(spool.body(0)))["requests"]) == 100_000
+
+
+@pytest.mark.parametrize("line, complaint", [
+    (json.dumps({"custom_id": "has space", "messages": [{"role": "user", "content": "x"}]}),
+     "line 3: custom_id 'has space' is not what the API accepts"),
+    (json.dumps({"custom_id": "x" * 65, "messages": [{"role": "user", "content": "x"}]}),
+     "line 3: custom_id"),
+    (json.dumps({"custom_id": "1", "messages": [{"role": "user", "content": "x"}]}),
+     "line 3: custom_id '1' is already the custom_id of line 1"),
+    ("{not json", "line 3:"),
+    (json.dumps(42), "line 3:"),
+])
+def test_a_bad_line_stops_everything_before_anything_is_sent(invoke, engine, line,
+                                                              complaint):
+    text = json.dumps("a") + "\n" + json.dumps("b") + "\n" + line + "\n" + \
+        json.dumps("d") + "\n"
+    r = invoke(["--jsonl", "--batch"], input=text.encode())
+    assert r.code == 2, r
+    assert complaint in r.stderr and r.stderr.count("\n") == 1
+    assert r.stdout == ""
+    assert engine.calls == []
+
+
+def test_empty_input_is_exit_2(invoke, engine):
+    r = invoke(["--jsonl", "--batch"], input=b"\n\n")
+    assert r.code == 2, r
+    assert "no requests" in r.stderr
+    assert engine.calls == []
+
+
+def test_batch_wait_prints_results_in_input_order(invoke, api, waits):
+    engine = BatchEngine(api, polls=3)
+    engine.outcome = lambda cid, params: errored() if cid == "ticket-7" else \
+        answer(cid, params)
+    r = invoke(["--jsonl", "--batch", "--wait"], input=INPUT.encode())
+    assert r.code == 9, r
+    got = lines(r.stdout)
+    assert got[0]["type"] == "message_batch"
+    results = got[1:]
+    assert [g["custom_id"] for g in results] == ["1", "2", "ticket-7", "b_9"]
+    assert [g["status"] for g in results] == [0, 0, 10, 0]
+    assert results[3]["text"] == "answer b_9"
+    assert len(waits) == 2
+
+
+def test_batch_wait_all_succeeded_exit_0_across_split_batches(invoke, api, waits,
+                                                              monkeypatch):
+    monkeypatch.setattr("msgcli.limits.MAX_BATCH_REQUESTS", 2)
+    engine = BatchEngine(api, polls=2)
+    names = ["zeta", "alpha", "mid", "beta", "omega"]
+    text = "".join(json.dumps({"custom_id": n, "messages": [
+        {"role": "user", "content": n}]}) + "\n" for n in names)
+    r = invoke(["--jsonl", "--batch", "--wait"], input=text.encode())
+    assert r.code == 0, r
+    got = lines(r.stdout)
+    assert [g["type"] for g in got[:3]] == ["message_batch"] * 3
+    assert [g["custom_id"] for g in got[3:]] == names  # input order, not the API's
+    assert [len(b["requests"]) for b in engine.creates] == [2, 2, 1]
+
+
+def test_a_failure_after_a_batch_was_submitted_names_it(invoke, api, monkeypatch):
+    monkeypatch.setattr("msgcli.limits.MAX_BATCH_REQUESTS", 1)
+    engine = BatchEngine(api)
+    text = json.dumps("a") + "\n" + json.dumps("b") + "\n"
+    creates = []
+
+    def refuse_second(request):
+        creates.append(1)
+        if len(creates) == 2:
+            return engine._error(400, "invalid_request_error", "too many batches")
+        return engine.handle(request)
+
+    api.clear()
+    api.expect_request("/v1/messages/batches", method="POST").respond_with_handler(
+        refuse_second)
+    r = invoke(["--jsonl", "--batch"], input=text.encode())
+    assert r.code == 10, r
+    assert [b["id"] for b in lines(r.stdout)] == ["msgbatch_0001"]
+    assert "batch 2 of 2 was not submitted" in r.stderr
+    assert "msgcli --batch-results msgbatch_0001 --wait" in r.stderr
+    assert r.stderr.count("\n") == 1
+
+
+def test_batch_dry_run_prints_the_create_request(invoke, engine):
+    r = invoke(["--jsonl", "--batch", "--dry-run"], input=INPUT.encode())
+    assert r.code == 0, r
+    head, _, body = r.stdout.partition("\n\n")
+    assert head.splitlines()[0] == f"POST {engine.base}/v1/messages/batches"
+    assert "x-api-key: [REDACTED]" in head
+    value = json.loads(body)
+    assert [q["custom_id"] for q in value["requests"]] == ["1", "2", "ticket-7", "b_9"]
+    assert_valid(value, "CreateMessageBatchParams")
+    assert engine.calls == []
+
+
+def test_batch_verbose_shows_each_call(invoke, api, waits):
+    engine = BatchEngine(api, polls=1)
+    r = invoke(["-v", "--jsonl", "--batch", "--wait"], input=INPUT.encode())
+    assert r.code == 0, r
+    assert f"POST {engine.base}/v1/messages/batches\n" in r.stderr
+    assert f"GET {engine.base}/v1/messages/batches/msgbatch_0001\n" in r.stderr
+    assert f"GET {engine.base}/v1/messages/batches/msgbatch_0001/results\n" in r.stderr
+
+
+@pytest.mark.parametrize("args, complaint", [
+    (["--batch"], "give --jsonl too"),
+    (["--jsonl", "--batch", "--stream"], "--stream does not go with --batch"),
+    (["--jsonl", "--batch", "-o", "out.jsonl"], "-o/--output does not go with --batch"),
+    (["--jsonl", "--batch", "--batch-status"], "use one or the other"),
+])
+def test_batch_usage_errors(invoke, engine, args, complaint):
+    r = invoke(args, input=INPUT.encode())
+    assert r.code == 2, r
+    assert complaint in r.stderr
+    assert engine.calls == []
+
+
+def test_no_key_is_exit_11_before_submitting(invoke, engine):
+    r = invoke(["--jsonl", "--batch"], input=INPUT.encode(),
+               env={"ANTHROPIC_API_KEY": None})
+    assert r.code == 11, r
+    assert engine.calls == []
+
+
+def test_progress_on_a_terminal_from_request_counts(invoke, api, waits, monkeypatch):
+    monkeypatch.setattr("msgcli.output.Console.is_terminal", lambda self: True)
+    engine = BatchEngine(api, polls=3)
+    a = engine.add(requests_for(["1", "2"]))
+    r = invoke(["--batch-results", a, "--wait"])
+    assert r.code == 0, r
+    assert "\r\x1b[Kbatches: 0/1 ended; requests: 0/2 done" in r.stderr
+    assert "\r\x1b[Kbatches: 0/1 ended; requests: 1/2 done (1 succeeded)" in r.stderr
+    assert "\r\x1b[Kbatches: 1/1 ended; requests: 2/2 done (2 succeeded)" in r.stderr
+    assert r.stderr.endswith("\r\x1b[K")  # cleared before the results
