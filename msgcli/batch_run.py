@@ -14,6 +14,7 @@ import os
 import re
 import tempfile
 import time
+from contextlib import contextmanager
 
 from msgcli import batches, core, inputs, jsonl, render, reply, request, status
 from msgcli.errors import BadResponseError, InputError, MsgcliError
@@ -62,9 +63,14 @@ def run(opts, console):
     with core.terminable(), Transport(opts.retries, opts.timeout, console,
                                       verbose=opts.verbose) as transport:
         api = batches.Api(transport, base_url, headers)
-        if command == "batch_results":
-            found = wait(api, ids, console) if opts.wait else not_waiting(api, ids)
+        if command == "batch_results" and not opts.wait:
+            found = not_waiting(api, ids)
             return print_results(opts, api, [(found[i], None) for i in ids], out, console)
+        if command == "batch_results":
+            with resumable(ids):
+                found = wait(api, ids, console)
+                return print_results(opts, api, [(found[i], None) for i in ids], out,
+                                     console)
         if command == "batch_list":
             shown = api.list()
         elif command == "batch_cancel":
@@ -180,28 +186,39 @@ def submit(opts, console, base_url, out, credentials):
             except (MsgcliError, KeyboardInterrupt, Terminated) as e:
                 if not submitted:
                     raise
-                raise _unfinished(e, submitted, f"batch {len(submitted) + 1} of "
-                                  f"{len(spool.batches)} was not submitted") from None
+                raise _unfinished(e, [b["id"] for b, _ in submitted],
+                                  f"batch {len(submitted) + 1} of {len(spool.batches)} "
+                                  "was not submitted") from None
             if not opts.wait:
                 return ExitStatus.OK
-            found = wait(api, [b["id"] for b, _ in submitted], console)
-            return print_results(opts, api, [(found[b["id"]], order)
-                                             for b, order in submitted], out, console)
+            ids = [b["id"] for b, _ in submitted]
+            with resumable(ids):
+                found = wait(api, ids, console)
+                return print_results(opts, api, [(found[b["id"]], order)
+                                                 for b, order in submitted], out, console)
 
 
-def _unfinished(error, submitted, what):
-    """A failure or interruption after batches were submitted: they keep running,
-    so the one line says which and how to get their results."""
-    ids = " ".join(b["id"] if isinstance(b, dict) else b for b, _ in submitted)
-    resume = f"msgcli --batch-results {ids} --wait"
+def _unfinished(error, ids, what=None):
+    """A failure or interruption once batches exist: they are not affected, so the
+    one line says which they are and how to get their results."""
+    resume = f"msgcli --batch-results {' '.join(ids)} --wait"
     if isinstance(error, KeyboardInterrupt):
         reason, code = "interrupted", ExitStatus.INTERRUPTED
     elif isinstance(error, Terminated):
         reason, code = "terminated", ExitStatus.TERMINATED
     else:
         reason, code = error.message, error.exit_code
-    return MsgcliError(f"{reason}; {what}; nothing was canceled, and the submitted "
-                       f"batches keep running: get their results with {resume}", code)
+    what = f"{what}; " if what else ""
+    return MsgcliError(f"{reason}; {what}nothing was canceled: get the results with "
+                       f"{resume}", code)
+
+
+@contextmanager
+def resumable(ids, what=None):
+    try:
+        yield
+    except (MsgcliError, KeyboardInterrupt, Terminated) as e:
+        raise _unfinished(e, ids, what) from None
 
 
 def not_waiting(api, ids):
@@ -224,7 +241,9 @@ def _counts(batch):
 
 
 def wait(api, ids, console):
-    """Poll until every batch has ended; {id: batch}. Ctrl-C leaves them running."""
+    """Poll until every batch has ended; {id: batch}."""
+    from msgcli.transport import retry_after_seconds
+
     found, pending, interval = {}, list(ids), POLL_FIRST
     try:
         while pending:
@@ -234,15 +253,11 @@ def wait(api, ids, console):
                 found[batch_id] = batch
                 if batch["processing_status"] == "ended":
                     pending.remove(batch_id)
-                from msgcli.transport import retry_after_seconds
-
                 hint = max(hint, retry_after_seconds(headers, POLL_MAX_RETRY_AFTER) or 0)
             console.status(progress(found.values()))
             if pending:
                 sleep(max(interval, hint))
                 interval = min(interval * POLL_FACTOR, POLL_MAX)
-    except (KeyboardInterrupt, Terminated) as e:
-        raise _unfinished(e, [(i, None) for i in ids], "stopped waiting") from None
     finally:
         console.clear_status()
     return found

@@ -321,8 +321,13 @@ def _check_batch(o):
     if not (o.batch or command):
         return
     name = "--batch" if o.batch else _flag_of(command)
+    # a batch is sent whole, answered later and read back from the API, so nothing
+    # streams, counts, appends to a conversation or resumes from an output file;
+    # and concurrency is the batch engine's
     for flag, value in (("--stream", o.stream), ("--count-tokens", o.count_tokens),
-                        ("-c/--conversation", o.conversation), ("-o/--output", o.output)):
+                        ("-c/--conversation", o.conversation), ("-o/--output", o.output),
+                        ("-P/--parallel", getattr(o, "parallel", None)),
+                        ("--jsonl", command and getattr(o, "jsonl", False))):
         if value:
             raise click.UsageError(f"{flag} does not go with {name}")
     if command == "batch_list" and o.prompt:
