@@ -16,7 +16,7 @@ import tempfile
 import time
 from contextlib import contextmanager
 
-from msgcli import batches, core, inputs, jsonl, render, reply, request, status
+from msgcli import batches, core, inputs, jsonl, render, reply, request
 from msgcli.errors import BadResponseError, InputError, MsgcliError
 from msgcli.failures import Terminated
 from msgcli.options import DEFAULT_BASE_URL, batch_command
@@ -282,14 +282,15 @@ def progress(found):
 def print_results(opts, api, ended, out, console):
     """Each batch's results, batch after batch; 0 when every request has status 0,
     otherwise 9. `ended` is [(batch, custom_ids in input order, or None)]."""
-    all_ok = True
+    done = failed = 0
     usage = {}
     for batch, order in ended:
         with Reorder() as held:
             for custom_id, item in api.results(batch):
                 line = result_of(opts, custom_id, item)
                 held.add(custom_id, jsonl.dumps(line).encode("utf-8"))
-                all_ok = all_ok and line["status"] == ExitStatus.OK
+                done += 1
+                failed += line["status"] != ExitStatus.OK
                 for key, value in (line.get("usage") or {}).items():
                     if isinstance(value, int) and not isinstance(value, bool):
                         usage[key] = usage.get(key, 0) + value
@@ -298,7 +299,7 @@ def print_results(opts, api, ended, out, console):
                 order = sorted(held.ids, key=int)
             for custom_id, data in held.lines(order):
                 if data is None:
-                    all_ok = False
+                    done, failed = done + 1, failed + 1
                     data = jsonl.dumps(jsonl.error_result(custom_id, BadResponseError(
                         f"batch {batch['id']}: no result for this request in the "
                         "results file"))).encode("utf-8")
@@ -306,7 +307,11 @@ def print_results(opts, api, ended, out, console):
         out.flush()
     if opts.usage:
         console.line(render.usage_line(usage))
-    return ExitStatus.OK if all_ok else ExitStatus.INCOMPLETE
+    if failed:
+        console.line(f"{failed} of {done} requests did not complete; each result line "
+                     "says why")
+        return ExitStatus.INCOMPLETE
+    return ExitStatus.OK
 
 
 def result_of(opts, custom_id, item):
@@ -321,7 +326,7 @@ def result_of(opts, custom_id, item):
             reply.check_message(message, "a succeeded result")
         except BadResponseError as e:
             return jsonl.error_result(custom_id, e)
-        code, _ = status.for_stop_reason(message.get("stop_reason"))
+        code, _ = core.outcome(message)
         return jsonl.result_line(custom_id, code, message=message, text=text_of(opts, message),
                                  include_message=opts.json)
     if kind == "errored":
@@ -337,15 +342,14 @@ def result_of(opts, custom_id, item):
 
 
 def text_of(opts, message):
-    """What a single run prints for this reply, without the trailing newline."""
+    """What a single run prints for this reply, as --jsonl puts it in a line."""
     out = Collector()
-    renderer = render.text_renderer(opts._replace(no_newline=True), out)
-    renderer.feed("".join(b["text"] for b in message["content"] if b.get("type") == "text"))
-    renderer.finish(message)
+    render.whole(opts._replace(json=False, no_newline=True, show_thinking=False), None,
+                 message, out, None)
     text = out.text()
-    # tool calls are printed one JSON line each, newline included
-    return text[:-1] if text.endswith("\n") and render.tool_calls(message) and \
-        message.get("stop_reason") == "tool_use" else text
+    if text.endswith("\n") and render.tool_calls(message):
+        text = text[:-1]  # the line a tool call ends with, as msgcli.many does
+    return text
 
 
 class Reorder:

@@ -26,6 +26,7 @@ SECTIONS = (
                         "extra")),
     ("Output", ("stream", "json_", "output", "no_newline", "hide_prefill", "show_thinking", "usage",
                 "verbose", "count_tokens", "dry_run")),
+    ("Many prompts", ("jsonl", "parallel")),
     ("Batches", ("batch", "wait", "batch_results", "batch_status", "batch_cancel",
                  "batch_list")),
     ("Connection", ("base_url", "api_version", "beta", "header", "retries", "timeout")),
@@ -166,6 +167,13 @@ def _seconds(value):
               help="Print the request (key redacted) and exit without sending.")
 @click.option("--stream/--no-stream", default=None,
               help="Print the answer as it is generated.  [default: no-stream]")
+@click.option("--jsonl", is_flag=True,
+              help="Many prompts: one request per stdin line (text, messages or "
+                   "request object), one JSON result per line, in order; -o FILE "
+                   "resumes.")
+@click.option("-P", "--parallel", type=Integer(1), metavar="N",
+              help="With --jsonl, requests in flight at once.  "
+                   "[default: 8]")
 @click.option("--base-url", metavar="URL", envvar=["MSGCLI_BASE_URL", "ANTHROPIC_BASE_URL"],
               help=f"API base URL.  [default: {options.DEFAULT_BASE_URL}]")
 @click.option("--api-version", default=options.DEFAULT_API_VERSION, metavar="TEXT",

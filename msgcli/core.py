@@ -28,6 +28,10 @@ def run(opts, console):
         from msgcli import batch_run
 
         return batch_run.run(opts, console)
+    if opts.jsonl:  # many requests, one per input line: msgcli.many conducts them
+        from msgcli import many
+
+        return many.run(opts, console)
     history, turn = inputs.read(opts, console)
     req = request.build(opts, history, turn, credentials(), console.redactor)
     out = Collector() if opts.output else Stdout(console.redactor)
@@ -85,14 +89,20 @@ def exchange(opts, req, transport, out, console):
 
 def conclude(opts, message, console):
     """The exit status of a reply, with its usage and any note on stderr."""
-    code, note = status.for_stop_reason(message.get("stop_reason"))
+    code, note = outcome(message)
     if opts.usage:
         console.line(render.usage_line(message.get("usage")))
-    if code == ExitStatus.TOOL_USE and not render.tool_calls(message):
-        note = "the reply stopped for tool_use but holds no tool call"
     if note:
         console.line(note)
     return code
+
+
+def outcome(message):
+    """(exit status, note for a person or None) of a reply."""
+    code, note = status.for_stop_reason(message.get("stop_reason"))
+    if code == ExitStatus.TOOL_USE and not render.tool_calls(message):
+        note = "the reply stopped for tool_use but holds no tool call"
+    return code, note
 
 
 @contextmanager

@@ -217,6 +217,8 @@ class Options(NamedTuple):
     retries: int = DEFAULT_RETRIES
     timeout: float = DEFAULT_TIMEOUT
     stdin_timeout: float = DEFAULT_STDIN_TIMEOUT
+    jsonl: bool = False
+    parallel: int | None = None
     batch: bool = False
     wait: bool = False
     batch_results: bool = False
@@ -287,6 +289,7 @@ def _check_combinations(o):
         if o.prefill != o.prefill.rstrip():
             raise click.UsageError("-p/--prefill cannot end with whitespace (the API "
                                    "rejects a final assistant turn that does)")
+    _check_jsonl(o)
     for name, path in (("-f/--messages", o.messages), ("-c/--conversation",
                                                         o.conversation)):
         if path and "\0" in path:
@@ -313,7 +316,7 @@ def _check_batch(o):
     if o.batch and command:
         raise click.UsageError(f"--batch submits new batches; {_flag_of(command)} works "
                                "on existing ones: use one or the other")
-    if o.batch and not getattr(o, "jsonl", False):
+    if o.batch and not o.jsonl:
         raise click.UsageError("--batch submits the lines of --jsonl input: give --jsonl "
                                "too (msgcli --jsonl --batch < requests.jsonl)")
     if o.wait and not (o.batch or o.batch_results):
@@ -326,12 +329,29 @@ def _check_batch(o):
     # and concurrency is the batch engine's
     for flag, value in (("--stream", o.stream), ("--count-tokens", o.count_tokens),
                         ("-c/--conversation", o.conversation), ("-o/--output", o.output),
-                        ("-P/--parallel", getattr(o, "parallel", None)),
-                        ("--jsonl", command and getattr(o, "jsonl", False))):
+                        ("-P/--parallel", o.parallel),
+                        ("--jsonl", command and o.jsonl)):
         if value:
             raise click.UsageError(f"{flag} does not go with {name}")
     if command == "batch_list" and o.prompt:
         raise click.UsageError("--batch-list takes no batch ids")
+
+
+def _check_jsonl(o):
+    if not o.jsonl:
+        if o.parallel is not None:
+            raise click.UsageError("-P/--parallel needs --jsonl")
+        return
+    # stdin carries the requests, one per line; and each line's answer goes into
+    # its result line, not to the terminal
+    for given, name in ((o.messages, "-f/--messages"), (o.conversation, "-c/--conversation"),
+                        (o.dry_run and not o.batch, "--dry-run"),
+                        (o.show_thinking, "--show-thinking"),
+                        ("-" in o.image + o.document, "-i/-d -")):
+        if given:
+            raise click.UsageError(f"--jsonl cannot be combined with {name}"
+                                   + (" (-j keeps thinking in each result's message)"
+                                      if name == "--show-thinking" else ""))
 
 
 def build(ctx, command):

@@ -47,7 +47,8 @@ EXIT_STATUS_MEANINGS = {
     ExitStatus.PAUSE_TURN: "pause_turn",
     ExitStatus.CONTEXT_WINDOW_EXCEEDED: "model_context_window_exceeded",
     ExitStatus.OTHER_STOP_REASON: "any other stop_reason (values the API adds later)",
-    ExitStatus.INCOMPLETE: "some requests did not complete; each result line says why",
+    ExitStatus.INCOMPLETE: "--jsonl or a batch: some requests did not complete; each result "
+    "line says why",
     ExitStatus.API_REJECTED: "the API rejected the request (400, 404, 413, 422, other 4xx)",
     ExitStatus.AUTH: "authentication or permission: 401, 402, 403, or no credentials set",
     ExitStatus.RATE_LIMITED: "rate limited (429)",

@@ -16,6 +16,7 @@ import http.client
 import random
 import socket
 import ssl
+import threading
 import time
 
 import requests
@@ -74,13 +75,15 @@ class ApiRetry(Retry):
     urllib3's own way to hand the response back unretried (raise_on_status=False).
     """
 
-    def __init__(self, *args, on_retry=None, **kwargs):
+    def __init__(self, *args, on_retry=None, gate=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.on_retry = on_retry
+        self.gate = gate
 
     def new(self, **kw):
         fresh = super().new(**kw)
         fresh.on_retry = self.on_retry
+        fresh.gate = self.gate
         return fresh
 
     def is_retry(self, method, status_code, has_retry_after=False):
@@ -103,16 +106,26 @@ class ApiRetry(Retry):
             wait = self.get_backoff_time()
         if self.on_retry is not None:
             self.on_retry(self.history[-1], response, wait)
-        if wait > 0:
+        if self.gate is not None:  # shared by concurrent requests (msgcli.ratelimit)
+            self.gate.observe(response.status if response is not None else None,
+                              response.headers if response is not None else None, wait)
+            time.sleep(wait)
+            self.gate.wait()
+        elif wait > 0:
             time.sleep(wait)
 
 
 class Transport:
-    def __init__(self, retries, timeout, console, verbose=False):
+    """One session for the run. With `gate` (a msgcli.ratelimit.Gate) it may be
+    used by `pool_size` threads at once: each attempt passes the gate, and the
+    attempt count and request-id are kept per thread."""
+
+    def __init__(self, retries, timeout, console, verbose=False, gate=None, pool_size=None):
         self.console = console
         self.verbose = verbose
         self.timeout = (min(CONNECT_TIMEOUT, timeout), timeout)
-        self.attempts = 1
+        self.gate = gate
+        self._local = threading.local()
         self.session = requests.Session()
         # Proxies and CA bundles still come from the environment, but a ~/.netrc
         # must not add an Authorization header beside the API key.
@@ -120,10 +133,24 @@ class Transport:
         retry = ApiRetry(total=retries, connect=None, read=None, status=None, other=None,
                          redirect=0, allowed_methods=None, raise_on_status=False,
                          raise_on_redirect=False, respect_retry_after_header=True,
-                         on_retry=self._on_retry)
-        adapter = HTTPAdapter(max_retries=retry)
+                         on_retry=self._on_retry, gate=gate)
+        adapter = HTTPAdapter(max_retries=retry) if pool_size is None else \
+            HTTPAdapter(max_retries=retry, pool_connections=1, pool_maxsize=pool_size)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
+
+    @property
+    def attempts(self):
+        return getattr(self._local, "attempts", 1)
+
+    @attempts.setter
+    def attempts(self, value):
+        self._local.attempts = value
+
+    @property
+    def request_id(self):
+        """The request-id of this thread's last response."""
+        return getattr(self._local, "request_id", None)
 
     def _on_retry(self, history, response, wait):
         self.attempts += 1
@@ -139,44 +166,21 @@ class Transport:
 
     def send(self, req):
         """POST the request; return the response once its status is 2xx."""
-        headers = dict(req.headers)
-        # Compression would let a small reply inflate without bound; nothing the
-        # API sends is large enough to be worth it.
-        headers.setdefault("accept-encoding", "identity")
-        if self.verbose:
-            self.console.line(f"POST {req.url}")
-        started = time.monotonic()
-        try:
-            response = self.session.post(req.url, headers=headers, data=req.data,
-                                         timeout=self.timeout, stream=True,
-                                         allow_redirects=False)
-        except requests.RequestException as e:
-            raise NetworkError(self._network_message(e)) from None
-        if self.verbose:
-            rid = response.headers.get("request-id") or "-"
-            status_line = f"HTTP {response.status_code} {response.reason or ''}".rstrip()
-            self.console.line(f"{status_line}, request-id {rid}, "
-                              f"{time.monotonic() - started:.3f} s, attempt {self.attempts}")
-        encoding = (response.headers.get("content-encoding") or "identity").strip().lower()
-        if encoding != "identity":
-            response.close()
-            raise BadResponseError(f"the server compressed its reply ({encoding}) though "
-                                   "msgcli asked for none")
-        if response.status_code >= 300:
-            raise self.error_for(response)
-        return response
+        return self.request("POST", req.url, req.headers, req.data)
 
     def request(self, method, url, headers, data=None):
-        """Any other API call (a batch's create, poll, list, cancel and results),
-        with send()'s checks: the response once its status is 2xx, body unread.
-        Each call has its own retry budget."""
+        """Any API call (the Messages call; a batch's create, poll, list, cancel and
+        results): the response once its status is 2xx, body unread. Each call has
+        its own retry budget."""
         headers = dict(headers)
         # Compression would let a small reply inflate without bound; nothing the
         # API sends is large enough to be worth it.
         headers.setdefault("accept-encoding", "identity")
-        self.attempts = 1
         if self.verbose:
             self.console.line(f"{method} {url}")
+        self.attempts = 1
+        if self.gate is not None:
+            self.gate.wait()
         started = time.monotonic()
         try:
             response = self.session.request(method, url, headers=headers, data=data,
@@ -184,6 +188,10 @@ class Transport:
                                             allow_redirects=False)
         except requests.RequestException as e:
             raise NetworkError(self._network_message(e)) from None
+        self._local.request_id = response.headers.get("request-id")
+        if self.gate is not None:
+            self.gate.observe(response.status_code, response.headers,
+                              retry_after_seconds(response.headers))
         if self.verbose:
             rid = response.headers.get("request-id") or "-"
             status_line = f"HTTP {response.status_code} {response.reason or ''}".rstrip()

@@ -1,0 +1,123 @@
+"""A local Messages API for --jsonl tests: concurrent, with optional latency, a
+request-rate limit answered with 429s, and a log of every request it got.
+
+Each reply echoes the request's last user text ("echo: ..."), so a test can tell
+which line a result belongs to; `respond(body)` may answer otherwise.
+"""
+
+import json
+import random
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+def last_text(body):
+    messages = body.get("messages") or []
+    content = messages[-1]["content"] if messages else ""
+    if isinstance(content, list):
+        content = " ".join(b.get("text", "") for b in content if isinstance(b, dict))
+    return content
+
+
+def reply_for(body, text=None, stop_reason="end_turn"):
+    return {"id": "msg_many", "type": "message", "role": "assistant",
+            "model": body.get("model", "m"),
+            "content": [{"type": "text", "text": text if text is not None
+                         else "echo: " + last_text(body)}],
+            "stop_reason": stop_reason, "stop_sequence": None,
+            "usage": {"input_tokens": 10, "output_tokens": 5}}
+
+
+class ManyServer:
+    def __init__(self, latency=0.0, jitter=0.0, rate=None, retry_after="1",
+                 respond=None, ratelimit_headers=True):
+        self.latency, self.jitter, self.rate = latency, jitter, rate
+        self.retry_after = retry_after
+        self.respond = respond
+        self.ratelimit_headers = ratelimit_headers
+        self.lock = threading.Lock()
+        self.bodies = []        # every request body, in arrival order
+        self.statuses = []      # the status of every answer
+        self.tokens = float(rate) if rate else 0.0
+        self.refilled = time.monotonic()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                length = int(self.headers.get("content-length") or 0)
+                body = json.loads(self.rfile.read(length) or b"{}")
+                status, headers, payload = server.answer(body, dict(self.headers))
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(data)))
+                self.send_header("request-id", f"req_{len(server.bodies)}")
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.httpd.request_queue_size = 128
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def _take(self):
+        """A token from the bucket (capacity and refill: `rate` per second)."""
+        now = time.monotonic()
+        self.tokens = min(float(self.rate),
+                          self.tokens + (now - self.refilled) * self.rate)
+        self.refilled = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+    def _limit_headers(self):
+        if not self.ratelimit_headers:
+            return {}
+        full_in = (self.rate - self.tokens) / self.rate
+        reset = datetime.now(timezone.utc) + timedelta(seconds=full_in)
+        return {"anthropic-ratelimit-requests-limit": str(self.rate),
+                "anthropic-ratelimit-requests-remaining": str(int(self.tokens)),
+                "anthropic-ratelimit-requests-reset": reset.isoformat().replace("+00:00",
+                                                                                "Z")}
+
+    def answer(self, body, headers):
+        with self.lock:
+            self.bodies.append(body)
+            limited = self.rate is not None and not self._take()
+            limit_headers = self._limit_headers() if self.rate else {}
+        if limited:
+            extra = dict(limit_headers)
+            if self.retry_after is not None:
+                extra["retry-after"] = self.retry_after
+            with self.lock:
+                self.statuses.append(429)
+            return 429, extra, {"type": "error", "error": {
+                "type": "rate_limit_error", "message": "slow down"}}
+        delay = self.latency + (random.random() * self.jitter if self.jitter else 0)
+        if delay:
+            time.sleep(delay)
+        answer = self.respond(body) if self.respond else None
+        status, extra, payload = answer if answer else (200, {}, reply_for(body))
+        extra = {**limit_headers, **extra}
+        with self.lock:
+            self.statuses.append(status)
+        return status, extra, payload
+
+    def texts(self):
+        with self.lock:
+            return [last_text(b) for b in self.bodies]
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
