@@ -469,3 +469,48 @@ def test_progress_on_a_terminal_from_request_counts(invoke, api, waits, monkeypa
     assert "\r\x1b[Kbatches: 0/1 ended; requests: 1/2 done (1 succeeded)" in r.stderr
     assert "\r\x1b[Kbatches: 1/1 ended; requests: 2/2 done (2 succeeded)" in r.stderr
     assert r.stderr.endswith("\r\x1b[K")  # cleared before the results
+
+
+def test_ctrl_c_while_waiting_after_a_submit(api, tmp_path):
+    engine = BatchEngine(api, polls=10**6)
+    source = tmp_path / "in.jsonl"
+    source.write_text(INPUT)
+    with open(source, "rb") as stdin:
+        proc = subprocess.Popen([sys.executable, "-m", "msgcli", "--jsonl", "--batch",
+                                 "--wait"], stdin=stdin, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, cwd=REPO, env=clean_env(engine.base))
+    deadline = time.monotonic() + 30
+    while len(engine.calls) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert_no_secret(out, err)
+    assert proc.returncode == 130, err
+    assert [b["id"] for b in lines(out.decode())] == ["msgbatch_0001"]
+    assert err.decode() == ("msgcli: interrupted; nothing was canceled: get the results "
+                            "with msgcli --batch-results msgbatch_0001 --wait\n")
+    assert engine.paths("POST") == ["/v1/messages/batches"]
+
+
+def test_results_are_read_as_they_arrive():
+    """split_lines yields each line as soon as its end arrives, so a results file is
+    never gathered whole (and a line split across reads is joined once)."""
+    from msgcli.batches import split_lines
+
+    def chunks():
+        yield b'{"a":1}\r\n{"b"'
+        yield b":2}\n\n"
+        yield b'{"c"'
+        raise AssertionError("read past what the consumer asked for")
+
+    lines_ = split_lines(chunks())
+    assert next(lines_) == b'{"a":1}\r'
+    assert next(lines_) == b'{"b":2}'
+
+
+def test_a_results_line_over_the_limit_is_refused(monkeypatch):
+    from msgcli.batches import split_lines
+    from msgcli.errors import BadResponseError
+
+    with pytest.raises(BadResponseError, match="over"):
+        list(split_lines(iter([b"x" * 60] * 3), limit=100))
