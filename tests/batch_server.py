@@ -7,8 +7,10 @@ cancel makes the batch `canceling` and its unfinished requests `canceled`; the
 list is paged (`limit`, `after_id`, `has_more`, `last_id`). Polls may carry a
 retry-after (`retry_after`), and `fail_first` makes the first call to each
 endpoint answer 529 once, to show the retries. Every request is logged in
-`calls` as (method, path, query, body), and every create body is kept in
-`creates` for validation against the OpenAPI schema.
+`calls` as (method, path, query, body). Every create body is validated against
+the OpenAPI document's CreateMessageBatchParams, as the API would: one it
+rejects is answered 400 invalid_request_error (so a test expecting success
+fails) and kept in `invalid`; the valid ones are kept in `creates`.
 """
 
 import json
@@ -18,6 +20,7 @@ import re
 from werkzeug import Response
 
 from tests.conftest import message
+from tests.spec import validator
 
 _PATH = re.compile(r"^/v1/messages/batches(?:/(?P<id>[^/]+))?(?:/(?P<what>cancel|results))?$")
 COUNT_KEYS = ("processing", "succeeded", "errored", "canceled", "expired")
@@ -48,6 +51,7 @@ class BatchEngine:
         self.order = []
         self.calls = []
         self.creates = []
+        self.invalid = []
         self.failed = set()
         httpserver.expect_request(re.compile(r"^/v1/messages/batches.*")) \
             .respond_with_handler(self.handle)
@@ -119,6 +123,11 @@ class BatchEngine:
             return self._error(404, "not_found_error", f"no batch {batch_id}")
         if endpoint == ("POST", "all"):
             value = json.loads(body)
+            errors = [f"{'/'.join(map(str, e.path))}: {e.message[:200]}" for e in
+                      validator("CreateMessageBatchParams").iter_errors(value)]
+            if errors:
+                self.invalid.append((value, errors))
+                return self._error(400, "invalid_request_error", "; ".join(errors[:3]))
             self.creates.append(value)
             return self._json(self.batches[self._create(value["requests"])]["object"])
         if endpoint == ("GET", "all"):

@@ -439,6 +439,16 @@ def test_batch_verbose_shows_each_call(invoke, api, waits):
     assert f"GET {engine.base}/v1/messages/batches/msgbatch_0001/results\n" in r.stderr
 
 
+def test_the_engine_refuses_what_the_schema_forbids(invoke, engine):
+    """The local engine validates every create body: msgcli's own are accepted
+    (every test above), and one the schema forbids is refused, exit 10."""
+    r = invoke(["--jsonl", "--batch", "--extra", '{"unknown_parameter": 1}'],
+               input=INPUT.encode())
+    assert r.code == 10, r
+    assert "unknown_parameter" in r.stderr
+    assert len(engine.invalid) == 1 and engine.creates == []
+
+
 @pytest.mark.parametrize("args, complaint", [
     (["--batch"], "give --jsonl too"),
     (["--jsonl", "--batch", "--stream"], "--stream does not go with --batch"),
