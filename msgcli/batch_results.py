@@ -92,7 +92,7 @@ def result_of(opts, custom_id, item):
 def text_of(opts, message):
     """What a single run prints for this reply, as --jsonl puts it in a line."""
     out = Collector()
-    render.whole(opts._replace(json=False, no_newline=True, show_thinking=False), None,
+    render.whole(opts.replace(json=False, no_newline=True, show_thinking=False), None,
                  message, out, None)
     text = out.text()
     if text.endswith("\n") and render.tool_calls(message):

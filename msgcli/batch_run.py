@@ -10,11 +10,12 @@ Ctrl-C says once batches exist. The results themselves are msgcli.batch_results.
 import time
 from contextlib import contextmanager
 
-from msgcli import batches, core, inputs, jsonl, render, request
+from msgcli import batches, core, files, jsonl, render, request
 from msgcli.batch_results import print_results
 from msgcli.errors import InputError, MsgcliError
 from msgcli.failures import Terminated
-from msgcli.options import DEFAULT_BASE_URL, batch_command
+from msgcli.modes import batch_command
+from msgcli.options import DEFAULT_BASE_URL
 from msgcli.output import Stdout
 from msgcli.status import ExitStatus
 
@@ -75,11 +76,11 @@ def batch_ids(opts):
     batch object as --batch prints, so its output can be piped in)."""
     words = list(opts.prompt)
     if not words:
-        data = inputs.read_stdin_bytes("batch ids") or b""
-        for line in inputs.decode_utf8(data, "stdin").splitlines():
+        data = files.read_stdin_bytes("batch ids") or b""
+        for line in files.decode_utf8(data, "stdin").splitlines():
             line = line.strip()
             if line.startswith("{"):
-                value = inputs.parse_json_text(line, "stdin")
+                value = files.parse_json_text(line, "stdin")
                 line = value.get("id") if isinstance(value, dict) else None
             if line:
                 words.append(line)
@@ -94,7 +95,7 @@ def dry_run_calls(opts, command, ids, base_url, headers, out):
              "batch_cancel": [("POST", api.url(i, "cancel")) for i in ids]}.get(
                  command, [("GET", api.url(i)) for i in ids])
     for method, url in calls:
-        render.dry_run(opts._replace(json=False), _Shown(method, url, api.get_headers), out)
+        render.dry_run(opts.replace(json=False), _Shown(method, url, api.get_headers), out)
     return ExitStatus.OK
 
 
@@ -114,7 +115,7 @@ def read_requests(opts, console, credentials):
     spool = batches.Spool()
     seen = {}
     headers = None
-    stdin = sys.stdin.buffer if sys.stdin is not None and not inputs.stdin_is_terminal() \
+    stdin = sys.stdin.buffer if sys.stdin is not None and not files.stdin_is_terminal() \
         else None
     if stdin is None:
         raise InputError("--batch reads its requests from stdin, one per line: "

@@ -1,4 +1,5 @@
-"""The command line: click options in, typed Options to core.run, a status out.
+"""The command line: click options in, typed Options to the run's conductor (core
+for one request, many for --jsonl, batch_run for the batch modes), a status out.
 
 Imports nothing but click, the option types and the exit-status table, so `--help`
 and `--version` start as fast as click allows; the rest loads when a request is
@@ -11,7 +12,7 @@ import sys
 
 import click
 
-from msgcli import __version__, options
+from msgcli import __version__, modes, options
 from msgcli.options import FiniteFloat, Header, Integer, JsonSource, MediaRef, Thinking
 from msgcli.status import EXIT_STATUS_MEANINGS
 
@@ -65,9 +66,7 @@ class MsgcliCommand(click.Command):
         def run():
             with self.make_context(prog_name or "msgcli", argv, **extra) as ctx:
                 opts = self.invoke(ctx)
-            from msgcli import core
-
-            return core.run(opts, console)
+            return conductor(opts).run(opts, console)
 
         code = guard(run, console, argv)
         if not standalone_mode:
@@ -99,6 +98,23 @@ class MsgcliCommand(click.Command):
                 "as MSGCLI_<OPTION>, e.g. MSGCLI_MODEL, MSGCLI_MAX_TOKENS. MSGCLI_DEBUG=1 "
                 "shows a traceback for an internal error. See man msgcli for the full "
                 "manual.")
+
+
+def conductor(opts):
+    """The module that conducts this kind of run. Chosen here, not in core, as
+    the many-request modes are built on core: core choosing them would be a cycle
+    (and so would msgcli.modes, which msgcli.options imports)."""
+    if opts.batch or modes.batch_command(opts):
+        from msgcli import batch_run
+
+        return batch_run
+    if opts.jsonl:
+        from msgcli import many
+
+        return many
+    from msgcli import core
+
+    return core
 
 
 def _seconds(value):

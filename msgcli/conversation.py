@@ -12,7 +12,7 @@ import os
 import tempfile
 
 from msgcli.errors import InputError
-from msgcli.inputs import decode_utf8, parse_json_text
+from msgcli.files import decode_utf8, parse_json_text, read_file_bytes, read_stdin_bytes
 
 ROLES = ("user", "assistant")
 
@@ -124,6 +124,26 @@ def _check_message(message, at):
         if block["type"] == "text" and not isinstance(block.get("text"), str):
             raise InputError(f"{at}.content[{j}].text: must be a string")
 
+
+
+def read(opts):
+    """The conversation so far, from -c or -f."""
+    if opts.conversation:
+        if not os.path.exists(opts.conversation):
+            return History([], {}, is_object=False)
+        return load(read_file_bytes(opts.conversation, "conversation file"),
+                                 opts.conversation)
+    if opts.messages == "-":
+        data = read_stdin_bytes("messages")
+        if data is None:
+            raise InputError("-f - reads messages from stdin, but stdin is a terminal")
+        if not data.strip():
+            raise InputError("-f -: stdin is empty, expected a JSON messages array")
+        return load(data, "stdin")
+    if opts.messages:
+        return load(read_file_bytes(opts.messages, "messages file"),
+                                 opts.messages)
+    return History([], {})
 
 
 def dumps(value):

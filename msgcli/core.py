@@ -22,17 +22,8 @@ def credentials():
 
 
 def run(opts, console):
-    from msgcli.options import batch_command
-
-    if opts.batch or batch_command(opts):  # the Message Batches API: msgcli.batch_run
-        from msgcli import batch_run
-
-        return batch_run.run(opts, console)
-    if opts.jsonl:  # many requests, one per input line: msgcli.many conducts them
-        from msgcli import many
-
-        return many.run(opts, console)
-    history, turn = inputs.read(opts, console)
+    history = conversation.read(opts)
+    turn = inputs.user_turn(opts, console, history)
     req = request.build(opts, history, turn, credentials(), console.redactor)
     out = Collector() if opts.output else Stdout(console.redactor)
     if opts.dry_run:

@@ -15,9 +15,9 @@ No threads here: the concurrent runner is msgcli.many; --batch reuses this too.
 """
 
 import json
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 
-from msgcli import conversation, inputs, request
+from msgcli import conversation, files, inputs, request
 from msgcli.errors import ApiError, BadResponseError, CredentialsError, InputError, NetworkError
 from msgcli.limits import MAX_REQUEST_BYTES, megabytes
 
@@ -35,7 +35,7 @@ class BadLine(str):
 class LineRequest(NamedTuple):
     custom_id: str
     history: conversation.History
-    turn: Optional[dict]
+    turn: dict | None
 
 
 def read_lines(binary_stream, limit=MAX_REQUEST_BYTES):
@@ -85,7 +85,7 @@ def parse_line(text, lineno, prompt_words=()):
     where = f"line {lineno}"
     if isinstance(text, BadLine):
         raise InputError(f"{where}: {text.reason}")
-    value = inputs.parse_json_text(text, where)
+    value = files.parse_json_text(text, where)
     custom_id = str(lineno)
     if isinstance(value, str):
         user_text = inputs.join_prompt(value, prompt_words)

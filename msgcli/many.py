@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 
-from msgcli import core, inputs, jsonl, render, resume
+from msgcli import core, files, jsonl, render, resume
 from msgcli.errors import ApiError, CredentialsError, InputError, MsgcliError
 from msgcli.failures import Terminated
 from msgcli.output import Collector
@@ -74,7 +74,7 @@ class Run:
         self.opts, self.console, self.sink = opts, console, sink
         self.transport, self.gate, self.parallel = transport, gate, parallel
         # each line is rendered as a single run would print it, then put in a line
-        self.line_opts = opts._replace(json=False, no_newline=True, usage=False,
+        self.line_opts = opts.replace(json=False, no_newline=True, usage=False,
                                        output=None)
         self.credentials = core.credentials()
         self.jobs = queue.Queue(maxsize=parallel)
@@ -255,7 +255,7 @@ def run(opts, console):
     from msgcli.transport import Transport
 
     stream = getattr(sys.stdin, "buffer", sys.stdin)
-    if inputs.stdin_is_terminal() or stream is None:
+    if files.stdin_is_terminal() or stream is None:
         raise InputError("--jsonl reads one request per line from stdin, but stdin is a "
                          "terminal: redirect a file (msgcli --jsonl < requests.jsonl)")
     if not any(core.credentials()) and not any(

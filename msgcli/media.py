@@ -9,7 +9,7 @@ import base64
 import os
 
 from msgcli.errors import InputError
-from msgcli.inputs import read_file_bytes, read_stdin_bytes
+from msgcli.files import read_file_bytes, read_stdin_bytes
 from msgcli.limits import MAX_IMAGE_BASE64_BYTES, MAX_REQUEST_BYTES, megabytes
 
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")

@@ -6,11 +6,14 @@ digits, a header without a colon, text that is not UTF-8) is a usage error here,
 exit 2, before anything is read or sent.
 """
 
+from __future__ import annotations
+
 import math
 import os
-from typing import NamedTuple
 
 import click
+
+from msgcli import modes
 
 # claude-sonnet-4-5 reaches end-of-life on 2026-11-30, and the 4.6 models and later
 # refuse a prefill with HTTP 400; claude-opus-4-5 does every seed example and takes
@@ -109,7 +112,7 @@ class JsonSource(click.ParamType):
     def convert(self, value, param, ctx):
         if isinstance(value, self.kind):
             return value
-        from msgcli.inputs import decode_utf8, parse_json_text, read_file_bytes
+        from msgcli.files import decode_utf8, parse_json_text, read_file_bytes
 
         flag = _flag(param)
         stripped = value.lstrip()
@@ -175,9 +178,12 @@ class Header(click.ParamType):
         return name, rest.strip()
 
 
-class Options(NamedTuple):
-    """Every option after parsing. None means "not given" wherever a messages file
-    or a default may supply the value instead."""
+class Options:
+    """Every option after parsing, frozen. None means "not given" wherever a
+    messages file or a default may supply the value instead.
+
+    A plain annotated class rather than a NamedTuple or dataclass: building one of
+    those for forty fields costs --help several milliseconds at start-up."""
 
     prompt: tuple = ()
     messages: str | None = None
@@ -225,6 +231,24 @@ class Options(NamedTuple):
     batch_status: bool = False
     batch_cancel: bool = False
     batch_list: bool = False
+
+    def __init__(self, **values):
+        fields = type(self).__annotations__
+        unknown = set(values) - set(fields)
+        if unknown:
+            raise TypeError(f"unknown options: {sorted(unknown)}")
+        for name in fields:
+            object.__setattr__(self, name, values.get(name, getattr(type(self), name)))
+
+    def __setattr__(self, name, value):
+        raise AttributeError("Options are frozen; use replace()")
+
+    def replace(self, **changes):
+        """A copy with some values changed."""
+        return Options(**{**vars(self), **changes})
+
+    def __repr__(self):
+        return f"Options({vars(self)!r})"
 
 
 def _flag(param):
@@ -280,86 +304,11 @@ def _check_text(ctx, command):
                                      "bytes given)", ctx=ctx, param=param)
 
 
-def _check_combinations(o):
-    if o.messages and o.conversation:
-        raise click.UsageError("use either -f/--messages or -c/--conversation, not both")
-    if o.prefill is not None:
-        if not o.prefill.strip():
-            raise click.UsageError("-p/--prefill is empty")
-        if o.prefill != o.prefill.rstrip():
-            raise click.UsageError("-p/--prefill cannot end with whitespace (the API "
-                                   "rejects a final assistant turn that does)")
-    _check_jsonl(o)
-    for name, path in (("-f/--messages", o.messages), ("-c/--conversation",
-                                                        o.conversation)):
-        if path and "\0" in path:
-            raise click.UsageError(f"{name}: not a valid file name")
-
-
-BATCH_COMMANDS = ("batch_results", "batch_status", "batch_cancel", "batch_list")
-
-
-def batch_command(o):
-    """The batch command given (--batch-results, --batch-status, ...), or None."""
-    return next((name for name in BATCH_COMMANDS if getattr(o, name)), None)
-
-
-def _flag_of(name):
-    return "--" + name.replace("_", "-")
-
-
-def _check_batch(o):
-    given = [name for name in BATCH_COMMANDS if getattr(o, name)]
-    if len(given) > 1:
-        raise click.UsageError(f"use one of {', '.join(map(_flag_of, given))}, not several")
-    command = given[0] if given else None
-    if o.batch and command:
-        raise click.UsageError(f"--batch submits new batches; {_flag_of(command)} works "
-                               "on existing ones: use one or the other")
-    if o.batch and not o.jsonl:
-        raise click.UsageError("--batch submits the lines of --jsonl input: give --jsonl "
-                               "too (msgcli --jsonl --batch < requests.jsonl)")
-    if o.wait and not (o.batch or o.batch_results):
-        raise click.UsageError("--wait goes with --batch or --batch-results")
-    if not (o.batch or command):
-        return
-    name = "--batch" if o.batch else _flag_of(command)
-    # a batch is sent whole, answered later and read back from the API, so nothing
-    # streams, counts, appends to a conversation or resumes from an output file;
-    # and concurrency is the batch engine's
-    for flag, value in (("--stream", o.stream), ("--count-tokens", o.count_tokens),
-                        ("-c/--conversation", o.conversation), ("-o/--output", o.output),
-                        ("-P/--parallel", o.parallel),
-                        ("--jsonl", command and o.jsonl)):
-        if value:
-            raise click.UsageError(f"{flag} does not go with {name}")
-    if command == "batch_list" and o.prompt:
-        raise click.UsageError("--batch-list takes no batch ids")
-
-
-def _check_jsonl(o):
-    if not o.jsonl:
-        if o.parallel is not None:
-            raise click.UsageError("-P/--parallel needs --jsonl")
-        return
-    # stdin carries the requests, one per line; and each line's answer goes into
-    # its result line, not to the terminal
-    for given, name in ((o.messages, "-f/--messages"), (o.conversation, "-c/--conversation"),
-                        (o.dry_run and not o.batch, "--dry-run"),
-                        (o.show_thinking, "--show-thinking"),
-                        ("-" in o.image + o.document, "-i/-d -")):
-        if given:
-            raise click.UsageError(f"--jsonl cannot be combined with {name}"
-                                   + (" (-j keeps thinking in each result's message)"
-                                      if name == "--show-thinking" else ""))
-
-
 def build(ctx, command):
     """The Options for a parsed command line."""
     _check_text(ctx, command)
     params = dict(ctx.params)
     params["json"] = params.pop("json_", False)
     options = Options(**params)
-    _check_combinations(options)
-    _check_batch(options)
+    modes.check(options)
     return options

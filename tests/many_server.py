@@ -9,7 +9,7 @@ import json
 import random
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -85,7 +85,7 @@ class ManyServer:
         if not self.ratelimit_headers:
             return {}
         full_in = (self.rate - self.tokens) / self.rate
-        reset = datetime.now(timezone.utc) + timedelta(seconds=full_in)
+        reset = datetime.now(UTC) + timedelta(seconds=full_in)
         return {"anthropic-ratelimit-requests-limit": str(self.rate),
                 "anthropic-ratelimit-requests-remaining": str(int(self.tokens)),
                 "anthropic-ratelimit-requests-reset": reset.isoformat().replace("+00:00",

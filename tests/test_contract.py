@@ -220,3 +220,13 @@ def test_output_file_untouched_when_the_run_fails(api, invoke, tmp_path, reply):
     assert r.code != 0
     assert target.read_text() == "yesterday's report\n"
     assert [p.name for p in tmp_path.iterdir()] == ["report.md"]
+
+
+def test_key_is_sent_and_never_shown_even_verbose(api, invoke):
+    from tests.conftest import FAKE_KEY
+
+    api.reply()
+    r = invoke(["-v", "Hi"])
+    assert r.code == 0
+    assert api.headers()[0]["x-api-key"] == FAKE_KEY
+    assert FAKE_KEY not in r.stderr and "POST " in r.stderr

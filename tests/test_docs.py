@@ -8,6 +8,7 @@ import subprocess
 import pytest
 from click.testing import CliRunner
 
+from msgcli import options
 from msgcli.cli import cli
 from msgcli.status import EXIT_STATUS_MEANINGS, ExitStatus
 from tests.conftest import REPO
@@ -100,3 +101,28 @@ def test_readme_test_command_is_what_ci_runs():
     ci = (REPO / ".ci" / "run").read_text()
     assert "pip install -e '.[test]' && python -m pytest" in README
     assert "pip install -e '.[test]'" in ci and "python -m pytest" in ci
+
+
+def _default_row(text, option):
+    """The README table row or man page paragraph that documents `option`."""
+    if text is README:
+        return next(line for line in README.splitlines()
+                    if line.startswith("| `") and option in line.split("|")[1])
+    paragraphs = plain(man_section("OPTIONS")).split(".TP\n")
+    return next(p for p in paragraphs if option in p.splitlines()[0])
+
+
+@pytest.mark.parametrize("where", ["README", "man page"])
+@pytest.mark.parametrize("option, value", [
+    ("--model", options.DEFAULT_MODEL), ("--max-tokens", options.DEFAULT_MAX_TOKENS),
+    ("--api-version", options.DEFAULT_API_VERSION), ("--retries", options.DEFAULT_RETRIES),
+    ("--timeout", options.DEFAULT_TIMEOUT), ("--stdin-timeout", options.DEFAULT_STDIN_TIMEOUT),
+])
+def test_documented_defaults_are_the_real_ones(where, option, value):
+    """Each default lives in msgcli/options.py; the docs must say the same."""
+    row = _default_row(README if where == "README" else MAN, option)
+    shown = f"{value:g}" if isinstance(value, float) else str(value)
+    # roff markup (.BR, quotes, line breaks) may stand between "default" and the value
+    text = re.sub(r"\n\.[A-Z]+ ", " ", row.replace("\\", ""))
+    assert re.search(rf"default\W+{re.escape(shown)}(?![\w.-])", text), \
+        f"{where} row for {option}: {row!r}"

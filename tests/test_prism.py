@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FAKE_KEY, REPO, Result, assert_no_secret, clean_env
+from tests.conftest import REPO, Result, assert_no_secret, clean_env
 from tests.spec import SPEC_PATH
 
 pytestmark = pytest.mark.prism
@@ -189,12 +189,6 @@ def test_prism_rejects_what_the_spec_forbids(prism, args):
     r = msgcli(prism, args)
     assert r.code == 10, r
     assert "invalid_request_error" in r.stderr
-
-
-def test_fake_key_was_sent_not_shown(prism):
-    r = msgcli(prism, ["-v", "Hi"])
-    assert r.code == 0
-    assert FAKE_KEY not in r.stderr
 
 
 BATCH_LINES = "\n".join([

@@ -1,0 +1,115 @@
+"""Bounded reading of what the user names: files and stdin, as bytes, then as UTF-8
+text and JSON.
+
+Everything here fails with InputError (exit 2) naming what and where. Every read
+is bounded: a file, a device or a pipe is read up to the API's request limit and
+one byte more, so an endless input (/dev/zero) is refused, never held.
+"""
+
+import json
+import os
+import stat
+import sys
+
+from msgcli.errors import InputError
+from msgcli.limits import MAX_REQUEST_BYTES, megabytes
+
+
+def _stdin_buffer():
+    stdin = sys.stdin
+    if stdin is None:
+        return None
+    return getattr(stdin, "buffer", stdin)
+
+
+def stdin_is_terminal():
+    stdin = sys.stdin
+    try:
+        return stdin is None or stdin.isatty()
+    except ValueError:  # closed
+        return True
+
+
+def _wait_readable(buffer, timeout):
+    """True when stdin has data or EOF within `timeout` seconds, or cannot be polled.
+
+    Only pipes and sockets can stay open without ever delivering anything (a CI
+    runner's unused stdin); files and /dev/null answer at once."""
+    try:
+        fd = buffer.fileno()
+        mode = os.fstat(fd).st_mode
+    except (OSError, ValueError, AttributeError):
+        return True
+    if not (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)):
+        return True
+    import select
+
+    readable, _, _ = select.select([fd], [], [], timeout)
+    return bool(readable)
+
+
+def _read_bounded(f, what, limit):
+    data = f.read(limit + 1)
+    if len(data) > limit:
+        raise InputError(f"{what} is over {megabytes(limit)}; the API accepts requests "
+                         f"of at most {megabytes(MAX_REQUEST_BYTES)}")
+    return data
+
+
+def read_stdin_bytes(what, wait=None, console=None, limit=MAX_REQUEST_BYTES):
+    """Read all of stdin. With `wait` (seconds), give up on a pipe that delivers
+    nothing, not even EOF, in that time and return None."""
+    if stdin_is_terminal():
+        return None
+    buffer = _stdin_buffer()
+    if wait is not None and not _wait_readable(buffer, wait):
+        if console is not None:
+            console.line(f"warning: stdin sent nothing in {wait:g} s; ignoring it "
+                         "(raise --stdin-timeout to wait longer, or redirect it "
+                         "from /dev/null)")
+        return None
+    try:
+        return _read_bounded(buffer, f"{what} on stdin", limit)
+    except OSError as e:
+        raise InputError(f"cannot read {what} from stdin: {e.strerror or e}") from None
+
+
+def decode_utf8(data, where):
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise InputError(f"{where} is not valid UTF-8: bad byte at line {line} "
+                         f"(byte offset {e.start})") from None
+
+
+def read_file_bytes(path, what, limit=MAX_REQUEST_BYTES):
+    """A file's bytes, or an InputError saying why not."""
+    try:
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if size > limit:  # a device or a pipe says 0: the bounded read catches it
+                raise InputError(
+                    f"{what} {path!r} is {megabytes(size)}; the API accepts requests "
+                    f"of at most {megabytes(limit)}")
+            return _read_bounded(f, f"{what} {path!r}", limit)
+    except IsADirectoryError:
+        raise InputError(f"{what} {path!r} is a directory, not a file") from None
+    except FileNotFoundError:
+        raise InputError(f"{what} {path!r} does not exist") from None
+    except PermissionError:
+        raise InputError(f"{what} {path!r} cannot be read: permission denied") from None
+    except OSError as e:
+        raise InputError(f"{what} {path!r} cannot be read: {e.strerror or e}") from None
+    except ValueError:  # a NUL byte in the path
+        raise InputError(f"{what} {path!r} is not a valid file name") from None
+
+
+def parse_json_text(text, where):
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise InputError(
+            f"{where}: invalid JSON at line {e.lineno}, column {e.colno}: {e.msg}") from None
+    except RecursionError:
+        raise InputError(f"{where}: JSON nested too deeply") from None

@@ -1,0 +1,89 @@
+"""Which kind of run the options ask for, and the option combinations refused.
+
+A run is one request, one request per stdin line (--jsonl), or the Message
+Batches API (--jsonl --batch and the batch commands; msgcli.cli picks the module
+that conducts each). Combinations that cannot be honoured are usage errors
+(exit 2), found here once the options are parsed, before anything is read or
+sent.
+"""
+
+import click
+
+
+def check(o):
+    _check_combinations(o)
+    _check_jsonl(o)
+    _check_batch(o)
+
+
+def _check_combinations(o):
+    if o.messages and o.conversation:
+        raise click.UsageError("use either -f/--messages or -c/--conversation, not both")
+    if o.prefill is not None:
+        if not o.prefill.strip():
+            raise click.UsageError("-p/--prefill is empty")
+        if o.prefill != o.prefill.rstrip():
+            raise click.UsageError("-p/--prefill cannot end with whitespace (the API "
+                                   "rejects a final assistant turn that does)")
+    for name, path in (("-f/--messages", o.messages), ("-c/--conversation",
+                                                        o.conversation)):
+        if path and "\0" in path:
+            raise click.UsageError(f"{name}: not a valid file name")
+
+
+BATCH_COMMANDS = ("batch_results", "batch_status", "batch_cancel", "batch_list")
+
+
+def batch_command(o):
+    """The batch command given (--batch-results, --batch-status, ...), or None."""
+    return next((name for name in BATCH_COMMANDS if getattr(o, name)), None)
+
+
+def _flag_of(name):
+    return "--" + name.replace("_", "-")
+
+
+def _check_batch(o):
+    given = [name for name in BATCH_COMMANDS if getattr(o, name)]
+    if len(given) > 1:
+        raise click.UsageError(f"use one of {', '.join(map(_flag_of, given))}, not several")
+    command = given[0] if given else None
+    if o.batch and command:
+        raise click.UsageError(f"--batch submits new batches; {_flag_of(command)} works "
+                               "on existing ones: use one or the other")
+    if o.batch and not o.jsonl:
+        raise click.UsageError("--batch submits the lines of --jsonl input: give --jsonl "
+                               "too (msgcli --jsonl --batch < requests.jsonl)")
+    if o.wait and not (o.batch or o.batch_results):
+        raise click.UsageError("--wait goes with --batch or --batch-results")
+    if not (o.batch or command):
+        return
+    name = "--batch" if o.batch else _flag_of(command)
+    # a batch is sent whole, answered later and read back from the API, so nothing
+    # streams, counts, appends to a conversation or resumes from an output file;
+    # and concurrency is the batch engine's
+    for flag, value in (("--stream", o.stream), ("--count-tokens", o.count_tokens),
+                        ("-c/--conversation", o.conversation), ("-o/--output", o.output),
+                        ("-P/--parallel", o.parallel),
+                        ("--jsonl", command and o.jsonl)):
+        if value:
+            raise click.UsageError(f"{flag} does not go with {name}")
+    if command == "batch_list" and o.prompt:
+        raise click.UsageError("--batch-list takes no batch ids")
+
+
+def _check_jsonl(o):
+    if not o.jsonl:
+        if o.parallel is not None:
+            raise click.UsageError("-P/--parallel needs --jsonl")
+        return
+    # stdin carries the requests, one per line; and each line's answer goes into
+    # its result line, not to the terminal
+    for given, name in ((o.messages, "-f/--messages"), (o.conversation, "-c/--conversation"),
+                        (o.dry_run and not o.batch, "--dry-run"),
+                        (o.show_thinking, "--show-thinking"),
+                        ("-" in o.image + o.document, "-i/-d -")):
+        if given:
+            raise click.UsageError(f"--jsonl cannot be combined with {name}"
+                                   + (" (-j keeps thinking in each result's message)"
+                                      if name == "--show-thinking" else ""))
