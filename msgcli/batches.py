@@ -10,7 +10,7 @@ results file, read line by line as it arrives and never held whole.
 import json
 import re
 import tempfile
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode, urljoin, urlsplit
 
 from msgcli import limits, reply
 from msgcli.errors import BadResponseError, InputError
@@ -193,6 +193,8 @@ class Api:
         """Where a batch's results are. The key is sent only to the API's own host:
         a results_url elsewhere is refused rather than handed the credentials."""
         url = batch.get("results_url") or self.url(batch["id"], "results")
+        if isinstance(url, str):
+            url = urljoin(self.base_url.rstrip("/") + "/", url)
         if not isinstance(url, str) or _origin(url) != _origin(self.base_url):
             raise BadResponseError(f"batch {batch['id']}: its results_url is not on "
                                    f"{_origin(self.base_url)}; msgcli does not send "

@@ -200,6 +200,14 @@ def test_a_results_url_on_another_host_is_not_sent_the_key(invoke, engine):
     assert all("elsewhere" not in p for p in engine.paths())
 
 
+def test_a_relative_results_url_is_on_the_api_host(invoke, engine):
+    a = engine.add(requests_for(["1"]), ended=True)
+    engine.batches[a]["object"]["results_url"] = f"/v1/messages/batches/{a}/results"
+    r = invoke(["--batch-results", a])
+    assert r.code == 0, r
+    assert lines(r.stdout)[0]["text"] == "answer 1"
+
+
 def test_dry_run_shows_the_calls_without_the_key(invoke, engine):
     r = invoke(["--dry-run", "--batch-cancel", "msgbatch_1"])
     assert r.code == 0, r
@@ -524,3 +532,22 @@ def test_a_results_line_over_the_limit_is_refused(monkeypatch):
 
     with pytest.raises(BadResponseError, match="over"):
         list(split_lines(iter([b"x" * 60] * 3), limit=100))
+
+
+def test_cancel_then_wait_gives_canceled_lines(invoke, api, waits):
+    engine = BatchEngine(api, polls=10**6)
+    a = engine.add(requests_for(["1", "2", "3"]))
+    assert invoke(["--batch-cancel", a]).code == 0
+    r = invoke(["--batch-results", a, "--wait", "-u"])
+    assert r.code == 9, r
+    assert [(g["custom_id"], g["status"]) for g in lines(r.stdout)] == \
+        [("1", 17), ("2", 17), ("3", 17)]
+    assert r.stderr == ("msgcli: usage: not reported\n"
+                        "msgcli: 3 of 3 requests did not complete; each result line says why\n")
+
+
+def test_usage_totals_with_u(invoke, engine):
+    a = engine.add(requests_for(["1", "2"]), ended=True)
+    r = invoke(["--batch-results", a, "-u"])
+    assert r.code == 0, r
+    assert r.stderr == "msgcli: usage: input_tokens=20 output_tokens=10\n"
