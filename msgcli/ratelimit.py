@@ -94,6 +94,11 @@ class Gate:
             old = self._tokens_per_request
             self._tokens_per_request = tokens if old is None else old * 0.9 + tokens * 0.1
 
+    @property
+    def interval(self):
+        """Seconds between sends the headers currently ask for (0: no spacing)."""
+        return self._interval
+
     def release(self):
         """Wake every waiting worker now (the run is stopping)."""
         self._wake.set()

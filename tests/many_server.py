@@ -7,6 +7,7 @@ which line a result belongs to; `respond(body)` may answer otherwise.
 
 import json
 import random
+import socket
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -30,6 +31,26 @@ def reply_for(body, text=None, stop_reason="end_turn"):
             "usage": {"input_tokens": 10, "output_tokens": 5}}
 
 
+def sse(message):
+    """A reply as the event stream the API sends for it."""
+    def event(kind, payload):
+        return f"event: {kind}\ndata: {json.dumps({'type': kind, **payload})}\n\n"
+
+    start = dict(message, content=[], stop_reason=None)
+    text = message["content"][0]["text"]
+    events = [event("message_start", {"message": start}),
+              event("content_block_start", {"index": 0,
+                                            "content_block": {"type": "text", "text": ""}}),
+              event("content_block_delta", {"index": 0, "delta": {"type": "text_delta",
+                                                                  "text": text}}),
+              event("content_block_stop", {"index": 0}),
+              event("message_delta", {"delta": {"stop_reason": message["stop_reason"],
+                                                "stop_sequence": None},
+                                      "usage": {"output_tokens": 5}}),
+              event("message_stop", {})]
+    return "".join(events).encode()
+
+
 class ManyServer:
     def __init__(self, latency=0.0, jitter=0.0, rate=None, retry_after="1",
                  respond=None, ratelimit_headers=True):
@@ -50,13 +71,23 @@ class ManyServer:
             def log_message(self, *args):
                 pass
 
+            def setup(self):
+                # headers and body go out in two writes: without this, Nagle's
+                # algorithm holds the body until the client's delayed ACK (40 ms)
+                self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                super().setup()
+
             def do_POST(self):
                 length = int(self.headers.get("content-length") or 0)
                 body = json.loads(self.rfile.read(length) or b"{}")
                 status, headers, payload = server.answer(body, dict(self.headers))
-                data = json.dumps(payload).encode()
+                kind = "application/json"
+                if body.get("stream") and status == 200:
+                    data, kind = sse(payload), "text/event-stream"
+                else:
+                    data = json.dumps(payload).encode()
                 self.send_response(status)
-                self.send_header("content-type", "application/json")
+                self.send_header("content-type", kind)
                 self.send_header("content-length", str(len(data)))
                 self.send_header("request-id", f"req_{len(server.bodies)}")
                 for name, value in headers.items():
