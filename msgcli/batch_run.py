@@ -7,12 +7,13 @@ waiting (polls that slow down and honour retry-after), and what a failure or
 Ctrl-C says once batches exist. The results themselves are msgcli.batch_results.
 """
 
+import sys
 import time
 from contextlib import contextmanager
 
 from msgcli import batches, core, files, jsonl, render, request
 from msgcli.batch_results import print_results
-from msgcli.errors import InputError, MsgcliError
+from msgcli.errors import ApiError, InputError, MsgcliError, NetworkError
 from msgcli.failures import Terminated
 from msgcli.modes import batch_command
 from msgcli.options import DEFAULT_BASE_URL
@@ -25,6 +26,10 @@ POLL_FIRST = 2.0
 POLL_FACTOR = 1.5
 POLL_MAX = 60.0
 POLL_MAX_RETRY_AFTER = 600.0
+# A wait may last a day: a poll that fails for a passing reason (the network, a
+# 429, a 5xx, each already retried --retries times) is tried again at the next
+# interval, and the wait gives up only after this many failures in a row.
+POLL_MAX_FAILURES = 10
 # Tests replace this to record the waits instead of sleeping through them.
 sleep = time.sleep
 
@@ -110,8 +115,6 @@ class _Shown(request.Request):
 def read_requests(opts, console, credentials):
     """Every input line checked and spooled, before anything is sent: a bad line, or
     a custom_id the API would refuse or that is used twice, is exit 2 naming it."""
-    import sys
-
     spool = batches.Spool()
     seen = {}
     headers = None
@@ -186,7 +189,7 @@ def submit(opts, console, base_url, out, credentials):
                                                  for b, order in submitted], out, console)
 
 
-def _unfinished(error, ids, what=None):
+def _unfinished(error, ids, what=""):
     """A failure or interruption once batches exist: they are not affected, so the
     one line says which they are and how to get their results."""
     resume = f"msgcli --batch-results {' '.join(ids)} --wait"
@@ -202,11 +205,11 @@ def _unfinished(error, ids, what=None):
 
 
 @contextmanager
-def resumable(ids, what=None):
+def resumable(ids):
     try:
         yield
     except (MsgcliError, KeyboardInterrupt, Terminated) as e:
-        raise _unfinished(e, ids, what) from None
+        raise _unfinished(e, ids) from None
 
 
 def not_waiting(api, ids):
@@ -232,23 +235,38 @@ def wait(api, ids, console):
     """Poll until every batch has ended; {id: batch}."""
     from msgcli.transport import retry_after_seconds
 
-    found, pending, interval = {}, list(ids), POLL_FIRST
+    found, pending, interval, failures = {}, list(ids), POLL_FIRST, 0
     try:
         while pending:
             hint = 0.0
             for batch_id in list(pending):
-                batch, headers = api.retrieve(batch_id)
+                try:
+                    batch, headers = api.retrieve(batch_id)
+                except (NetworkError, ApiError) as e:
+                    failures += 1
+                    if not _passing(e) or failures >= POLL_MAX_FAILURES:
+                        raise
+                    console.line(f"polling {batch_id} failed ({e.message}); trying again "
+                                 f"in {interval:g} s")
+                    break
+                failures = 0
                 found[batch_id] = batch
                 if batch["processing_status"] == "ended":
                     pending.remove(batch_id)
                 hint = max(hint, retry_after_seconds(headers, POLL_MAX_RETRY_AFTER) or 0)
-            console.status(progress(found.values()))
+            if found:
+                console.status(progress(found.values()))
             if pending:
                 sleep(max(interval, hint))
                 interval = min(interval * POLL_FACTOR, POLL_MAX)
     finally:
         console.clear_status()
     return found
+
+
+def _passing(error):
+    return isinstance(error, NetworkError) or error.http_status in (408, 409, 429) or \
+        (error.http_status or 0) >= 500
 
 
 def progress(found):

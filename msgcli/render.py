@@ -130,11 +130,12 @@ def dry_run(opts, req, out):
     if opts.json:
         out.write(json.dumps(req.body, ensure_ascii=False, indent=2) + "\n")
     else:
-        lines = [f"POST {req.url}"]
+        lines = [f"{req.method} {req.url}"]
         for name, value in req.headers.items():
             shown = REDACTED if name.lower() in req.secret_headers else value
             lines.append(f"{name}: {shown}")
-        lines += ["", json.dumps(req.body, ensure_ascii=False, indent=2)]
+        if req.body is not None:  # a GET has none
+            lines += ["", json.dumps(req.body, ensure_ascii=False, indent=2)]
         out.write("\n".join(lines) + "\n")
     out.close()
 

@@ -224,6 +224,7 @@ class Request:
     --dry-run and for the record) and as the bytes that go on the wire."""
 
     secret_headers = SECRET_HEADERS
+    method = "POST"
 
     def __init__(self, url, headers, body, data):
         self.url = url

@@ -5,8 +5,9 @@ It behaves as the API documents: a created batch is `in_progress` for a few poll
 request succeeds, errors, or is canceled or expired as `outcome` decides; a
 cancel makes the batch `canceling` and its unfinished requests `canceled`; the
 list is paged (`limit`, `after_id`, `has_more`, `last_id`). Polls may carry a
-retry-after (`retry_after`), and `fail_first` makes the first call to each
-endpoint answer 529 once, to show the retries. Every request is logged in
+retry-after (`retry_after`); `fail_first` makes the first call to each
+endpoint answer 529 once, to show the retries, and `fail_polls` makes the first
+that many polls answer 503. Every request is logged in
 `calls` as (method, path, query, body). Every create body is validated against
 the OpenAPI document's CreateMessageBatchParams, as the API would: one it
 rejects is answered 400 invalid_request_error (so a test expecting success
@@ -38,13 +39,14 @@ def errored(error_type="invalid_request_error", text="bad request"):
 
 class BatchEngine:
     def __init__(self, httpserver, polls=2, outcome=answer, retry_after=None,
-                 fail_first=False, seed=7, limit=None):
+                 fail_first=False, seed=7, limit=None, fail_polls=0):
         self.server = httpserver
         self.base = httpserver.url_for("/").rstrip("/")
         self.polls = polls
         self.outcome = outcome
         self.retry_after = retry_after
         self.fail_first = fail_first
+        self.fail_polls = fail_polls
         self.random = random.Random(seed)
         self.page_limit = limit
         self.batches = {}  # id -> {"object", "requests", "polls", "canceled"}
@@ -132,6 +134,9 @@ class BatchEngine:
             return self._json(self.batches[self._create(value["requests"])]["object"])
         if endpoint == ("GET", "all"):
             return self._list(request.args)
+        if endpoint == ("GET", "one") and self.fail_polls > 0:
+            self.fail_polls -= 1
+            return self._error(503, "api_error", "Service Unavailable")
         if endpoint == ("GET", "one"):
             self._advance(batch_id)
             batch = self.batches[batch_id]["object"]

@@ -191,6 +191,36 @@ def test_every_call_is_retried_on_529(invoke, api, waits, monkeypatch):
     assert f"GET {engine.base}/v1/messages/batches/{a}/results" in r.stderr
 
 
+def test_a_poll_that_fails_for_a_passing_reason_is_tried_again(invoke, api, waits):
+    engine = BatchEngine(api, polls=2, fail_polls=3)
+    a = engine.add(requests_for(["1"]))
+    r = invoke(["--retries", "0", "--batch-results", a, "--wait"])
+    assert r.code == 0, r
+    assert lines(r.stdout)[0]["text"] == "answer 1"
+    assert r.stderr.count(f"msgcli: polling {a} failed (API error HTTP 503") == 3
+    assert len(waits) == 4
+
+
+def test_the_wait_gives_up_after_failures_in_a_row(invoke, api, waits):
+    engine = BatchEngine(api, fail_polls=10**6)
+    a = engine.add(requests_for(["1"]))
+    r = invoke(["--retries", "0", "--batch-results", a, "--wait"])
+    assert r.code == 13, r
+    assert len(engine.calls) == batch_run.POLL_MAX_FAILURES
+    assert r.stderr.splitlines()[-1].startswith("msgcli: API error HTTP 503")
+    assert r.stderr.endswith(f"nothing was canceled: get the results with msgcli "
+                             f"--batch-results {a} --wait\n")
+
+
+def test_dry_run_of_a_status_is_a_get(invoke, engine):
+    r = invoke(["--dry-run", "--batch-status", "msgbatch_1", "msgbatch_2"])
+    assert r.code == 0, r
+    firsts = [line for line in r.stdout.splitlines() if " http" in line]
+    assert firsts == [f"GET {engine.base}/v1/messages/batches/msgbatch_1",
+                      f"GET {engine.base}/v1/messages/batches/msgbatch_2"]
+    assert "content-type" not in r.stdout
+
+
 def test_a_results_url_on_another_host_is_not_sent_the_key(invoke, engine):
     a = engine.add(requests_for(["1"]), ended=True)
     engine.batches[a]["object"]["results_url"] = "https://elsewhere.example/results"
