@@ -36,7 +36,9 @@ def print_results(opts, api, ended, out, console):
         with Reorder() as held:
             for custom_id, item in api.results(batch):
                 line = result_of(opts, custom_id, item)
-                held.add(custom_id, jsonl.dumps(line).encode("utf-8"))
+                # a lone surrogate (a \ud800 escape in a reply) passes as --jsonl
+                # lets it, not as a crash
+                held.add(custom_id, jsonl.dumps(line).encode("utf-8", "surrogatepass"))
                 done += 1
                 failed += line["status"] != ExitStatus.OK
                 for key, value in (line.get("usage") or {}).items():
@@ -50,8 +52,8 @@ def print_results(opts, api, ended, out, console):
                     done, failed = done + 1, failed + 1
                     data = jsonl.dumps(jsonl.error_result(custom_id, BadResponseError(
                         f"batch {batch['id']}: no result for this request in the "
-                        "results file"))).encode("utf-8")
-                out.write(data.decode("utf-8") + "\n")
+                        "results file"), include_message=opts.json)).encode("utf-8")
+                out.write(data.decode("utf-8", "surrogatepass") + "\n")
         out.flush()
     if opts.usage:
         console.line(render.usage_line(usage))
@@ -73,7 +75,7 @@ def result_of(opts, custom_id, item):
                 raise BadResponseError("a succeeded result without a message")
             reply.check_message(message, "a succeeded result")
         except BadResponseError as e:
-            return jsonl.error_result(custom_id, e)
+            return jsonl.error_result(custom_id, e, include_message=opts.json)
         code, _ = core.outcome(message)
         return jsonl.result_line(custom_id, code, message=message, text=text_of(opts, message),
                                  include_message=opts.json)

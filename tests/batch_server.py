@@ -92,7 +92,8 @@ class BatchEngine:
             outcomes = [self.result(batch_id, r) for r in state["requests"]]
             counts = dict.fromkeys(COUNT_KEYS, 0)
             for item in outcomes:
-                counts[item["result"]["type"]] += 1
+                kind = item["result"].get("type")
+                counts[kind] = counts.get(kind, 0) + 1
             self.random.shuffle(outcomes)
             state["results"] = outcomes
             batch.update(processing_status="ended", request_counts=counts,

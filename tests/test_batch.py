@@ -154,6 +154,23 @@ def test_results_with_ids_msgcli_did_not_assign_come_in_the_api_order(invoke, en
     assert [g["custom_id"] for g in lines(r.stdout)] == api_order
 
 
+def test_odd_results_are_lines_not_crashes(invoke, engine):
+    """A lone surrogate in a reply, a succeeded result without a message, and a
+    result type the API may add later: each is a line with a status."""
+    odd = {"1": {"type": "succeeded", "message": message("\ud800 half a pair")},
+           "2": {"type": "succeeded"},
+           "3": {"type": "deferred"}}
+    engine.outcome = lambda cid, params: odd[cid]
+    a = engine.add(requests_for(["1", "2", "3"]), ended=True)
+    r = invoke(["--batch-results", a])
+    assert r.code == 9, r
+    got = lines(r.stdout)
+    assert got[0]["status"] == 0 and got[0]["text"].endswith("half a pair")
+    assert (got[1]["status"], got[1]["error"]["type"]) == (13, "bad_response")
+    assert (got[2]["status"], got[2]["error"]["type"]) == (13, "bad_response")
+    assert "deferred" in got[2]["error"]["message"]
+
+
 def test_results_of_several_batches_batch_after_batch(invoke, engine):
     a = engine.add(requests_for(["1", "2", "3"]), ended=True)
     b = engine.add(requests_for(["4", "5"]), ended=True)
