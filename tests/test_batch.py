@@ -598,3 +598,15 @@ def test_usage_totals_with_u(invoke, engine):
     r = invoke(["--batch-results", a, "-u"])
     assert r.code == 0, r
     assert r.stderr == "msgcli: usage: input_tokens=20 output_tokens=10\n"
+
+
+def test_a_create_retried_after_529_sends_the_whole_body_again(invoke, api, monkeypatch):
+    monkeypatch.setattr("msgcli.transport.INITIAL_BACKOFF", 0.01)
+    monkeypatch.setattr("msgcli.limits.MAX_BATCH_REQUESTS", 2)
+    engine = BatchEngine(api, fail_first=True)
+    r = invoke(["--jsonl", "--batch"], input=INPUT.encode())
+    assert r.code == 0, r
+    posts = [body for m, _, _, body in engine.calls if m == "POST"]
+    assert len(posts) == 3  # batch 1 twice (529, then accepted), batch 2 once
+    assert posts[0] == posts[1] and posts[1] != posts[2]
+    assert [len(b["requests"]) for b in engine.creates] == [2, 2]
