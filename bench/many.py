@@ -25,7 +25,7 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -107,7 +107,7 @@ class Server:
             ok = self.tokens >= 1
             if ok:
                 self.tokens -= 1
-            reset = datetime.now(timezone.utc) + timedelta(
+            reset = datetime.now(UTC) + timedelta(
                 seconds=(self.rate - self.tokens) / self.rate)
             headers = {"anthropic-ratelimit-requests-limit": str(self.rate),
                        "anthropic-ratelimit-requests-remaining": str(int(self.tokens)),

@@ -108,7 +108,7 @@ def conductor(opts):
         from msgcli import batch_run
 
         return batch_run
-    if opts.jsonl:
+    if opts.jsonl or opts.parallel is not None:  # one request per input line
         from msgcli import many
 
         return many
@@ -189,7 +189,7 @@ def _seconds(value):
                    "resumes.")
 @click.option("-P", "--parallel", type=Integer(1), metavar="N",
               help="With --jsonl, requests in flight at once.  "
-                   "[default: 8]")
+                   f"[default: {options.DEFAULT_PARALLEL}]")
 @click.option("--base-url", metavar="URL", envvar=["MSGCLI_BASE_URL", "ANTHROPIC_BASE_URL"],
               help=f"API base URL.  [default: {options.DEFAULT_BASE_URL}]")
 @click.option("--api-version", default=options.DEFAULT_API_VERSION, metavar="TEXT",

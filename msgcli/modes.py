@@ -4,7 +4,7 @@ A run is one request, one request per stdin line (--jsonl), or the Message
 Batches API (--jsonl --batch and the batch commands; msgcli.cli picks the module
 that conducts each). Combinations that cannot be honoured are usage errors
 (exit 2), found here once the options are parsed, before anything is read or
-sent.
+sent; what --jsonl itself refuses is msgcli.many.check.
 """
 
 import click
@@ -12,7 +12,6 @@ import click
 
 def check(o):
     _check_combinations(o)
-    _check_jsonl(o)
     _check_batch(o)
 
 
@@ -70,20 +69,3 @@ def _check_batch(o):
             raise click.UsageError(f"{flag} does not go with {name}")
     if command == "batch_list" and o.prompt:
         raise click.UsageError("--batch-list takes no batch ids")
-
-
-def _check_jsonl(o):
-    if not o.jsonl:
-        if o.parallel is not None:
-            raise click.UsageError("-P/--parallel needs --jsonl")
-        return
-    # stdin carries the requests, one per line; and each line's answer goes into
-    # its result line, not to the terminal
-    for given, name in ((o.messages, "-f/--messages"), (o.conversation, "-c/--conversation"),
-                        (o.dry_run and not o.batch, "--dry-run"),
-                        (o.show_thinking, "--show-thinking"),
-                        ("-" in o.image + o.document, "-i/-d -")):
-        if given:
-            raise click.UsageError(f"--jsonl cannot be combined with {name}"
-                                   + (" (-j keeps thinking in each result's message)"
-                                      if name == "--show-thinking" else ""))

@@ -25,6 +25,7 @@ DEFAULT_API_VERSION = "2023-06-01"
 DEFAULT_RETRIES = 2
 DEFAULT_TIMEOUT = 600.0
 DEFAULT_STDIN_TIMEOUT = 2.0
+DEFAULT_PARALLEL = 8  # --jsonl: see msgcli.many for why
 EFFORTS = ("low", "medium", "high", "xhigh", "max")
 
 
@@ -34,8 +35,7 @@ class FiniteFloat(click.ParamType):
     name = "float"
 
     def __init__(self, minimum=None, above=False):
-        self.minimum = minimum
-        self.above = above
+        self.minimum, self.above = minimum, above
 
     def convert(self, value, param, ctx):
         if isinstance(value, float):
@@ -105,8 +105,7 @@ class JsonSource(click.ParamType):
     """Inline JSON, @FILE, or (with `paths`) a file name; parsed and of one kind."""
 
     def __init__(self, kind, paths=True):
-        self.kind = kind
-        self.paths = paths
+        self.kind, self.paths = kind, paths
         self.name = "FILE|JSON" if paths else "JSON|@FILE"
 
     def convert(self, value, param, ctx):

@@ -17,7 +17,7 @@ import threading
 import time
 
 import requests
-from requests.adapters import HTTPAdapter
+from requests.adapters import DEFAULT_POOLSIZE, HTTPAdapter
 from urllib3.exceptions import HTTPError, InvalidHeader, MaxRetryError, ResponseError
 from urllib3.util.retry import Retry
 
@@ -104,12 +104,12 @@ class ApiRetry(Retry):
         if self.on_retry is not None:
             self.on_retry(self.history[-1], response, wait)
         if self.gate is not None:  # shared by concurrent requests (msgcli.ratelimit)
-            self.gate.observe(response.status if response is not None else None,
-                              response.headers if response is not None else None, wait)
+            self.gate.observe(getattr(response, "status", None),
+                              getattr(response, "headers", None), wait)
+        if wait > 0:
             time.sleep(wait)
+        if self.gate is not None:
             self.gate.wait()
-        elif wait > 0:
-            time.sleep(wait)
 
 
 class Transport:
@@ -131,23 +131,14 @@ class Transport:
                          redirect=0, allowed_methods=None, raise_on_status=False,
                          raise_on_redirect=False, respect_retry_after_header=True,
                          on_retry=self._on_retry, gate=gate)
-        adapter = HTTPAdapter(max_retries=retry) if pool_size is None else \
-            HTTPAdapter(max_retries=retry, pool_connections=1, pool_maxsize=pool_size)
+        adapter = HTTPAdapter(max_retries=retry, pool_maxsize=pool_size or DEFAULT_POOLSIZE)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
 
-    @property
-    def attempts(self):
-        return getattr(self._local, "attempts", 1)
-
-    @attempts.setter
-    def attempts(self, value):
-        self._local.attempts = value
-
-    @property
-    def request_id(self):
-        """The request-id of this thread's last response."""
-        return getattr(self._local, "request_id", None)
+    attempts = property(lambda self: getattr(self._local, "attempts", 1),
+                        lambda self, value: setattr(self._local, "attempts", value))
+    request_id = property(lambda self: getattr(self._local, "request_id", None),
+                          doc="The request-id of this thread's last response.")
 
     def _on_retry(self, history, response, wait):
         self.attempts += 1

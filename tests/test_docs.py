@@ -117,6 +117,7 @@ def _default_row(text, option):
     ("--model", options.DEFAULT_MODEL), ("--max-tokens", options.DEFAULT_MAX_TOKENS),
     ("--api-version", options.DEFAULT_API_VERSION), ("--retries", options.DEFAULT_RETRIES),
     ("--timeout", options.DEFAULT_TIMEOUT), ("--stdin-timeout", options.DEFAULT_STDIN_TIMEOUT),
+    ("--parallel", options.DEFAULT_PARALLEL),
 ])
 def test_documented_defaults_are_the_real_ones(where, option, value):
     """Each default lives in msgcli/options.py; the docs must say the same."""
