@@ -509,6 +509,9 @@ def test_the_engine_refuses_what_the_schema_forbids(invoke, engine):
     (["--jsonl", "--batch", "--stream"], "--stream does not go with --batch"),
     (["--jsonl", "--batch", "-o", "out.jsonl"], "-o/--output does not go with --batch"),
     (["--jsonl", "--batch", "--batch-status"], "use one or the other"),
+    (["--jsonl", "--batch", "-P", "4"], "-P/--parallel does not go with --batch"),
+    (["--jsonl", "--batch", "-f", "x.json"], "--jsonl cannot be combined with -f"),
+    (["--jsonl", "--batch-results", "msgbatch_1"], "--jsonl does not go with"),
 ])
 def test_batch_usage_errors(invoke, engine, args, complaint):
     r = invoke(args, input=INPUT.encode())
