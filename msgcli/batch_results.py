@@ -14,6 +14,7 @@ import re
 import tempfile
 
 from msgcli import core, jsonl, render, reply
+from msgcli.batches import scratch
 from msgcli.errors import BadResponseError
 from msgcli.output import Collector
 from msgcli.status import ExitStatus
@@ -106,6 +107,7 @@ class Reorder:
     """Result lines held in a temporary file, indexed by custom_id, and given back
     in any order: memory holds the index, not the results."""
 
+    @scratch("the results")
     def __init__(self):
         self.file = tempfile.TemporaryFile(prefix="msgcli-results-")
         self.index = {}
@@ -114,11 +116,13 @@ class Reorder:
     def ids(self):
         return self.index.keys()
 
+    @scratch("the results")
     def add(self, custom_id, data):
         self.file.seek(0, os.SEEK_END)
         self.index.setdefault(custom_id, (self.file.tell(), len(data)))
         self.file.write(data)
 
+    @scratch("the results")
     def _read(self, custom_id):
         offset, length = self.index[custom_id]
         self.file.seek(offset)

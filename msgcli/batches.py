@@ -7,6 +7,7 @@ to a temporary file and split at the API's limits (msgcli.limits), and the
 results file, read line by line as it arrives and never held whole.
 """
 
+import functools
 import json
 import re
 import tempfile
@@ -44,6 +45,24 @@ def check_batch(value, what):
     return value
 
 
+def scratch(what):
+    """For the methods that use a temporary file: its failure (a full disk, an
+    unwritable TMPDIR) is exit 2 naming it, not mistaken for a failed stdout."""
+
+    def decorate(method):
+        @functools.wraps(method)
+        def run(*args, **kwargs):
+            try:
+                return method(*args, **kwargs)
+            except OSError as e:
+                raise InputError(f"cannot use a temporary file for {what} in "
+                                 f"{tempfile.gettempdir()}: {e.strerror or e}; free space "
+                                 "there or point TMPDIR elsewhere") from None
+        return run
+
+    return decorate
+
+
 def encode_request(custom_id, params):
     """One batch request as JSON bytes (a list of chunks); at most 32 MB, like any
     Messages request."""
@@ -61,10 +80,12 @@ class Spool:
     PREFIX = b'{"requests":['
     SUFFIX = b"]}"
 
+    @scratch("the requests")
     def __init__(self):
         self.file = tempfile.TemporaryFile(prefix="msgcli-batch-")
         self.batches = []  # [start, end, custom_ids]
 
+    @scratch("the requests")
     def add(self, custom_id, chunks):
         size = sum(len(c) for c in chunks)
         current = self.batches[-1] if self.batches else None

@@ -613,3 +613,19 @@ def test_a_create_retried_after_529_sends_the_whole_body_again(invoke, api, monk
     assert len(posts) == 3  # batch 1 twice (529, then accepted), batch 2 once
     assert posts[0] == posts[1] and posts[1] != posts[2]
     assert [len(b["requests"]) for b in engine.creates] == [2, 2]
+
+
+def test_a_full_temporary_disk_is_exit_2_naming_it(invoke, engine, monkeypatch):
+    import errno
+    import io
+
+    class Full(io.BytesIO):
+        def write(self, data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("msgcli.batches.tempfile.TemporaryFile", lambda **_: Full())
+    r = invoke(["--jsonl", "--batch"], input=INPUT.encode())
+    assert r.code == 2, r
+    assert "cannot use a temporary file for the requests" in r.stderr
+    assert "No space left on device" in r.stderr and "TMPDIR" in r.stderr
+    assert engine.calls == []
