@@ -27,9 +27,19 @@ _PATH = re.compile(r"^/v1/messages/batches(?:/(?P<id>[^/]+))?(?:/(?P<what>cancel
 COUNT_KEYS = ("processing", "succeeded", "errored", "canceled", "expired")
 
 
+def full_message(text, stop_reason="end_turn"):
+    """A reply with every field the OpenAPI document's Message requires."""
+    usage = dict.fromkeys(("cache_creation", "cache_creation_input_tokens",
+                           "cache_read_input_tokens", "inference_geo", "server_tool_use",
+                           "service_tier"))
+    usage.update(input_tokens=10, output_tokens=5)
+    return message(content=[{"type": "text", "text": text, "citations": None}],
+                   stop_reason=stop_reason, stop_details=None, container=None, usage=usage)
+
+
 def answer(custom_id, params):
     """The default outcome: a succeeded reply that names the request."""
-    return {"type": "succeeded", "message": message(f"answer {custom_id}")}
+    return {"type": "succeeded", "message": full_message(f"answer {custom_id}")}
 
 
 def errored(error_type="invalid_request_error", text="bad request"):

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from msgcli import batch_run
-from tests.batch_server import BatchEngine, answer, errored
+from tests.batch_server import BatchEngine, answer, errored, full_message
 from tests.conftest import REPO, assert_no_secret, clean_env, message
 from tests.spec import assert_valid
 
@@ -49,7 +49,7 @@ def mixed(custom_id, params):
     if kind == 3:
         return {"type": "expired"}
     if kind == 4:
-        return {"type": "succeeded", "message": message("cut", stop_reason="max_tokens")}
+        return {"type": "succeeded", "message": full_message("cut", "max_tokens")}
     return answer(custom_id, params)
 
 
@@ -126,8 +126,8 @@ def test_results_in_line_order_with_every_outcome(invoke, engine):
     for g in got:
         by_kind.setdefault(int(g["custom_id"]) % 5, g)
     assert by_kind[0] == {"custom_id": "5", "status": 0, "stop_reason": "end_turn",
-                          "text": "answer 5", "usage": {"input_tokens": 10,
-                                                        "output_tokens": 5},
+                          "text": "answer 5",
+                          "usage": full_message("")["usage"],  # as the API sent it
                           "error": None, "request_id": None}
     assert by_kind[1]["status"] == 12
     assert by_kind[1]["error"] == {"type": "rate_limit_error", "message": "slow down",
@@ -629,3 +629,22 @@ def test_a_full_temporary_disk_is_exit_2_naming_it(invoke, engine, monkeypatch):
     assert "cannot use a temporary file for the requests" in r.stderr
     assert "No space left on device" in r.stderr and "TMPDIR" in r.stderr
     assert engine.calls == []
+
+
+def test_the_local_engine_speaks_the_spec(invoke, api):
+    """What the stand-in serves is what the OpenAPI document describes: batch
+    objects, list pages and every kind of results line."""
+    from tests.spec import validator
+
+    engine = BatchEngine(api, limit=2, outcome=mixed)
+    ids = [engine.add(requests_for([str(n) for n in range(1, 6)]), ended=True)
+           for _ in range(3)]
+    r = invoke(["--batch-list"])
+    for batch in lines(r.stdout):
+        assert not list(validator("MessageBatch").iter_errors(batch))
+    for batch_id in ids:
+        for item in engine.batches[batch_id]["results"]:
+            errors = list(validator("MessageBatchIndividualResponse").iter_errors(item))
+            assert not errors, [e.message[:200] for e in errors]
+    page = json.loads(api.log[-1][1].get_data())
+    assert not list(validator("ListResponse_MessageBatch_").iter_errors(page))
