@@ -213,6 +213,8 @@ class Run:
                 continue
             job = (seq, lineno, line_request.custom_id, req, req_hash)
             self.wait_for(lambda job=job: self.put(job) or self.stop.is_set())
+        if self.tally.total is None:
+            self.tally.total = seq  # known now that the input has ended
         return not self.stop.is_set()
 
 

@@ -4,7 +4,7 @@ FILE is an append-only journal while a run goes on: each result is appended as
 soon as every earlier one is, and fsynced, so a kill -9 or a power loss loses at
 most the requests in flight. Beside it, FILE.resume holds one line per line of
 FILE: the input line number, the status, a SHA-256 of the request (custom_id,
-URL, headers other than credentials, body) and a digest of the result line. A
+API path, headers other than credentials, body) and a digest of the result line. A
 re-run reads both, and for each input line takes the last result written for it:
 if that result has status 0, the same request hash and an intact digest, the line
 is not sent again. Anything else (a changed line or flag, a failure, a result
@@ -13,6 +13,9 @@ line torn by a crash, a FILE from elsewhere without FILE.resume) is redone.
 When the run ends, FILE is rewritten atomically to hold exactly one line per
 input line reached, in input order (lines not reached keep their earlier result),
 with FILE.resume to match.
+
+The index of earlier results costs 26 bytes per input line (26 MB for a million
+lines); the results themselves stay on disk.
 """
 
 import hashlib
@@ -24,6 +27,7 @@ from msgcli.conversation import write_atomic
 from msgcli.errors import InputError
 
 SUFFIX = ".resume"
+_HASH_BYTES = 16  # request hashes are the first 128 bits of a SHA-256
 
 
 def request_hash(custom_id, req):
@@ -61,6 +65,10 @@ class _Replacement:
         fd, self.tmp = tempfile.mkstemp(prefix="." + os.path.basename(self.path) + ".",
                                         suffix=".tmp", dir=directory)
         self.file = os.fdopen(fd, "wb")
+        try:  # the rewritten FILE keeps the permissions it had
+            os.chmod(self.tmp, os.stat(self.path).st_mode & 0o7777)
+        except OSError:
+            pass
         return self.file
 
     def __exit__(self, kind, value, tb):
@@ -92,6 +100,18 @@ class StdoutResults:
         stream = sys.stdout
         self._out = getattr(stream, "buffer", stream)
 
+    def _set_hash(self, lineno, req_hash):
+        try:
+            value = bytes.fromhex(req_hash) if req_hash else b""
+        except ValueError:
+            value = b""
+        start = lineno * _HASH_BYTES
+        self._hashes[start:start + _HASH_BYTES] = value.ljust(_HASH_BYTES, b"\0")[:_HASH_BYTES]
+
+    def _hash(self, lineno):
+        value = bytes(self._hashes[lineno * _HASH_BYTES:(lineno + 1) * _HASH_BYTES])
+        return value.hex() if any(value) else None
+
     def previous(self, lineno, req_hash):
         return False
 
@@ -121,9 +141,10 @@ class FileResults:
         self.sums_path = path + SUFFIX
         self._offsets = array("q")   # per input line number: FILE offset of its last result
         self._statuses = bytearray()  # ... its status (255: none)
-        self._hashes = {}             # line number -> request hash, for status-0 results only
+        self._hashes = bytearray()    # ... and its request hash (16 bytes; zeros: none)
         self._reached = bytearray()   # line numbers this run has written or kept
         self._rewrite = False
+        self._lines, self._entries = [], []  # appended, not yet written
         try:
             self._sums = open(self.sums_path, "a+b")
             self._lock()
@@ -147,6 +168,7 @@ class FileResults:
         while len(self._statuses) <= lineno:
             more = max(lineno + 1 - len(self._statuses), len(self._statuses))
             self._offsets.extend([0] * more)
+            self._hashes.extend(bytes(_HASH_BYTES * more))
             self._statuses.extend(b"\xff" * more)
             self._reached.extend(b"\0" * more)
 
@@ -186,10 +208,8 @@ class FileResults:
                 self._grow(lineno)
                 self._offsets[lineno] = start
                 self._statuses[lineno] = status
-                if status == 0:
-                    self._hashes[lineno] = fields[2].decode("ascii", "replace")
-                else:
-                    self._hashes.pop(lineno, None)
+                self._set_hash(lineno, fields[2].decode("ascii", "replace")
+                               if status == 0 else None)
         # entries past FILE's end, or torn, go; missing ones are stood in for
         self._sums.truncate(good_end)
         self._sums.seek(0, os.SEEK_END)
@@ -198,10 +218,23 @@ class FileResults:
             with open(self.path, "ab") as f:
                 f.write(b"\n")
 
+    def _set_hash(self, lineno, req_hash):
+        try:
+            value = bytes.fromhex(req_hash) if req_hash else b""
+        except ValueError:
+            value = b""
+        start = lineno * _HASH_BYTES
+        self._hashes[start:start + _HASH_BYTES] = value.ljust(_HASH_BYTES, b"\0")[:_HASH_BYTES]
+
+    def _hash(self, lineno):
+        value = bytes(self._hashes[lineno * _HASH_BYTES:(lineno + 1) * _HASH_BYTES])
+        return value.hex() if any(value) else None
+
     def previous(self, lineno, req_hash):
         """True when line `lineno` already has a status-0 result for this request
         (it is kept, not sent again)."""
-        if self._hashes.get(lineno) == req_hash:
+        if lineno < len(self._statuses) and self._statuses[lineno] == 0 and \
+                self._hash(lineno) == req_hash:
             self._grow(lineno)
             self._reached[lineno] = 1
             return True
@@ -209,25 +242,25 @@ class FileResults:
 
     def append(self, lineno, status, req_hash, line_bytes):
         self._grow(lineno)
-        self._file.write(line_bytes + b"\n")
-        self._sums.write(f"{lineno} {int(status)} {req_hash or '-'} "
-                         f"{_digest(line_bytes)}\n".encode("ascii"))
+        self._lines.append(line_bytes + b"\n")
+        self._entries.append(f"{lineno} {int(status)} {req_hash or '-'} "
+                             f"{_digest(line_bytes)}\n".encode("ascii"))
         self._offsets[lineno] = self._end
         self._statuses[lineno] = min(int(status), 254)
         self._reached[lineno] = 1
         self._end += len(line_bytes) + 1
-        if status == 0 and req_hash:
-            self._hashes[lineno] = req_hash
-        else:
-            self._hashes.pop(lineno, None)
+        self._set_hash(lineno, req_hash if status == 0 else None)
 
     def sync(self):
-        """Make what was appended durable: FILE first, so FILE.resume never
-        vouches for a result line that is not on disk."""
-        self._file.flush()
-        os.fsync(self._file.fileno())
-        self._sums.flush()
-        os.fsync(self._sums.fileno())
+        """Make what was appended durable: FILE.resume first, so that every line
+        that reaches FILE, even just before a kill -9 or a power loss, is already
+        vouched for (an entry whose line never arrived is dropped on loading)."""
+        for f, pending in ((self._sums, self._entries), (self._file, self._lines)):
+            if pending:
+                f.write(b"".join(pending))
+                pending.clear()
+                f.flush()
+                os.fsync(f.fileno())
 
     def finish(self, complete):
         """Rewrite FILE in input order, one line per input line: when the run is
@@ -245,7 +278,7 @@ class FileResults:
                 line = results.readline()[:-1]
                 out.write(line + b"\n")
                 sums.append(f"{lineno} {self._statuses[lineno]} "
-                            f"{self._hashes.get(lineno, '-')} {_digest(line)}\n")
+                            f"{self._hash(lineno) or '-'} {_digest(line)}\n")
             # FILE.resume first: should a crash come between the two renames, the
             # digests no longer match and those lines are merely redone
             write_atomic(self.sums_path, "".join(sums), "output file")

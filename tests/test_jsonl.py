@@ -435,3 +435,94 @@ def test_env_var_for_parallel(invoke, many):
                  env={"MSGCLI_PARALLEL": "2"})
     assert out.code == 0 and len(results(out.stdout)) == 3
     assert os.environ.get("MSGCLI_PARALLEL") is None
+
+
+def test_a_second_interrupt_abandons_the_requests_in_flight(many, tmp_path):
+    def respond(body):
+        if last_text(body) == "p3":
+            time.sleep(30)  # never answered in time
+        return None
+
+    server = many(respond=respond)
+    source = tmp_path / "in.jsonl"
+    source.write_bytes(prompts(3))
+    path = tmp_path / "out.jsonl"
+    with open(source, "rb") as stdin:
+        proc = spawn(["--jsonl", "-P", "3", "-o", str(path)], server, stdin)
+        while not path.exists() or path.read_bytes().count(b"\n") < 2:
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=10)
+    assert proc.returncode == 130, err
+    assert [r["custom_id"] for r in results(path.read_text())] == ["1", "2"]
+
+
+def test_two_runs_on_one_output_file_are_refused(many, tmp_path):
+    server = many(latency=0.5)
+    path = tmp_path / "out.jsonl"
+    source = tmp_path / "in.jsonl"
+    source.write_bytes(prompts(2))
+    with open(source, "rb") as stdin:
+        first = spawn(["--jsonl", "-o", str(path)], server, stdin)
+        while not server.bodies:
+            time.sleep(0.02)
+        with open(source, "rb") as again:
+            second = subprocess.run([sys.executable, "-m", "msgcli", "--jsonl", "-o",
+                                     str(path)], stdin=again, capture_output=True,
+                                    cwd=REPO, env=clean_env(server.url), timeout=30)
+        first.communicate(timeout=30)
+    assert second.returncode == 2
+    assert b"is being written by another msgcli run" in second.stderr
+    assert first.returncode == 0
+
+
+def test_a_torn_or_foreign_output_file_is_redone_not_trusted(invoke, many, tmp_path):
+    server = many()
+    path = tmp_path / "out.jsonl"
+    path.write_text('{"custom_id": "1", "status": 0, "text": "from elsewhere"}\n')
+    args = ["--jsonl", "-o", str(path)]
+    assert invoke(args, input=prompts(3), base_url=server.url).code == 0
+    assert len(server.bodies) == 3  # no FILE.resume vouched for the old line
+    assert [r["text"] for r in results(path.read_text())] == \
+        ["echo: p1", "echo: p2", "echo: p3"]
+    # a crash tore the last result: that line alone is sent again
+    data = path.read_bytes()
+    path.write_bytes(data[:-10])
+    server.bodies.clear()
+    assert invoke(args, input=prompts(3), base_url=server.url).code == 0
+    assert server.texts() == ["p3"]
+    assert len(results(path.read_text())) == 3
+
+
+def test_progress_line_on_a_terminal():
+    from msgcli.progress import Tally
+
+    class Terminal:
+        lines = []
+
+        def is_terminal(self):
+            return True
+
+        def status(self, text):
+            self.lines.append(text)
+
+    tally = Tally(Terminal(), total=10)
+    tally.sent_one({"input_tokens": 1200, "output_tokens": 30})
+    tally.written(0)
+    tally.written(3)
+    tally.show()
+    (line,) = Terminal.lines
+    assert line.startswith("2/10 done, 1 failed, tokens 1,200 in / 30 out, ")
+    assert "req/s, ETA " in line
+
+
+def test_count_tokens_lines(invoke, many):
+    def respond(body):
+        return 200, {}, {"input_tokens": 42}
+
+    server = many(respond=respond)
+    out = invoke(["--jsonl", "--count-tokens"], input=prompts(2), base_url=server.url)
+    assert out.code == 0, out
+    assert [(r["status"], r["text"]) for r in results(out.stdout)] == [(0, "42"), (0, "42")]
