@@ -175,6 +175,10 @@ def submit(opts, console, base_url, out, credentials):
                 for i in range(len(spool.batches)):
                     batch = api.create(spool.body(i))
                     submitted.append((batch, spool.custom_ids(i)))
+                    if opts.wait:  # stdout is for the result lines, as with --jsonl
+                        console.line(f"submitted batch {batch['id']} "
+                                     f"({len(spool.custom_ids(i))} requests)")
+                        continue
                     out.write(render.compact_json(batch) + "\n")
                     out.flush()
             except (MsgcliError, KeyboardInterrupt, Terminated) as e:
