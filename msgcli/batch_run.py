@@ -213,9 +213,13 @@ def _unfinished(error, ids, what=""):
 
 @contextmanager
 def resumable(ids):
+    """Ctrl-C, or a passing failure, while waiting for batches or reading their
+    results says how to pick up from there; a 404, say, is left as it is."""
     try:
         yield
-    except (MsgcliError, KeyboardInterrupt, Terminated) as e:
+    except (NetworkError, ApiError, KeyboardInterrupt, Terminated) as e:
+        if isinstance(e, ApiError) and not _passing(e):
+            raise
         raise _unfinished(e, ids) from None
 
 

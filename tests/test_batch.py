@@ -84,6 +84,12 @@ def test_unknown_batch_is_the_api_error(invoke, engine):
     assert "not_found_error" in r.stderr and r.stderr.count("\n") == 1
 
 
+def test_waiting_for_an_unknown_batch_is_the_api_error_alone(invoke, engine, waits):
+    r = invoke(["--batch-results", "msgbatch_nope", "--wait"])
+    assert r.code == 10, r
+    assert "not_found_error" in r.stderr and "--batch-results" not in r.stderr
+
+
 def test_cancel(invoke, engine):
     a = engine.add(requests_for(["1", "2"]))
     r = invoke(["--batch-cancel", a])
