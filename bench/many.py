@@ -53,6 +53,12 @@ print(json.dumps([time.perf_counter() - started, usage.ru_maxrss / 1024,
 """
 
 
+class Listener(ThreadingHTTPServer):
+    # the listen() backlog, set before bind: with the default 5, connections beyond
+    # it wait out a 1 s SYN retransmit, a stall of the server, not of the client
+    request_queue_size = 256
+
+
 class Server:
     def __init__(self):
         self.latency = 0.0
@@ -84,9 +90,8 @@ class Server:
                         "request-id: req_bench"] + [f"{k}: {v}" for k, v in headers.items()]
                 self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = Listener(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
-        self.httpd.request_queue_size = 256
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 

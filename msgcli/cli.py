@@ -174,7 +174,8 @@ def _seconds(value):
               help="Print the response body as sent (JSONL events with --stream).")
 @click.option("-o", "--output", metavar="FILE", type=click.Path(dir_okay=False),
               help="Write the answer to FILE atomically; an existing FILE is left "
-                   "untouched when the run fails.")
+                   "untouched when the run fails. With --jsonl: the results, "
+                   "resumable.")
 @click.option("-n", "--no-newline", is_flag=True, help="No trailing newline.")
 @click.option("-u", "--usage", is_flag=True, help="Token usage on stderr.")
 @click.option("-v", "--verbose", is_flag=True,

@@ -32,7 +32,8 @@ _HASH_BYTES = 16  # request hashes are the first 128 bits of a SHA-256
 
 def request_hash(custom_id, req):
     """What identifies a line's request: the same line sent with the same flags
-    hashes the same, whatever the credentials or the host (--base-url) are."""
+    hashes the same, whatever the credentials, the host (--base-url) or the
+    version of msgcli (user-agent) are."""
     from urllib.parse import urlsplit
 
     where = urlsplit(req.url)
@@ -40,7 +41,7 @@ def request_hash(custom_id, req):
     h.update(custom_id.encode("utf-8", "surrogatepass") + b"\0" +
              f"{where.path}?{where.query}".encode() + b"\0")
     for name in sorted(req.headers, key=str.lower):
-        if name.lower() not in req.secret_headers:
+        if name.lower() not in req.secret_headers and name.lower() != "user-agent":
             h.update(f"{name.lower()}: {req.headers[name]}\n".encode("latin-1"))
     for chunk in req.data:
         h.update(chunk)

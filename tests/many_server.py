@@ -51,6 +51,10 @@ def sse(message):
     return "".join(events).encode()
 
 
+class Listener(ThreadingHTTPServer):
+    request_queue_size = 256  # the listen() backlog; with 5, a SYN can wait 1 s
+
+
 class ManyServer:
     def __init__(self, latency=0.0, jitter=0.0, rate=None, retry_after="1",
                  respond=None, ratelimit_headers=True):
@@ -95,9 +99,8 @@ class ManyServer:
                 self.end_headers()
                 self.wfile.write(data)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = Listener(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
-        self.httpd.request_queue_size = 128
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 

@@ -318,7 +318,11 @@ def test_ratelimit_headers_space_requests():
                        "anthropic-ratelimit-tokens-reset": reset})
     assert gate.interval == 0  # 50 requests' worth of tokens left: no need to wait
     gate.observe(429, {}, wait=1.5)
-    assert gate.closures == 1
+    gate.observe(529, {}, wait=0.5)  # within the first closure: nothing new
+    gate.observe(529, {}, wait=3)
+    assert gate.closures == 2
+    gate.observe(500, {}, wait=9)  # a server error is this request's alone
+    assert gate.closures == 2
 
 
 # -- resumable output -------------------------------------------------------------------
@@ -526,3 +530,29 @@ def test_count_tokens_lines(invoke, many):
     out = invoke(["--jsonl", "--count-tokens"], input=prompts(2), base_url=server.url)
     assert out.code == 0, out
     assert [(r["status"], r["text"]) for r in results(out.stdout)] == [(0, "42"), (0, "42")]
+
+
+def test_a_closed_stdout_stops_the_run_quietly_with_141(many, tmp_path):
+    server = many()
+    source = tmp_path / "in.jsonl"
+    source.write_bytes(prompts(5000))
+    with open(source, "rb") as stdin:
+        proc = spawn(["--jsonl", "-P", "4"], server, stdin)
+        proc.stdout.readline()
+        proc.stdout.close()
+        proc.wait(timeout=60)
+        err = proc.stderr.read()
+    assert proc.returncode == 141 and err == b""
+    assert len(server.bodies) < 5000
+
+
+def test_ratelimit_headers_keep_a_run_under_the_limit(invoke, many):
+    """A server allowing 20 requests/s (a bucket of 20) that says so in its
+    anthropic-ratelimit-* headers: the run slows down before the limit instead of
+    collecting 429s."""
+    server = many(rate=20)
+    out = invoke(["--jsonl", "-P", "8", "--retries", "10"], input=prompts(60),
+                 base_url=server.url)
+    assert out.code == 0, out
+    assert server.statuses.count(429) <= 3, server.statuses.count(429)
+    assert server.statuses.count(200) == 60
