@@ -293,6 +293,7 @@ def test_ctrl_c_while_waiting_cancels_nothing_and_says_how_to_resume(api, sig, c
     deadline = time.monotonic() + 30
     while len(engine.calls) < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
+    time.sleep(0.5)  # the poll answered: msgcli sleeps, no reply is left half-sent
     proc.send_signal(sig)
     out, err = proc.communicate(timeout=30)
     assert_no_secret(out, err)
@@ -555,6 +556,7 @@ def test_ctrl_c_while_waiting_after_a_submit(api, tmp_path):
     deadline = time.monotonic() + 30
     while len(engine.calls) < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
+    time.sleep(0.5)  # the poll answered: msgcli sleeps, no reply is left half-sent
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)
     assert_no_secret(out, err)
