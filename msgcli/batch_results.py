@@ -77,7 +77,7 @@ def result_of(opts, custom_id, item):
             reply.check_message(message, "a succeeded result")
         except BadResponseError as e:
             return jsonl.error_result(custom_id, e, include_message=opts.json)
-        code, _ = core.outcome(message)
+        code, _ = core.outcome(opts, message)
         return jsonl.result_line(custom_id, code, message=message, text=text_of(opts, message),
                                  include_message=opts.json)
     if kind == "errored":

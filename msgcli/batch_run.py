@@ -35,7 +35,7 @@ sleep = time.sleep
 
 
 def run(opts, console):
-    credentials = core.credentials()
+    credentials = core.credentials(opts, console)
     headers = request.build_headers(opts.api_version, credentials[0], credentials[1],
                                     opts.beta, opts.header)
     for name, value in opts.header:
@@ -83,7 +83,7 @@ def batch_ids(opts):
     """The batch ids: the PROMPT words, or else stdin's lines (each an id, or a
     batch object as --batch prints, so its output can be piped in)."""
     words = list(opts.prompt)
-    if not words:
+    if not words and not opts.no_stdin:
         data = files.read_stdin_bytes("batch ids") or b""
         for line in files.decode_utf8(data, "stdin").splitlines():
             line = line.strip()

@@ -13,7 +13,8 @@ import sys
 import click
 
 from msgcli import __version__, modes, options
-from msgcli.options import FiniteFloat, Header, Integer, JsonSource, MediaRef, Thinking
+from msgcli.options import FiniteFloat, Integer, JsonSource, Thinking
+from msgcli.params import BaseUrl, Header, MediaRef, OkStatus, Text, TextPairs, ToolChoice
 from msgcli.status import EXIT_STATUS_MEANINGS
 
 HELP_WIDTH = 80
@@ -21,16 +22,17 @@ HELP_WIDTH = 80
 # The help's sections, in the man page's order; every option is in one of them.
 SECTIONS = (
     ("Input", ("messages", "conversation", "system", "image", "document", "tool_result",
-               "tool_error", "stdin_timeout")),
+               "tool_error", "no_stdin", "stdin", "stdin_timeout")),
     ("Model features", ("model", "max_tokens", "temperature", "top_p", "top_k", "stop",
                         "prefill", "thinking", "effort", "schema", "tools", "tool_choice",
                         "extra")),
-    ("Output", ("stream", "json_", "output", "no_newline", "hide_prefill", "show_thinking", "usage",
-                "verbose", "count_tokens", "dry_run")),
+    ("Output", ("stream", "json_", "output", "ok", "no_newline", "hide_prefill",
+                "show_thinking", "usage", "verbose", "count_tokens", "dry_run")),
     ("Many prompts", ("jsonl", "parallel")),
     ("Batches", ("batch", "wait", "batch_results", "batch_status", "batch_cancel",
                  "batch_list")),
-    ("Connection", ("base_url", "api_version", "beta", "header", "retries", "timeout")),
+    ("Connection", ("base_url", "api_key_file", "api_version", "beta", "header", "retries",
+                    "timeout")),
 )
 
 
@@ -64,7 +66,9 @@ class MsgcliCommand(click.Command):
         argv = sys.argv[1:] if args is None else list(args)
 
         def run():
-            with self.make_context(prog_name or "msgcli", argv, **extra) as ctx:
+            # a copy: click's parser consumes the list, and the failure gate reads
+            # argv to tell a flag from an environment variable
+            with self.make_context(prog_name or "msgcli", list(argv), **extra) as ctx:
                 opts = self.invoke(ctx)
             return conductor(opts).run(opts, console)
 
@@ -79,7 +83,9 @@ class MsgcliCommand(click.Command):
         return super().make_context(info_name, args, parent, **extra)
 
     def format_options(self, ctx, formatter):
-        records = {p.name: p.get_help_record(ctx) for p in self.get_params(ctx)}
+        # click 8.2+ gives arguments a help row too; PROMPT is in the usage line
+        records = {p.name: p.get_help_record(ctx) for p in self.get_params(ctx)
+                   if isinstance(p, click.Option)}
         placed = {name for _, names in SECTIONS for name in names}
         general = [r for name, r in records.items() if name not in placed and r]
         for title, names in (("Options", None),) + SECTIONS:
@@ -95,7 +101,8 @@ class MsgcliCommand(click.Command):
         with formatter.section("Environment"):
             formatter.write_text(
                 "ANTHROPIC_API_KEY, ANTHROPIC_AUTH_TOKEN, ANTHROPIC_BASE_URL; any option "
-                "as MSGCLI_<OPTION>, e.g. MSGCLI_MODEL, MSGCLI_MAX_TOKENS. MSGCLI_DEBUG=1 "
+                "as MSGCLI_<OPTION>, e.g. MSGCLI_MODEL, MSGCLI_MAX_TOKENS (repeatable "
+                "options: one value per line). MSGCLI_DEBUG=1 "
                 "shows a traceback for an internal error. See man msgcli for the full "
                 "manual.")
 
@@ -143,7 +150,7 @@ def _seconds(value):
               help="Sampling temperature.")
 @click.option("--top-p", type=FiniteFloat(0), metavar="FLOAT", help="Nucleus sampling.")
 @click.option("--top-k", type=Integer(0), metavar="INT", help="Top-k sampling.")
-@click.option("-S", "--stop", multiple=True, metavar="TEXT",
+@click.option("-S", "--stop", multiple=True, type=Text(), metavar="TEXT",
               help="Stop sequence (repeatable).")
 @click.option("-p", "--prefill", metavar="TEXT",
               help="Start of the answer; the reply continues it.")
@@ -161,10 +168,11 @@ def _seconds(value):
 @click.option("--schema", type=JsonSource(dict),
               help="JSON schema the answer must follow; prints one JSON line.")
 @click.option("--tools", type=JsonSource(list), help="JSON array of tool definitions.")
-@click.option("--tool-choice", metavar="auto|any|none|NAME", help="How tools are chosen.")
-@click.option("--tool-result", nargs=2, multiple=True, metavar="ID TEXT",
+@click.option("--tool-choice", type=ToolChoice(), metavar="auto|any|none|NAME",
+              help="How tools are chosen.")
+@click.option("--tool-result", nargs=2, multiple=True, type=TextPairs(), metavar="ID TEXT",
               help="Answer tool call ID with TEXT (repeatable).")
-@click.option("--tool-error", nargs=2, multiple=True, metavar="ID TEXT",
+@click.option("--tool-error", nargs=2, multiple=True, type=TextPairs(), metavar="ID TEXT",
               help="Report tool call ID failed with TEXT (repeatable).")
 @click.option("--extra", type=JsonSource(dict, paths=False),
               help="JSON object deep-merged into the request body.")
@@ -176,6 +184,9 @@ def _seconds(value):
               help="Write the answer to FILE atomically; an existing FILE is left "
                    "untouched when the run fails. With --jsonl: the results, "
                    "resumable.")
+@click.option("--ok", multiple=True, type=OkStatus(),
+              help="Count this stop reason or status as success (repeatable): exit 0 "
+                   "and let -o write, e.g. --ok max_tokens.")
 @click.option("-n", "--no-newline", is_flag=True, help="No trailing newline.")
 @click.option("-u", "--usage", is_flag=True, help="Token usage on stderr.")
 @click.option("-v", "--verbose", is_flag=True,
@@ -191,11 +202,13 @@ def _seconds(value):
 @click.option("-P", "--parallel", type=Integer(1), metavar="N",
               help="With --jsonl, requests in flight at once.  "
                    f"[default: {options.DEFAULT_PARALLEL}]")
-@click.option("--base-url", metavar="URL", envvar=["MSGCLI_BASE_URL", "ANTHROPIC_BASE_URL"],
+@click.option("--base-url", type=BaseUrl(), envvar=["MSGCLI_BASE_URL", "ANTHROPIC_BASE_URL"],
               help=f"API base URL.  [default: {options.DEFAULT_BASE_URL}]")
 @click.option("--api-version", default=options.DEFAULT_API_VERSION, metavar="TEXT",
               help=f"anthropic-version header.  [default: {options.DEFAULT_API_VERSION}]")
-@click.option("--beta", multiple=True, metavar="NAME",
+@click.option("--api-key-file", metavar="FILE", type=click.Path(dir_okay=False),
+              help="Read the API key from FILE (mode 600), e.g. for cron.")
+@click.option("--beta", multiple=True, type=Text(), metavar="NAME",
               help="anthropic-beta feature (repeatable).")
 @click.option("-H", "--header", multiple=True, type=Header(),
               help="Extra HTTP header (repeatable).")
@@ -207,6 +220,10 @@ def _seconds(value):
               metavar="SECONDS",
               help=f"Read timeout (connect: 5 s).  "
                    f"[default: {_seconds(options.DEFAULT_TIMEOUT)}]")
+@click.option("--no-stdin", is_flag=True,
+              help="Never read stdin (for loops: while read f; do msgcli ...).")
+@click.option("--stdin", is_flag=True,
+              help="Read stdin as well as -f/-c/-i/-d without a warning.")
 @click.option("--stdin-timeout", type=FiniteFloat(0), default=options.DEFAULT_STDIN_TIMEOUT,
               metavar="SECONDS",
               help="With other input, how long to wait for a silent stdin pipe.  "

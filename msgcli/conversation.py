@@ -170,6 +170,22 @@ def save(path, history, turn, message, prefill=None):
     write_atomic(path, dumps(history.to_json_value()))
 
 
+def check_writable(path, what):
+    """Before a paid request: the file's directory exists and takes a new file
+    (write_atomic creates a temporary file beside it), so the answer is not lost
+    after it was paid for."""
+    if "\0" in path:
+        raise InputError(f"{what} {path!r} is not a valid file name")
+    directory = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise InputError(f"{what} {path!r} is a directory")
+    if not os.path.isdir(directory):
+        raise InputError(f"{what} {path!r}: the directory {directory!r} does not exist")
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise InputError(f"{what} {path!r}: cannot create files in {directory!r} "
+                         "(permission denied)")
+
+
 def write_atomic(path, text, what="conversation file"):
     if "\0" in path:
         raise InputError(f"{what} {path!r} is not a valid file name")

@@ -9,23 +9,34 @@ import os
 import signal
 from contextlib import contextmanager
 
-from msgcli import conversation, inputs, render, reply, request, status
+from msgcli import conversation, files, inputs, render, reply, request, status
 from msgcli.errors import BadResponseError
 from msgcli.output import Collector, Stdout
 from msgcli.status import ExitStatus
 
 
-def credentials():
-    """(API key, auth token) from the environment; empty means unset."""
-    return (os.environ.get("ANTHROPIC_API_KEY") or None,
-            os.environ.get("ANTHROPIC_AUTH_TOKEN") or None)
+def credentials(opts=None, console=None):
+    """(API key, auth token): --api-key-file wins over ANTHROPIC_API_KEY; empty
+    means unset. A key read from a file joins the redactor at once."""
+    key = os.environ.get("ANTHROPIC_API_KEY") or None
+    if opts is not None and opts.api_key_file:
+        key = files.read_key_file(opts.api_key_file)
+        if console is not None:
+            console.redactor.add(key)
+    return key, os.environ.get("ANTHROPIC_AUTH_TOKEN") or None
 
 
 def run(opts, console):
+    for path, what in ((opts.conversation, "conversation file"),
+                       (opts.output, "output file")):
+        if path and not opts.dry_run:
+            conversation.check_writable(path, what)
+    keys = credentials(opts, console)
     history = conversation.read(opts)
     turn = inputs.user_turn(opts, console, history)
-    req = request.build(opts, history, turn, credentials(), console.redactor)
+    req = request.build(opts, history, turn, keys, console.redactor)
     out = Collector() if opts.output else Stdout(console.redactor)
+    console.answer = out
     if opts.dry_run:
         render.dry_run(opts, req, out)
         return ExitStatus.OK
@@ -80,7 +91,7 @@ def exchange(opts, req, transport, out, console):
 
 def conclude(opts, message, console):
     """The exit status of a reply, with its usage and any note on stderr."""
-    code, note = outcome(message)
+    code, note = outcome(opts, message)
     if opts.usage:
         console.line(render.usage_line(message.get("usage")))
     if note:
@@ -88,11 +99,13 @@ def conclude(opts, message, console):
     return code
 
 
-def outcome(message):
+def outcome(opts, message):
     """(exit status, note for a person or None) of a reply."""
     code, note = status.for_stop_reason(message.get("stop_reason"))
     if code == ExitStatus.TOOL_USE and not render.tool_calls(message):
         note = "the reply stopped for tool_use but holds no tool call"
+    if code in opts.ok:  # the script said this answer will do (--ok)
+        code = ExitStatus.OK
     return code, note
 
 

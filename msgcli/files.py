@@ -113,3 +113,29 @@ def parse_json_text(text, where):
             f"{where}: invalid JSON at line {e.lineno}, column {e.colno}: {e.msg}") from None
     except RecursionError:
         raise InputError(f"{where}: JSON nested too deeply") from None
+
+
+def read_key_file(path):
+    """The API key kept in a file, refused when others could read it (as ssh
+    refuses a loose private key): a key shown to the group is a key given away."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        raise InputError(f"--api-key-file {path!r} does not exist") from None
+    except OSError as e:
+        raise InputError(f"--api-key-file {path!r} cannot be read: {e.strerror or e}") \
+            from None
+    except ValueError:
+        raise InputError(f"--api-key-file {path!r} is not a valid file name") from None
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(f.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise InputError(f"--api-key-file {path!r} is not a regular file")
+        if info.st_mode & 0o077:
+            raise InputError(f"--api-key-file {path!r} is accessible by others (mode "
+                             f"{stat.S_IMODE(info.st_mode):04o}): chmod 600 {path}")
+        data = _read_bounded(f, f"--api-key-file {path!r}", 64 * 1024)
+    key = decode_utf8(data, f"--api-key-file {path!r}").strip()
+    if not key or any(c.isspace() for c in key):
+        raise InputError(f"--api-key-file {path!r} must hold the key alone, on one line")
+    return key

@@ -47,6 +47,11 @@ def tool_result_blocks(opts):
 def stdin_text(opts, console, has_other_input):
     if stdin_taken(opts):
         return ""
+    if opts.no_stdin:
+        if not has_other_input:
+            raise InputError("no prompt: --no-stdin leaves stdin unread; give PROMPT "
+                             "words or -f/--messages")
+        return ""
     if stdin_is_terminal():
         if not has_other_input:
             raise InputError("no prompt: give PROMPT words, pipe text on stdin, or "
@@ -59,7 +64,22 @@ def stdin_text(opts, console, has_other_input):
     text = decode_utf8(data, "stdin")
     if not text.strip() and not has_other_input:
         raise InputError("stdin is empty and no PROMPT was given: nothing to send")
+    if text.strip() and not opts.stdin:
+        _warn_stdin_beside_files(opts, text, console)
     return text
+
+
+def _warn_stdin_beside_files(opts, text, console):
+    """The `while read -r f; do msgcli -d "$f" ...; done` trap: msgcli would
+    swallow the loop's remaining lines as prompt text. Said, not refused, as
+    `cat data | msgcli -d spec.pdf ...` is also what people mean."""
+    given = [flag for flag, on in (("-f", opts.messages), ("-c", opts.conversation),
+                                   ("-i", opts.image), ("-d", opts.document)) if on]
+    if given and console is not None:
+        lines = text.count("\n") + (not text.endswith("\n"))
+        console.line(f"warning: stdin ({lines} line{'s' * (lines != 1)}) was read into the "
+                     f"prompt as well as {'/'.join(given)}; in a loop give --no-stdin, "
+                     "or --stdin to say you mean it")
 
 
 def user_turn(opts, console, history):

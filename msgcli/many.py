@@ -27,8 +27,8 @@ from msgcli.errors import ApiError, CredentialsError, InputError, MsgcliError
 from msgcli.failures import Terminated
 from msgcli.options import DEFAULT_PARALLEL
 from msgcli.output import Collector
-from msgcli.progress import Tally, count_lines
 from msgcli.status import ExitStatus
+from msgcli.tally import Tally, count_lines
 
 WINDOW = 8
 TICK = 0.2  # how often a waiting thread looks up (progress, signals, the end)
@@ -54,19 +54,20 @@ def check(opts):
                         (opts.dry_run, "--dry-run"),
                         (opts.show_thinking, "--show-thinking (-j keeps thinking in "
                                              "each result's message)"),
-                        ("-" in opts.image + opts.document, "-i/-d -")):
+                        ("-" in opts.image + opts.document, "-i/-d -"),
+                        (opts.no_stdin, "--no-stdin")):
         if given:
             raise click.UsageError(f"--jsonl cannot be combined with {name}")
 
 
 class Run:
-    def __init__(self, opts, console, sink, transport, gate, parallel):
+    def __init__(self, opts, console, sink, transport, parallel):
         self.opts, self.console, self.sink = opts, console, sink
-        self.transport, self.gate, self.parallel = transport, gate, parallel
+        self.transport, self.gate, self.parallel = transport, transport.gate, parallel
         # each line is rendered as a single run prints it, then put into its line
         self.line_opts = opts.replace(json=False, no_newline=True, usage=False,
                                       output=None)
-        self.credentials = core.credentials()
+        self.credentials = core.credentials(opts, console)
         self.jobs = queue.Queue(maxsize=parallel)
         self.results = queue.Queue()
         self.window = threading.Semaphore(parallel * WINDOW)
@@ -105,7 +106,8 @@ class Run:
                     (isinstance(e, ApiError) and e.http_status == 401):
                 self.fail(e)  # every other request would fail the same way
         else:
-            code = core.outcome(message)[0] if message is not None else ExitStatus.OK
+            code = core.outcome(self.opts, message)[0] if message is not None \
+                else ExitStatus.OK
             text = out.text()
             if text.endswith("\n") and (message is None or render.tool_calls(message)):
                 text = text[:-1]  # the newline a token count or a tool call ends with
@@ -219,26 +221,23 @@ class Run:
 
 
 def run(opts, console):
-    from msgcli.ratelimit import Gate
-    from msgcli.transport import Transport
+    from msgcli.pool import SharedTransport
 
     check(opts)
     stream = getattr(sys.stdin, "buffer", sys.stdin)
     if files.stdin_is_terminal() or stream is None:
         raise InputError("--jsonl reads one request per line from stdin, but stdin is a "
                          "terminal: redirect a file (msgcli --jsonl < requests.jsonl)")
-    if not any(core.credentials()) and not any(
+    if not any(core.credentials(opts, console)) and not any(
             name.lower() in ("x-api-key", "authorization") for name, _ in opts.header):
         raise CredentialsError("no credentials: set ANTHROPIC_API_KEY (or "
                                "ANTHROPIC_AUTH_TOKEN) in the environment")
     parallel = opts.parallel or DEFAULT_PARALLEL
     sink = resume.FileResults(opts.output) if opts.output else resume.StdoutResults()
-    gate = Gate(parallel)
     try:
-        with core.terminable(), Transport(opts.retries, opts.timeout, console,
-                                          verbose=opts.verbose, gate=gate,
-                                          pool_size=parallel) as transport:
-            return conduct(Run(opts, console, sink, transport, gate, parallel), stream)
+        with core.terminable(), SharedTransport(opts.retries, opts.timeout, console,
+                                                opts.verbose, parallel) as transport:
+            return conduct(Run(opts, console, sink, transport, parallel), stream)
     finally:
         sink.close()
 

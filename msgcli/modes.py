@@ -1,33 +1,18 @@
-"""Which kind of run the options ask for, and the option combinations refused.
+"""Which kind of run the options ask for, and what the batch modes refuse.
 
 A run is one request, one request per stdin line (--jsonl), or the Message
 Batches API (--jsonl --batch and the batch commands; msgcli.cli picks the module
-that conducts each). Combinations that cannot be honoured are usage errors
+that conducts each). Combinations the batch modes cannot honour are usage errors
 (exit 2), found here once the options are parsed, before anything is read or
-sent; what --jsonl itself refuses is msgcli.many.check.
+sent; the general ones are in msgcli.options, what --jsonl refuses in
+msgcli.many.check.
 """
 
 import click
 
 
 def check(o):
-    _check_combinations(o)
     _check_batch(o)
-
-
-def _check_combinations(o):
-    if o.messages and o.conversation:
-        raise click.UsageError("use either -f/--messages or -c/--conversation, not both")
-    if o.prefill is not None:
-        if not o.prefill.strip():
-            raise click.UsageError("-p/--prefill is empty")
-        if o.prefill != o.prefill.rstrip():
-            raise click.UsageError("-p/--prefill cannot end with whitespace (the API "
-                                   "rejects a final assistant turn that does)")
-    for name, path in (("-f/--messages", o.messages), ("-c/--conversation",
-                                                        o.conversation)):
-        if path and "\0" in path:
-            raise click.UsageError(f"{name}: not a valid file name")
 
 
 BATCH_COMMANDS = ("batch_results", "batch_status", "batch_cancel", "batch_list")

@@ -142,41 +142,6 @@ class JsonSource(click.ParamType):
         return [click.shell_completion.CompletionItem(incomplete, type="file")]
 
 
-class MediaRef(click.ParamType):
-    """-i/-d: a path, an http(s) URL or '-' for stdin; completes file names."""
-
-    name = "PATH|URL|-"
-
-    def convert(self, value, param, ctx):
-        if "\0" in value:
-            self.fail("not a valid file name", param, ctx)
-        return value
-
-    def shell_complete(self, ctx, param, incomplete):
-        return [click.shell_completion.CompletionItem(incomplete, type="file")]
-
-
-_TOKEN_CHARS = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyz"
-                         "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
-
-
-class Header(click.ParamType):
-    """-H 'Name: value' as (name, value). The value is never echoed in an error:
-    it may be a credential."""
-
-    name = "'NAME: VALUE'"
-
-    def convert(self, value, param, ctx):
-        if isinstance(value, tuple):
-            return value
-        name, sep, rest = value.partition(":")
-        name = name.strip()
-        if not sep or not name or not set(name) <= _TOKEN_CHARS:
-            self.fail("expected 'Name: value' (a name is letters, digits and -); the "
-                      "value is not shown, as it may be a credential", param, ctx)
-        return name, rest.strip()
-
-
 class Options:
     """Every option after parsing, frozen. None means "not given" wherever a
     messages file or a default may supply the value instead.
@@ -222,6 +187,10 @@ class Options:
     retries: int = DEFAULT_RETRIES
     timeout: float = DEFAULT_TIMEOUT
     stdin_timeout: float = DEFAULT_STDIN_TIMEOUT
+    no_stdin: bool = False
+    stdin: bool = False
+    ok: tuple = ()
+    api_key_file: str | None = None
     jsonl: bool = False
     parallel: int | None = None
     batch: bool = False
@@ -303,11 +272,31 @@ def _check_text(ctx, command):
                                      "bytes given)", ctx=ctx, param=param)
 
 
+def _check_combinations(o):
+    if o.messages and o.conversation:
+        raise click.UsageError("use either -f/--messages or -c/--conversation, not both")
+    if o.prefill is not None:
+        if not o.prefill.strip():
+            raise click.UsageError("-p/--prefill is empty")
+        if o.prefill != o.prefill.rstrip():
+            raise click.UsageError("-p/--prefill cannot end with whitespace (the API "
+                                   "rejects a final assistant turn that does)")
+    if o.no_stdin and o.stdin:
+        raise click.UsageError("use either --stdin or --no-stdin, not both")
+    if o.no_stdin and (o.messages == "-" or "-" in o.image + o.document):
+        raise click.UsageError("'-' reads stdin, but --no-stdin says not to")
+    for name, path in (("-f/--messages", o.messages), ("-c/--conversation",
+                                                        o.conversation)):
+        if path and "\0" in path:
+            raise click.UsageError(f"{name}: not a valid file name")
+
+
 def build(ctx, command):
     """The Options for a parsed command line."""
     _check_text(ctx, command)
     params = dict(ctx.params)
     params["json"] = params.pop("json_", False)
     options = Options(**params)
+    _check_combinations(options)
     modes.check(options)
     return options

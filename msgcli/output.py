@@ -56,12 +56,14 @@ class Stdout:
         self._redact = redactor
         self._pending = ""
         self.last_char = ""
+        self.writes = 0
 
     def _write(self, text):
         if self._out is None:  # started with stdout closed (>&-)
             raise OSError(errno.EBADF, "stdout is closed")
         self._out.write(text.encode("utf-8", "surrogatepass"))
         self.last_char = text[-1]
+        self.writes += 1
 
     def write(self, text):
         if not text:
@@ -76,6 +78,9 @@ class Stdout:
     def flush(self):
         if self._out is not None:
             self._out.flush()
+
+    def fileno(self):
+        return self._out.fileno()
 
     def close(self):
         """Write what was held back in case it began a secret, then flush."""
@@ -116,6 +121,19 @@ class Console:
         self.redactor = redactor
         self._status_shown = False
         self._tty = None
+        # the answer channel (output.Stdout), when a run has one: a message after
+        # partial text on the same terminal starts on a line of its own
+        self.answer = None
+        self._answer_seen = None
+        # a waiting line ticks from another thread (msgcli.progress)
+        self._lock = _NoLock()
+
+    def threaded(self):
+        """Make writes safe from a second thread; called before one starts."""
+        if isinstance(self._lock, _NoLock):
+            import threading
+
+            self._lock = threading.Lock()
 
     def is_terminal(self):
         if self._tty is None:
@@ -126,22 +144,41 @@ class Console:
         return self._tty
 
     def line(self, text):
-        self.raw(f"msgcli: {text}\n")
+        with self._lock:
+            self._clear_status()
+            self._write(self._after_answer() + f"msgcli: {text}\n")
+
+    def _after_answer(self):
+        answer = self.answer
+        if not hasattr(answer, "fileno") or answer.last_char in ("", "\n"):
+            return ""
+        mark = (answer.writes, answer.last_char)
+        if mark == self._answer_seen or not self.is_terminal() or \
+                not _same_terminal(answer.fileno):
+            return ""
+        self._answer_seen = mark
+        return "\n"
 
     def status(self, text):
         """Show `text` as the transient status line (a no-op off a terminal)."""
         if self.is_terminal():
-            self._write(f"\r\x1b[K{text}")
-            self._status_shown = True
+            with self._lock:
+                self._write(f"\r\x1b[K{text}")
+                self._status_shown = True
 
     def clear_status(self):
+        with self._lock:
+            self._clear_status()
+
+    def _clear_status(self):
         if self._status_shown:
             self._status_shown = False
             self._write("\r\x1b[K")
 
     def raw(self, text):
-        self.clear_status()
-        self._write(text)
+        with self._lock:
+            self._clear_status()
+            self._write(text)
 
     def _write(self, text):
         stream = sys.stderr
@@ -152,3 +189,23 @@ class Console:
             stream.flush()
         except (OSError, ValueError):
             pass  # nowhere left to say it; the exit status still does
+
+
+class _NoLock:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _same_terminal(fileno):
+    """Whether the answer's file and stderr are one terminal (then their lines
+    share a screen)."""
+    import os
+
+    try:
+        out, err = os.fstat(fileno()), os.fstat(sys.stderr.fileno())
+    except (AttributeError, OSError, TypeError, ValueError):
+        return False
+    return (out.st_dev, out.st_ino, out.st_rdev) == (err.st_dev, err.st_ino, err.st_rdev)

@@ -1,83 +1,88 @@
-"""The tally of a --jsonl run and its live progress line.
+"""The transient line a person sees on a terminal while msgcli waits: "waiting
+for claude-opus-4-5… 12s" while the server works, "rate limited (429), retrying
+in 8s, attempt 2/3" while a retry waits.
 
-Workers and the writer count into one Tally (under its lock); the main thread
-shows it with Console.status, which writes only when stderr is a terminal:
-done/total (the total once known), failures, tokens in and out, requests per
-second and the time left.
+A whole reply can take minutes and a retry wait up to 60 s; without a line the
+terminal looks hung. The line goes through Console.status, so it exists only
+when stderr is a terminal, and it is cleared before anything else is written.
+Off a terminal nothing here starts a thread.
 """
 
-import os
-import stat
-import threading
+import math
 import time
 
-EVERY = 0.2  # seconds between two updates of the line
+TICK = 0.25  # seconds between checks; the line changes only when its text does
+FIRST_SHOWN = 1.0  # a quick reply should not flash a line
 
 
-def count_lines(stream):
-    """Non-blank lines left in stdin when it is a regular file (else None), read
-    with pread so that the stream's own position does not move. Called before the
-    stream has buffered anything."""
-    try:
-        fd = stream.fileno()
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        offset = os.lseek(fd, 0, os.SEEK_CUR)
-    except (OSError, ValueError, AttributeError):
-        return None
-    count, tail = 0, b""
-    while True:
-        chunk = os.pread(fd, 1 << 20, offset)
-        if not chunk:
-            return count + (1 if tail.strip() else 0)
-        offset += len(chunk)
-        lines = (tail + chunk).split(b"\n")
-        tail = lines.pop()
-        count += sum(1 for line in lines if line.strip())
+def _describe(response, error_text):
+    if response is None:
+        return error_text or "network error"
+    if response.status == 429:
+        return "rate limited (429)"
+    if response.status == 529:
+        return "overloaded (529)"
+    if response.status >= 500:
+        return f"server error ({response.status})"
+    return f"HTTP {response.status}"
 
 
-class Tally:
-    def __init__(self, console, total=None):
+class Waiting:
+    """A context manager that ticks the waiting line from a daemon thread."""
+
+    def __init__(self, console, model, started=None, clock=time.monotonic):
         self.console = console
-        self.total = total
-        self.lock = threading.Lock()
-        self.done = self.failed = self.sent = 0
-        self.usage = {}
-        self.started = time.monotonic()
-        self.shown = 0.0
+        self.model = model or "the server"
+        self.clock = clock
+        self.started = started if started is not None else clock()
+        self._retry = None  # (text, attempt, total, deadline)
+        self._stop = None
+        self._thread = None
+        self._shown = None
 
-    def sent_one(self, usage):
-        with self.lock:
-            self.sent += 1
-            if isinstance(usage, dict):
-                for key, value in usage.items():
-                    if isinstance(value, int) and not isinstance(value, bool):
-                        self.usage[key] = self.usage.get(key, 0) + value
+    def __enter__(self):
+        if self.console.is_terminal():
+            import threading
 
-    def written(self, status):
-        with self.lock:
-            self.done += 1
-            self.failed += status != 0
+            self.console.threaded()
+            self._stop = threading.Event()
+            self._thread = threading.Thread(target=self._run, name="msgcli-waiting",
+                                            daemon=True)
+            self._thread.start()
+        return self
 
-    def show(self):
-        now = time.monotonic()
-        if now - self.shown < EVERY or not self.console.is_terminal():
-            return
-        self.shown = now
-        with self.lock:
-            done, failed, sent = self.done, self.failed, self.sent
-            tokens_in, tokens_out = (self.usage.get("input_tokens", 0),
-                                     self.usage.get("output_tokens", 0))
-        rate = sent / max(now - self.started, 1e-6)
-        total = self.total
-        text = f"{done:,}/{'?' if total is None else f'{total:,}'} done"
-        if failed:
-            text += f", {failed:,} failed"
-        text += f", tokens {tokens_in:,} in / {tokens_out:,} out, {rate:.1f} req/s"
-        if total is not None and rate > 0 and done < total:
-            left = int((total - done) / rate)
-            text += f", ETA {left // 3600}:{left // 60 % 60:02d}:{left % 60:02d}"
-        self.console.status(text)
+    def __exit__(self, *exc):
+        if self._thread is not None:
+            self._stop.set()
+            self._thread.join()
+            self._thread = None
+            self.console.clear_status()
+        return False
 
-    def clear(self):
-        self.console.clear_status()
+    def retrying(self, response, error_text, wait, attempt, total):
+        """A retry is about to wait `wait` seconds before attempt `attempt`."""
+        self._retry = (_describe(response, error_text), attempt, total, self.clock() + wait)
+        if self._thread is not None:
+            self._show()
+
+    def text(self):
+        now = self.clock()
+        if self._retry is not None:
+            what, attempt, total, deadline = self._retry
+            if now < deadline:
+                return (f"{what}, retrying in {math.ceil(deadline - now)}s, "
+                        f"attempt {attempt}/{total}")
+        elapsed = now - self.started
+        if elapsed < FIRST_SHOWN:
+            return None
+        return f"waiting for {self.model}\u2026 {int(elapsed)}s"
+
+    def _show(self):
+        text = self.text()
+        if text is not None and text != self._shown:
+            self._shown = text
+            self.console.status(text)
+
+    def _run(self):
+        while not self._stop.wait(TICK):
+            self._show()

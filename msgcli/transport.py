@@ -13,8 +13,8 @@ so what it reads is bounded by the bytes that arrive (see msgcli.limits).
 """
 
 import random
-import threading
 import time
+from contextlib import nullcontext
 
 import requests
 from requests.adapters import DEFAULT_POOLSIZE, HTTPAdapter
@@ -25,6 +25,7 @@ from msgcli import status
 from msgcli.errors import ApiError, BadResponseError, NetworkError
 from msgcli.limits import MAX_REPLY_BYTES, megabytes
 from msgcli.neterrors import describe_network_error
+from msgcli.progress import Waiting
 from msgcli.reply import error_summary
 
 CONNECT_TIMEOUT = 5.0
@@ -113,16 +114,14 @@ class ApiRetry(Retry):
 
 
 class Transport:
-    """One session for the run. With `gate` (a msgcli.ratelimit.Gate) it may be
-    used by `pool_size` threads at once: each attempt passes the gate, and the
-    attempt count and request-id are kept per thread."""
-
     def __init__(self, retries, timeout, console, verbose=False, gate=None, pool_size=None):
         self.console = console
         self.verbose = verbose
         self.timeout = (min(CONNECT_TIMEOUT, timeout), timeout)
-        self.gate = gate
-        self._local = threading.local()
+        self.gate = gate  # a msgcli.ratelimit.Gate that every attempt passes, or None
+        self.attempts = 1
+        self.total_attempts = retries + 1
+        self._waiting = None
         self.session = requests.Session()
         # Proxies and CA bundles still come from the environment, but a ~/.netrc
         # must not add an Authorization header beside the API key.
@@ -135,13 +134,12 @@ class Transport:
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
 
-    attempts = property(lambda self: getattr(self._local, "attempts", 1),
-                        lambda self, value: setattr(self._local, "attempts", value))
-    request_id = property(lambda self: getattr(self._local, "request_id", None),
-                          doc="The request-id of this thread's last response.")
-
     def _on_retry(self, history, response, wait):
         self.attempts += 1
+        if self._waiting is not None:
+            self._waiting.retrying(response, response is None and
+                                   describe_network_error(history.error),
+                                   wait, self.attempts, self.total_attempts)
         if not self.verbose:
             return
         if response is not None:
@@ -154,12 +152,14 @@ class Transport:
 
     def send(self, req):
         """POST the request; return the response once its status is 2xx."""
-        return self.request("POST", req.url, req.headers, req.data)
+        return self.request("POST", req.url, req.headers, req.data,
+                            waiting_for=req.body.get("model") or "the server")
 
-    def request(self, method, url, headers, data=None):
+    def request(self, method, url, headers, data=None, waiting_for=None):
         """Any API call (the Messages call; a batch's create, poll, list, cancel and
         results): the response once its status is 2xx, body unread. Each call has
-        its own retry budget."""
+        its own retry budget. `waiting_for` (a model) shows the waiting line on a
+        terminal; batch calls are quick, and a wait shows its own progress."""
         headers = dict(headers)
         # Compression would let a small reply inflate without bound; nothing the
         # API sends is large enough to be worth it.
@@ -170,13 +170,15 @@ class Transport:
         if self.gate is not None:
             self.gate.wait()
         started = time.monotonic()
+        self._waiting = Waiting(self.console, waiting_for, started) \
+            if waiting_for is not None else None
         try:
-            response = self.session.request(method, url, headers=headers, data=data,
-                                            timeout=self.timeout, stream=True,
-                                            allow_redirects=False)
+            with self._waiting or nullcontext():
+                response = self.session.request(method, url, headers=headers, data=data,
+                                                timeout=self.timeout, stream=True,
+                                                allow_redirects=False)
         except requests.RequestException as e:
             raise NetworkError(self._network_message(e)) from None
-        self._local.request_id = response.headers.get("request-id")
         if self.gate is not None:
             self.gate.observe(response.status_code, response.headers,
                               retry_after_seconds(response.headers))
@@ -196,20 +198,25 @@ class Transport:
 
     def _network_message(self, error):
         tries = f" after {self.attempts} attempts" if self.attempts > 1 else ""
-        return f"network error{tries}: {describe_network_error(error)}; check the " \
-               "connection, --base-url and --timeout"
+        what = describe_network_error(error)
+        if what.startswith("TLS"):  # it carries its own hint
+            return f"network error{tries}: {what}"
+        return f"network error{tries}: {what}; check the connection, --base-url and " \
+               "--timeout"
 
     def read_body(self, response, limit=MAX_REPLY_BYTES):
         """The whole body, at most `limit` bytes."""
         parts = []
         size = 0
         try:
-            for part in response.iter_content(65536):
-                size += len(part)
-                if size > limit:
-                    raise BadResponseError(f"the reply is over {megabytes(limit)}; "
-                                           "msgcli stops reading there")
-                parts.append(part)
+            # a whole reply may arrive long after its headers: keep the line ticking
+            with (self._waiting or Waiting(self.console, None)):
+                for part in response.iter_content(65536):
+                    size += len(part)
+                    if size > limit:
+                        raise BadResponseError(f"the reply is over {megabytes(limit)}; "
+                                               "msgcli stops reading there")
+                    parts.append(part)
         except requests.RequestException as e:
             raise NetworkError(self._network_message(e)) from None
         finally:

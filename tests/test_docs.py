@@ -127,3 +127,32 @@ def test_documented_defaults_are_the_real_ones(where, option, value):
     text = re.sub(r"\n\.[A-Z]+ ", " ", row.replace("\\", ""))
     assert re.search(rf"default\W+{re.escape(shown)}(?![\w.-])", text), \
         f"{where} row for {option}: {row!r}"
+
+
+def test_man_page_has_files_section():
+    files = plain(man_section("FILES"))
+    for what in ("--conversation", "--output", "--api-key-file"):
+        assert what in files
+
+
+@pytest.mark.parametrize("name", ["HTTPS_PROXY", "NO_PROXY", "REQUESTS_CA_BUNDLE",
+                                  "_MSGCLI_COMPLETE", "MSGCLI_DEBUG"])
+def test_environment_documented_in_man_page(name):
+    assert re.search(rf"(?<![\w]){name}(?![\w])", plain(man_section("ENVIRONMENT")))
+
+
+@pytest.mark.skipif(shutil.which("groff") is None, reason="groff is not installed")
+def test_man_page_identifiers_are_not_hyphenated():
+    """At a narrow width every variable and option name still reads as typed: none is
+    split across lines by hyphenation."""
+    out = subprocess.run(["groff", "-man", "-Tutf8", "-rLL=60n", str(REPO / "man/msgcli.1")],
+                         capture_output=True, text=True, check=True).stdout
+    text = re.sub(r".\x08", "", re.sub(r"\x1b\[[0-9;]*m", "", out))
+    lines = text.splitlines()
+    # groff marks a hyphenation break with U+2010 at the end of the line
+    assert not [line for line in lines if line.endswith("\u2010")]
+    names = set(re.findall(r"_?\b(?:MSGCLI|ANTHROPIC|HTTPS?|NO|REQUESTS)_[A-Z_]+\b",
+                           plain(MAN)))
+    names |= {o for o in OPTIONS if o.startswith("--")}
+    for name in sorted(names):
+        assert any(name in line for line in lines), f"{name} is broken across lines"

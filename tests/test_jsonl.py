@@ -501,7 +501,7 @@ def test_a_torn_or_foreign_output_file_is_redone_not_trusted(invoke, many, tmp_p
 
 
 def test_progress_line_on_a_terminal():
-    from msgcli.progress import Tally
+    from msgcli.tally import Tally
 
     class Terminal:
         lines = []
