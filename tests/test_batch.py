@@ -656,3 +656,25 @@ def test_the_local_engine_speaks_the_spec(invoke, api):
             assert not errors, [e.message[:200] for e in errors]
     page = json.loads(api.log[-1][1].get_data())
     assert not list(validator("ListResponse_MessageBatch_").iter_errors(page))
+
+
+def test_ok_counts_a_stop_reason_as_success_in_batch_results(invoke, engine):
+    engine.outcome = lambda cid, params: {"type": "succeeded",
+                                          "message": full_message("cut", "max_tokens")}
+    a = engine.add(requests_for(["1", "2"]), ended=True)
+    r = invoke(["--batch-results", a, "--ok", "max_tokens"])
+    assert r.code == 0, r
+    assert [g["status"] for g in lines(r.stdout)] == [0, 0]
+
+
+def test_the_key_can_come_from_a_key_file(invoke, engine, tmp_path, api):
+    from tests.conftest import FAKE_KEY
+
+    key = tmp_path / "key"
+    key.write_text(FAKE_KEY + "\n")
+    key.chmod(0o600)
+    a = engine.add(requests_for(["1"]))
+    r = invoke(["--api-key-file", str(key), "--batch-status", a],
+               env={"ANTHROPIC_API_KEY": None})
+    assert r.code == 0, r
+    assert api.log[-1][0].headers["x-api-key"] == FAKE_KEY
