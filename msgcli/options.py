@@ -35,7 +35,8 @@ class FiniteFloat(click.ParamType):
     name = "float"
 
     def __init__(self, minimum=None, above=False):
-        self.minimum, self.above = minimum, above
+        self.minimum = minimum
+        self.above = above
 
     def convert(self, value, param, ctx):
         if isinstance(value, float):
@@ -105,7 +106,8 @@ class JsonSource(click.ParamType):
     """Inline JSON, @FILE, or (with `paths`) a file name; parsed and of one kind."""
 
     def __init__(self, kind, paths=True):
-        self.kind, self.paths = kind, paths
+        self.kind = kind
+        self.paths = paths
         self.name = "FILE|JSON" if paths else "JSON|@FILE"
 
     def convert(self, value, param, ctx):
