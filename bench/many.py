@@ -200,6 +200,22 @@ def main():
               f"{r['cpu'] / r['count'] * 1000:.2f} ms | {r['rss']:.1f} MB | "
               f"{r['limited']} | {r['code']} |")
     print("| ideal, 16 in flight at 50 ms | 320 | | | | |")
+    rate = {r["label"]: r["count"] / r["wall"] for r in rows}
+    ours = rate["msgcli --jsonl -P 16"]
+    print()
+    print(f"- msgcli -P 16: {ours / 320:.0%} of the ideal 320 req/s (target >= 80%); "
+          f"{ours / rate['xargs -P 16 msgcli (one per line)']:.1f}x xargs (target >= 5x); "
+          f"{ours / rate['SDK AsyncAnthropic, 16 tasks']:.2f}x the SDK (target >= 1x)")
+    memory = [r["rss"] for r in rows if r["label"].startswith("memory")]
+    print(f"- peak RSS {memory[0]:.1f} MB for {n:,} lines, {memory[1]:.1f} MB for {big:,}")
+    limited = [r for r in rows if r["label"].startswith("rate")]
+    print(f"- {args.rate} req/s allowed: msgcli {limited[0]['count'] / limited[0]['wall']:.1f} "
+          f"req/s with {limited[0]['limited']} 429s; the SDK, each request retrying on its "
+          f"own, {limited[1]['count'] / limited[1]['wall']:.1f} req/s with "
+          f"{limited[1]['limited']} 429s")
+    failed = [r["label"] for r in rows if r["code"] != 0 or r["lines"] != r["count"]]
+    if failed:
+        print(f"- FAILED (exit status or line count): {', '.join(failed)}")
 
 
 if __name__ == "__main__":

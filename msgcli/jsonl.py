@@ -71,7 +71,8 @@ def read_lines(binary_stream, limit=MAX_REQUEST_BYTES):
 
 
 def _kind(value):
-    return conversation._json_type(value)
+    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean",
+            int: "a number", float: "a number", type(None): "null"}.get(type(value), "?")
 
 
 def custom_id_of(error, lineno):

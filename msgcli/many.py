@@ -233,6 +233,7 @@ def run(opts, console):
         raise CredentialsError("no credentials: set ANTHROPIC_API_KEY (or "
                                "ANTHROPIC_AUTH_TOKEN) in the environment")
     parallel = opts.parallel or DEFAULT_PARALLEL
+    console.threaded()  # workers write -v lines and notes too
     sink = resume.FileResults(opts.output) if opts.output else resume.StdoutResults()
     try:
         with core.terminable(), SharedTransport(opts.retries, opts.timeout, console,
@@ -256,6 +257,8 @@ def conduct(run, stream):
             complete = run.feed(stream)
         except OSError as e:
             run.fail(InputError(f"cannot read the requests from stdin: {e.strerror or e}"))
+        except Exception as e:  # a bug: what was sent is still written, then reported
+            run.fail(e)
         except (KeyboardInterrupt, Terminated) as e:
             interrupt = e
             run.stop.set()  # the workers pass over the jobs still queued

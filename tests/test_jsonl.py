@@ -556,3 +556,34 @@ def test_ratelimit_headers_keep_a_run_under_the_limit(invoke, many):
     assert out.code == 0, out
     assert server.statuses.count(429) <= 3, server.statuses.count(429)
     assert server.statuses.count(200) == 60
+
+
+def test_ok_counts_per_line(invoke, many):
+    def respond(body):
+        return 200, {}, reply_for(body, "cut", stop_reason="max_tokens")
+
+    server = many(respond=respond)
+    out = invoke(["--jsonl", "--ok", "max_tokens"], input=prompts(2), base_url=server.url)
+    assert out.code == 0, out
+    assert [(r["status"], r["stop_reason"]) for r in results(out.stdout)] == \
+        [(0, "max_tokens"), (0, "max_tokens")]
+
+
+def test_each_request_counts_its_own_attempts(invoke, many):
+    """Retries are per request: a line that fails three times says so, while the
+    lines around it, sent on other threads, succeed at their first attempt."""
+    def respond(body):
+        if last_text(body) == "p3":
+            return 503, {"retry-after-ms": "10"}, {"type": "error", "error": {
+                "type": "api_error", "message": "down"}}
+        return None
+
+    server = many(respond=respond)
+    out = invoke(["--jsonl", "-P", "4", "--retries", "2"], input=prompts(8),
+                 base_url=server.url)
+    assert out.code == 9
+    got = results(out.stdout)
+    assert [r["status"] for r in got] == [0, 0, 13, 0, 0, 0, 0, 0]
+    assert got[2]["error"]["http_status"] == 503
+    assert Counter(server.texts())["p3"] == 3
+    assert len(server.bodies) == 10
