@@ -11,9 +11,10 @@ A failing line is a result line with its status, and the run goes on. Only what
 dooms every request stops it early (no credentials, HTTP 401): the results
 already finished are written first.
 
--P defaults to 8 (options.DEFAULT_PARALLEL): at 50 ms to 2 s per short answer
-that is 4 to 160 requests/s, enough for most jobs, and within what a new
-account's rate limit takes without 429s; raise it on a higher tier.
+-P defaults to 8 (options.DEFAULT_PARALLEL): at 1 s per short answer that is 8
+requests/s (480 a minute), enough to keep most jobs busy, without opening dozens
+of connections at once for an account whose limits msgcli does not know yet; the
+shared gate keeps any -P under the limit, so raise it when the account allows.
 """
 
 import queue
@@ -30,7 +31,10 @@ from msgcli.output import Collector
 from msgcli.status import ExitStatus
 from msgcli.tally import Tally, count_lines
 
-WINDOW = 8
+# Results that may wait for an earlier, slower line, per worker: a line may take
+# about WINDOW times as long as the others before they stall behind it. Memory is
+# bounded by -P x WINDOW results (short answers: a few kB each).
+WINDOW = 32
 TICK = 0.2  # how often a waiting thread looks up (progress, signals, the end)
 
 

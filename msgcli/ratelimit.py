@@ -5,9 +5,10 @@ passes before each attempt, first or retried.
   gives one, otherwise for the backoff the retrying request chose. Workers that
   would have hit the same limit wait instead of collecting 429s of their own.
 - The `anthropic-ratelimit-*` headers of every response slow the workers down
-  before the limit: when fewer requests (or fewer requests' worth of tokens)
-  remain than workers could send, sends are spaced so that what remains lasts
-  until the limit resets, and at 0 remaining the gate stays closed until then.
+  before the limit: when fewer requests (or fewer requests' worth of tokens, at
+  the average a request has used so far) remain than two rounds of the workers
+  would take, sends are spaced at the rate the limit refills ((limit - remaining)
+  over the seconds to its reset); with none left, the gate closes for one step.
 
 Each request still keeps its own retry budget; the gate only decides when.
 """
@@ -71,7 +72,8 @@ class Gate:
                 return
             with self._lock:
                 if self._open_at <= self._clock():
-                    return  # a closure that came while waiting sends us round again
+                    return
+            # the gate was closed again while this worker waited: wait for that too
 
     def observe(self, http_status, headers, wait=None):
         """Learn from a response: a 429/529 closes the gate for `wait` seconds (the
