@@ -72,7 +72,8 @@ def tests(session, deps):
     session.log("runtime dependencies: %s", _runtime_versions(session))
     session.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", *session.posargs,
                 env={"MSGCLI_HYPOTHESIS_EXAMPLES": os.environ.get(
-                    "MSGCLI_HYPOTHESIS_EXAMPLES", "10")})
+                    "MSGCLI_HYPOTHESIS_EXAMPLES", "10"),
+                     "MSGCLI_FUZZ_EXAMPLES": os.environ.get("MSGCLI_FUZZ_EXAMPLES", "10")})
 
 
 def _constraints(session, pins):

@@ -228,7 +228,16 @@ class Api:
         headers = dict(self.get_headers)
         headers["accept"] = "application/x-jsonl, application/binary;q=0.9, */*;q=0.1"
         response = self.transport.request("GET", self.results_url(batch), headers)
-        for line in split_lines(self.transport.iter_chunks(response)):
+        # An ended batch's request_counts are final: one results line each, each
+        # line bounded, so the whole is bounded without a cap that a big batch's
+        # results would outgrow (they pass through a file, not memory).
+        expected = sum(v for v in batch["request_counts"].values() if isinstance(v, int))
+        chunks = self.transport.iter_chunks(
+            response, limit=max(expected, 1) * (limits.MAX_RESULT_LINE_BYTES + 1))
+        for count, line in enumerate(split_lines(chunks), 1):
+            if count > expected:
+                raise BadResponseError(f"batch {batch['id']}: the results hold more lines "
+                                       f"than the batch has requests ({expected})")
             yield parse_result(line, batch["id"])
 
 

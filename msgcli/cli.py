@@ -14,7 +14,7 @@ import click
 
 from msgcli import __version__, modes, options
 from msgcli.options import FiniteFloat, Integer, JsonSource, Thinking
-from msgcli.params import BaseUrl, Header, MediaRef, OkStatus, Text, TextPairs, ToolChoice
+from msgcli.params import BaseUrl, FilePath, Header, MediaRef, OkStatus, Text, TextPairs, ToolChoice
 from msgcli.status import EXIT_STATUS_MEANINGS
 
 HELP_WIDTH = 80
@@ -136,9 +136,9 @@ def _seconds(value):
 )
 @click.argument("prompt", nargs=-1)
 @click.option("-f", "--messages", metavar="FILE",
-              type=click.Path(dir_okay=False, allow_dash=True),
+              type=FilePath(dir_okay=False, allow_dash=True),
               help="JSON messages array or request object ('-' = stdin).")
-@click.option("-c", "--conversation", metavar="FILE", type=click.Path(dir_okay=False),
+@click.option("-c", "--conversation", metavar="FILE", type=FilePath(dir_okay=False),
               help="Conversation file: read if it exists, reply appended, rewritten "
                    "atomically.")
 @click.option("-s", "--system", metavar="TEXT", help="System prompt.")
@@ -180,7 +180,7 @@ def _seconds(value):
               help="Print the request's input token count instead of sending it.")
 @click.option("-j", "--json", "json_", is_flag=True, envvar="MSGCLI_JSON",
               help="Print the response body as sent (JSONL events with --stream).")
-@click.option("-o", "--output", metavar="FILE", type=click.Path(dir_okay=False),
+@click.option("-o", "--output", metavar="FILE", type=FilePath(dir_okay=False),
               help="Write the answer to FILE atomically; an existing FILE is left "
                    "untouched when the run fails. With --jsonl: the results, "
                    "resumable.")
@@ -206,7 +206,7 @@ def _seconds(value):
               help=f"API base URL.  [default: {options.DEFAULT_BASE_URL}]")
 @click.option("--api-version", default=options.DEFAULT_API_VERSION, metavar="TEXT",
               help=f"anthropic-version header.  [default: {options.DEFAULT_API_VERSION}]")
-@click.option("--api-key-file", metavar="FILE", type=click.Path(dir_okay=False),
+@click.option("--api-key-file", metavar="FILE", type=FilePath(dir_okay=False),
               help="Read the API key from FILE (mode 600), e.g. for cron.")
 @click.option("--beta", multiple=True, type=Text(), metavar="NAME",
               help="anthropic-beta feature (repeatable).")

@@ -4,15 +4,28 @@ messages files of -f.
 A file is a JSON array of messages, or a request object holding `messages`.
 It is replaced atomically (temp file in the same directory, fsync, rename, fsync
 of the directory): after a crash, Ctrl-C or a full disk it holds either the old
-conversation or the new one, never half of either.
+conversation or the new one, never half of either. A symlink is followed: the file
+it points to is replaced and the link stays a link.
+
+Runs that share a conversation file take turns: each holds an advisory lock from
+reading the file to renaming the new one into place (see `locked`).
 """
 
+import errno
 import json
 import os
+import stat
 import tempfile
+import time
+from contextlib import contextmanager
 
-from msgcli.errors import InputError
+from msgcli.errors import InputError, MsgcliError
 from msgcli.files import decode_utf8, parse_json_text, read_file_bytes, read_stdin_bytes
+from msgcli.status import ExitStatus
+
+# How long a run waits for another run's turn on the same conversation file before
+# it gives up (exit 16) without sending anything.
+LOCK_WAIT_SECONDS = 30.0
 
 ROLES = ("user", "assistant")
 
@@ -170,26 +183,91 @@ def save(path, history, turn, message, prefill=None):
     write_atomic(path, dumps(history.to_json_value()))
 
 
+@contextmanager
+def locked(path, console=None, wait=LOCK_WAIT_SECONDS):
+    """Hold the conversation file's turn: an exclusive flock on a lock file beside
+    the (symlink-resolved) file, `.NAME.lock`, waited for up to `wait` seconds.
+
+    Not on the file itself: the file is replaced by a rename, so a lock on it
+    would guard an inode that is no longer at the path, and a run arriving later
+    would lock the new one and go ahead at once. The lock file is never removed,
+    for the same reason. The lock is released when the process ends, however."""
+    real = check_writable(path, "conversation file")
+    lock_path = os.path.join(os.path.dirname(real), "." + os.path.basename(real) + ".lock")
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+    except OSError as e:
+        raise InputError(f"cannot lock conversation file {path!r}: cannot open "
+                         f"{lock_path!r}: {e.strerror or e}") from None
+    try:
+        _acquire(fd, path, console, wait)
+        yield real
+    finally:
+        if console is not None:
+            console.clear_status()
+        os.close(fd)
+
+
+def _acquire(fd, path, console, wait):
+    import fcntl
+
+    deadline = time.monotonic() + wait
+    delay = 0.02
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except OSError as e:
+            if e.errno not in (errno.EAGAIN, errno.EACCES):
+                raise InputError(f"cannot lock conversation file {path!r}: "
+                                 f"{e.strerror or e}") from None
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise MsgcliError(
+                f"conversation file {path!r} is busy: another run has held it for "
+                f"{wait:g} s; nothing was sent", ExitStatus.CONVERSATION_BUSY)
+        if console is not None:
+            console.status(f"waiting for another run to finish with {path}")
+        time.sleep(min(delay, left))
+        delay = min(delay * 2, 0.5)
+
+
 def check_writable(path, what):
-    """Before a paid request: the file's directory exists and takes a new file
-    (write_atomic creates a temporary file beside it), so the answer is not lost
-    after it was paid for."""
+    """Before a paid request: `path` (symlinks followed, as write_atomic writes
+    through them) is a regular file that can be read and replaced, or a new one
+    its directory takes, so the answer is not lost after it was paid for. Returns
+    the resolved path."""
     if "\0" in path:
         raise InputError(f"{what} {path!r} is not a valid file name")
-    directory = os.path.dirname(os.path.abspath(path))
-    if os.path.isdir(path):
+    real = os.path.realpath(path)
+    try:
+        st = os.stat(real)
+    except FileNotFoundError:
+        st = None
+    except (OSError, ValueError) as e:  # a symlink loop, say
+        raise InputError(f"{what} {path!r} cannot be used: "
+                         f"{getattr(e, 'strerror', None) or e}") from None
+    directory = os.path.dirname(real)
+    if st is not None and stat.S_ISDIR(st.st_mode):
         raise InputError(f"{what} {path!r} is a directory")
+    if st is not None and not stat.S_ISREG(st.st_mode):  # a device is never replaced
+        raise InputError(f"{what} {path!r} is not a regular file")
     if not os.path.isdir(directory):
         raise InputError(f"{what} {path!r}: the directory {directory!r} does not exist")
     if not os.access(directory, os.W_OK | os.X_OK):
         raise InputError(f"{what} {path!r}: cannot create files in {directory!r} "
                          "(permission denied)")
+    if st is not None and not os.access(real, os.R_OK | os.W_OK):
+        raise InputError(f"{what} {path!r} cannot be read and replaced (permission denied)")
+    return real
 
 
 def write_atomic(path, text, what="conversation file"):
     if "\0" in path:
         raise InputError(f"{what} {path!r} is not a valid file name")
-    directory = os.path.dirname(os.path.abspath(path))
+    # through a symlink: the file it points to is replaced, and the link stays
+    path = os.path.realpath(path)
+    directory = os.path.dirname(path)
     try:
         mode = os.stat(path).st_mode & 0o7777
     except FileNotFoundError:

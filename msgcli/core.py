@@ -31,6 +31,14 @@ def run(opts, console):
                        (opts.output, "output file")):
         if path and not opts.dry_run:
             conversation.check_writable(path, what)
+    if opts.conversation and not (opts.dry_run or opts.count_tokens):
+        # from reading the file to renaming the new one in: no other run's turn is lost
+        with conversation.locked(opts.conversation, console):
+            return _run(opts, console)
+    return _run(opts, console)
+
+
+def _run(opts, console):
     keys = credentials(opts, console)
     history = conversation.read(opts)
     turn = inputs.user_turn(opts, console, history)

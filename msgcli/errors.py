@@ -51,6 +51,11 @@ class ApiError(MsgcliError):
 
     def __init__(self, exit_code, http_status, error_type, message, request_id,
                  attempts=1):
+        from msgcli.output import one_line
+
+        # all three come from the server: shown as one line, control characters escaped
+        error_type, message, request_id = (one_line(v) if v else v for v in
+                                           (error_type, message, request_id))
         self.http_status = http_status
         self.error_type = error_type
         self.api_message = message

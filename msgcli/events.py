@@ -50,6 +50,8 @@ class MessageAccumulator:
                                        "not a JSON object")
             return
         kind = data.get("type", event_type)
+        if not isinstance(kind, str):
+            raise BadResponseError("stream error: an event whose type is not a string")
         if kind == "error":
             raise api_error(data)
         if kind == "message_start":
@@ -76,6 +78,9 @@ class MessageAccumulator:
         elif kind == "content_block_stop":
             self._block_stop(data.get("index"))
         elif kind == "message_delta":
+            if "content" in _obj(data.get("delta")):  # content comes only from blocks
+                raise BadResponseError("stream error: a message_delta that replaces the "
+                                       "message's content")
             for key, value in _obj(data.get("delta")).items():
                 self.message[key] = value
             usage = data.get("usage")
@@ -98,7 +103,7 @@ class MessageAccumulator:
             raise BadResponseError("stream error: content_block_start without a block")
         content = self.message["content"]
         block = dict(block)
-        if isinstance(index, int) and index < len(content):
+        if isinstance(index, int) and 0 <= index < len(content):  # never negative
             content[index] = block
         else:
             content.append(block)
@@ -184,7 +189,7 @@ def replay(chunks, jsonl_out=None, on_text=None, on_thinking=None, after_read=No
             events += 1
             try:
                 data = json.loads(event.data)
-            except (ValueError, RecursionError):
+            except (ValueError, RecursionError, MemoryError):
                 raise BadResponseError(f"stream error: event {events} ({event.event}) is "
                                        "not JSON") from None
             if jsonl_out is not None:

@@ -113,6 +113,8 @@ def parse_json_text(text, where):
             f"{where}: invalid JSON at line {e.lineno}, column {e.colno}: {e.msg}") from None
     except RecursionError:
         raise InputError(f"{where}: JSON nested too deeply") from None
+    except MemoryError:
+        raise InputError(f"{where}: JSON too large to hold in memory") from None
 
 
 def read_key_file(path):

@@ -12,6 +12,9 @@ MAX_IMAGE_BASE64_BYTES = 5 * 1024 * 1024
 # A whole reply, after any content decoding. The largest real replies (128k output
 # tokens plus server tool results) are a few MB.
 MAX_REPLY_BYTES = 64 * 1024 * 1024
+# A whole event stream: the largest real streams (128k output tokens, one small
+# event per token or two) are about 20 MB.
+MAX_STREAM_BYTES = 64 * 1024 * 1024
 # One line of an event stream, and one event's data.
 MAX_SSE_LINE_BYTES = 16 * 1024 * 1024
 MAX_SSE_EVENT_BYTES = 16 * 1024 * 1024

@@ -13,6 +13,51 @@ import sys
 REDACTED = "[REDACTED]"
 # Shorter values would mangle ordinary text; real keys and tokens are far longer.
 _MIN_SECRET_LENGTH = 8
+# Anthropic keys start so: a key pasted into the wrong option is redacted from a
+# message even when it is not the configured one.
+KEY_PREFIX = "sk-ant-"
+_KEY_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+
+_ESCAPES = {}  # translate tables, by the characters they keep
+
+
+def _escapes(keep):
+    """C0, DEL, C1, lone surrogates, and the line separators and bidirectional
+    overrides a terminal could be made to act on or to show misleadingly."""
+    if keep not in _ESCAPES:
+        codes = [*range(0x20), *range(0x7f, 0xa0), 0x2028, 0x2029, *range(0x202a, 0x202f),
+                 *range(0x2066, 0x206a), *range(0xd800, 0xe000)]
+        _ESCAPES[keep] = {c: f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}"
+                          for c in codes if chr(c) not in keep}
+    return _ESCAPES[keep]
+
+
+def escape_controls(text, keep=""):
+    """`text` with every control character written as a visible escape (ESC as
+    \\x1b), so that nothing a server sends can drive the terminal: no window
+    title (OSC 0), no clipboard write (OSC 52), no screen clearing (CSI 2J).
+    Characters in `keep` (say a newline in thinking text) stay."""
+    return text.translate(_escapes(keep))
+
+
+def one_line(text):
+    """Server-derived (or any) text as part of a one-line message: line breaks and
+    tabs become one space each, other control characters are escaped."""
+    if "\n" in text or "\r" in text or "\t" in text:
+        text = " ".join(text.replace("\t", " ").splitlines())
+    return escape_controls(text)
+
+
+def redact_key_pattern(text):
+    """Every token that starts like an Anthropic key, whatever key is configured."""
+    start = text.find(KEY_PREFIX)
+    while start != -1:
+        end = start + len(KEY_PREFIX)
+        while end < len(text) and text[end] in _KEY_CHARS:
+            end += 1
+        text = text[:start] + REDACTED + text[end:]
+        start = text.find(KEY_PREFIX, start + len(REDACTED))
+    return text
 
 
 class Redactor:
@@ -46,6 +91,28 @@ class Redactor:
         return longest
 
 
+class HoldBack:
+    """Redaction across writes, for text that arrives in pieces (streamed answer
+    and thinking): a tail that could begin a secret is held until the next piece
+    shows whether it does. Used by Stdout and by Console.thinking alike."""
+
+    def __init__(self, redactor):
+        self._redact = redactor
+        self._pending = ""
+
+    def feed(self, text):
+        """The redacted text that can be written now."""
+        text = self._redact(self._pending + text)
+        keep = self._redact.held_back(text) if self._redact.secrets else 0
+        self._pending = text[len(text) - keep:] if keep else ""
+        return text[:len(text) - keep] if keep else text
+
+    def drain(self):
+        """What was held back: the stream ended, so it began no secret."""
+        pending, self._pending = self._pending, ""
+        return pending
+
+
 class Stdout:
     """The answer channel. Text is redacted across write boundaries; a stream
     flushes it after each network read (see events.replay)."""
@@ -53,8 +120,7 @@ class Stdout:
     def __init__(self, redactor):
         stream = sys.stdout
         self._out = getattr(stream, "buffer", stream)
-        self._redact = redactor
-        self._pending = ""
+        self._held = HoldBack(redactor)
         self.last_char = ""
         self.writes = 0
 
@@ -68,10 +134,7 @@ class Stdout:
     def write(self, text):
         if not text:
             return
-        text = self._redact(self._pending + text)
-        keep = self._redact.held_back(text) if self._redact.secrets else 0
-        self._pending = text[len(text) - keep:] if keep else ""
-        text = text[:len(text) - keep] if keep else text
+        text = self._held.feed(text)
         if text:
             self._write(text)
 
@@ -84,8 +147,8 @@ class Stdout:
 
     def close(self):
         """Write what was held back in case it began a secret, then flush."""
-        if self._pending:
-            pending, self._pending = self._pending, ""
+        pending = self._held.drain()
+        if pending:
             self._write(pending)
         self.flush()
 
@@ -113,9 +176,11 @@ class Collector:
 
 
 class Console:
-    """stderr: one-line messages prefixed with the program's name, redacted; and,
-    only when stderr is a terminal, one transient status line that each message
-    (or the answer) clears first."""
+    """stderr: one-line messages prefixed with the program's name, redacted (the
+    configured secrets and anything shaped like a key) and with control characters
+    escaped; thinking text, redacted across pieces with its control characters
+    other than newline and tab escaped; and, only when stderr is a terminal, one
+    transient status line that each message (or the answer) clears first."""
 
     def __init__(self, redactor):
         self.redactor = redactor
@@ -127,6 +192,8 @@ class Console:
         self._answer_seen = None
         # a waiting line ticks from another thread (msgcli.progress)
         self._lock = _NoLock()
+        self._thinking = HoldBack(redactor)
+        self._thinking_open = False  # thinking written without its final newline
 
     def threaded(self):
         """Make writes safe from a second thread; called before one starts."""
@@ -144,9 +211,15 @@ class Console:
         return self._tty
 
     def line(self, text):
+        self.end_thinking()
         with self._lock:
             self._clear_status()
-            self._write(self._after_answer() + f"msgcli: {text}\n")
+            if self._thinking_open:  # thinking cut short: the message on its own line
+                self._thinking_open = False
+                head = "\n"
+            else:
+                head = self._after_answer()
+            self._write(head + f"msgcli: {redact_key_pattern(one_line(text))}\n")
 
     def _after_answer(self):
         answer = self.answer
@@ -159,11 +232,24 @@ class Console:
         self._answer_seen = mark
         return "\n"
 
+    def thinking(self, text):
+        """A piece of thinking text (stream deltas, or a whole block)."""
+        if text:
+            self.raw(self._thinking.feed(escape_controls(text, keep="\n\t")))
+            self._thinking_open = not text.endswith("\n")
+
+    def end_thinking(self):
+        """Write what thinking held back, the stream having ended."""
+        pending = self._thinking.drain()
+        if pending:
+            with self._lock:
+                self._write(pending)
+
     def status(self, text):
         """Show `text` as the transient status line (a no-op off a terminal)."""
         if self.is_terminal():
             with self._lock:
-                self._write(f"\r\x1b[K{text}")
+                self._write(f"\r\x1b[K{one_line(text)}")
                 self._status_shown = True
 
     def clear_status(self):
@@ -176,6 +262,8 @@ class Console:
             self._write("\r\x1b[K")
 
     def raw(self, text):
+        if not text:
+            return
         with self._lock:
             self._clear_status()
             self._write(text)

@@ -5,6 +5,8 @@ and --tool-choice, each with its shell completion.
 Imports nothing but click, so --help and completion stay as fast as click.
 """
 
+import os
+
 import click
 
 from msgcli.status import ExitStatus
@@ -93,6 +95,12 @@ class BaseUrl(click.ParamType):
             parts = urlsplit(url)
         except ValueError:
             parts = None
+        if parts is not None and "@" in parts.netloc:
+            # requests would drop user:password silently, and Basic auth beside the
+            # key is never what the API wants. Refused, never shown: it is a secret.
+            self.fail("a user name or password in the URL is not supported (it is not "
+                      "shown here); give the API key with ANTHROPIC_API_KEY or -H",
+                      param, ctx)
         if parts is None or parts.scheme.lower() not in ("http", "https") \
                 or not parts.netloc:
             hint = f"; did you mean http://{url} ?" if url and "://" not in url else ""
@@ -101,6 +109,19 @@ class BaseUrl(click.ParamType):
         if url.endswith("/v1"):
             url = url[:-3]
         return url
+
+
+class FilePath(click.Path):
+    """click.Path, whose os.stat fails with ValueError, not OSError, on a name with
+    a NUL or a lone surrogate (possible only in-process: argv holds neither)."""
+
+    def convert(self, value, param, ctx):
+        try:
+            if isinstance(value, str) and b"\0" in os.fsencode(value):
+                raise ValueError
+        except ValueError:  # UnicodeEncodeError included
+            self.fail("not a valid file name", param, ctx)
+        return super().convert(value, param, ctx)
 
 
 class ToolChoice(click.ParamType):

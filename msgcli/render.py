@@ -87,7 +87,7 @@ def whole(opts, raw, message, out, console):
     if opts.show_thinking:
         for block in message["content"]:
             if block.get("type") == "thinking" and block.get("thinking"):
-                console.raw(block["thinking"] + "\n")
+                console.thinking(block["thinking"] + "\n")
     if opts.json:
         text = raw.decode("utf-8", "replace")
         out.write(text)
@@ -108,8 +108,9 @@ def stream(opts, chunks, out, console):
     message = replay(
         chunks, out if opts.json else None,
         on_text=renderer.feed if renderer else None,
-        on_thinking=console.raw if opts.show_thinking else None,
+        on_thinking=console.thinking if opts.show_thinking else None,
         after_read=out.flush)
+    console.end_thinking()
     if renderer:
         renderer.finish(message)
     else:

@@ -35,6 +35,9 @@ def json_object(raw, http_status):
     except RecursionError:
         raise BadResponseError(f"the server answered HTTP {http_status} with JSON nested "
                                "too deeply") from None
+    except MemoryError:  # within the size limit, yet too many values for this memory
+        raise BadResponseError(f"the server answered HTTP {http_status} with JSON too "
+                               "large to hold in memory") from None
     except (ValueError, UnicodeDecodeError):
         what = "an empty body" if not raw.strip() else \
             f"a body that is not JSON: {_snippet(raw)!r}"
@@ -95,7 +98,7 @@ def error_summary(body, content_type):
     """(error type, message) from an error response, whatever shape it has."""
     try:
         value = json.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError):
+    except (ValueError, UnicodeDecodeError, RecursionError, MemoryError):
         value = None
     if isinstance(value, dict) and isinstance(value.get("error"), dict):
         return _error_fields(value)

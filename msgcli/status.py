@@ -26,6 +26,7 @@ class ExitStatus(enum.IntEnum):
     SERVER_ERROR = 13
     NETWORK = 14
     WRITE_ERROR = 15
+    CONVERSATION_BUSY = 16
     BATCH_CANCELED = 17
     BATCH_EXPIRED = 18
     BATCH_NOT_ENDED = 19
@@ -58,6 +59,8 @@ EXIT_STATUS_MEANINGS = {
     "connection dropped, stream cut short",
     ExitStatus.WRITE_ERROR: "cannot write the answer: stdout is full, closed or failing "
     "(ENOSPC, EIO)",
+    ExitStatus.CONVERSATION_BUSY: "conversation file busy: another run held its lock "
+    "for 30 s; nothing was sent",
     ExitStatus.BATCH_CANCELED: "batch request canceled: its batch was canceled "
     "before the request ran",
     ExitStatus.BATCH_EXPIRED: "batch request expired: its batch did not reach it "

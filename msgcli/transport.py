@@ -23,7 +23,7 @@ from urllib3.util.retry import Retry
 
 from msgcli import status
 from msgcli.errors import ApiError, BadResponseError, NetworkError
-from msgcli.limits import MAX_REPLY_BYTES, megabytes
+from msgcli.limits import MAX_REPLY_BYTES, MAX_STREAM_BYTES, megabytes
 from msgcli.neterrors import describe_network_error
 from msgcli.progress import Waiting
 from msgcli.reply import error_summary
@@ -179,6 +179,11 @@ class Transport:
                                                 allow_redirects=False)
         except requests.RequestException as e:
             raise NetworkError(self._network_message(e)) from None
+        except UnicodeDecodeError:
+            # requests decodes a redirect's Location as UTF-8 even when it will not
+            # follow it
+            raise BadResponseError("the server answered with a redirect whose Location "
+                                   "is not UTF-8; check --base-url") from None
         if self.gate is not None:
             self.gate.observe(response.status_code, response.headers,
                               retry_after_seconds(response.headers))
@@ -223,7 +228,7 @@ class Transport:
             response.close()
         return b"".join(parts)
 
-    def iter_chunks(self, response, size=65536):
+    def iter_chunks(self, response, size=65536, limit=MAX_STREAM_BYTES):
         """An event stream's bytes as the network delivers them, without waiting to
         fill a buffer. Read failures become NetworkError here, so a failed write to
         stdout (which happens in the caller, between reads) is never mistaken for
@@ -231,6 +236,7 @@ class Transport:
         raw = response.raw
         read = getattr(raw, "read1", None)  # urllib3 2; 1.26 has only iter_content
         chunks = None if read is not None else response.iter_content(chunk_size=None)
+        received = 0
         try:
             while True:
                 try:
@@ -241,6 +247,10 @@ class Transport:
                         "is incomplete (not retried, to avoid printing it twice)") from None
                 if not chunk:
                     return
+                received += len(chunk)
+                if received > limit:
+                    raise BadResponseError(f"stream error: the stream is over "
+                                           f"{megabytes(limit)}; msgcli stops reading there")
                 yield chunk
         finally:
             response.close()

@@ -158,3 +158,21 @@ def scripted():
     yield make
     for server in servers:
         server.close()
+
+
+@pytest.fixture
+def hostile():
+    """Make tests.hostile_server.HostileServers (scripts may be endless); all are
+    closed after the test."""
+    from tests.hostile_server import HostileServer
+
+    servers = []
+
+    def make(*scripts):
+        server = HostileServer(*scripts)
+        servers.append(server)
+        return server
+
+    yield make
+    for server in servers:
+        server.close()

@@ -114,7 +114,8 @@ def test_conversation_unchanged_on_failure(api, invoke, tmp_path, failure):
     r = invoke(["--retries", "0", "-c", str(chat), "Next"], base_url=base_url)
     assert r.code != 0
     assert chat.read_text() == original
-    assert os.listdir(tmp_path) == ["chat.json"]
+    # no temp file left; the lock file beside it stays by design (see conversation.locked)
+    assert sorted(os.listdir(tmp_path)) == [".chat.json.lock", "chat.json"]
 
 
 def test_conversation_unchanged_on_full_disk(api, invoke, tmp_path, monkeypatch):
@@ -132,7 +133,8 @@ def test_conversation_unchanged_on_full_disk(api, invoke, tmp_path, monkeypatch)
     assert "No space left on device" in r.stderr and "left as it was" in r.stderr
     assert r.stdout == "An answer.\n"
     assert chat.read_text() == original
-    assert os.listdir(tmp_path) == ["chat.json"]
+    # no temp file left; the lock file beside it stays by design (see conversation.locked)
+    assert sorted(os.listdir(tmp_path)) == [".chat.json.lock", "chat.json"]
 
 
 def test_conversation_keeps_file_mode(api, invoke, tmp_path):

@@ -227,7 +227,8 @@ def test_signal_exit_and_conversation_untouched(tmp_path, sig, code, phase):
     assert b"Traceback" not in err
     assert len(err.decode().strip().splitlines()) <= 1
     assert chat.read_text() == original
-    assert not [p for p in os.listdir(tmp_path) if p != "chat.json"], "temp file left behind"
+    assert not [p for p in os.listdir(tmp_path) if p not in ("chat.json", ".chat.json.lock")], \
+        "temp file left behind"
     if phase == "streaming":
         assert out == b"first "
 
