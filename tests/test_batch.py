@@ -678,3 +678,34 @@ def test_the_key_can_come_from_a_key_file(invoke, engine, tmp_path, api):
                env={"ANTHROPIC_API_KEY": None})
     assert r.code == 0, r
     assert api.log[-1][0].headers["x-api-key"] == FAKE_KEY
+
+
+def test_results_with_more_lines_than_requests_are_refused(invoke, engine):
+    a = engine.add(requests_for(["1", "2"]), ended=True)
+    state = engine.batches[a]
+    state["results"] = state["results"] + state["results"]
+    r = invoke(["--batch-results", a])
+    assert r.code == 13, r
+    assert "more lines than the batch has requests (2)" in r.stderr
+
+
+def test_results_are_bounded_by_their_request_count_not_the_stream_cap(invoke, engine,
+                                                                      monkeypatch):
+    """A big batch's results outgrow the cap on one event stream: they are bounded
+    per line and by the request count instead."""
+    from msgcli import limits, transport
+
+    limits_seen = []
+    original = transport.Transport.iter_chunks
+
+    def recording(self, response, size=65536, limit=limits.MAX_STREAM_BYTES):
+        limits_seen.append(limit)
+        return original(self, response, size, limit)
+
+    monkeypatch.setattr(transport.Transport, "iter_chunks", recording)
+    a = engine.add(requests_for([str(n) for n in range(1, 21)]), ended=True)
+    r = invoke(["--batch-results", a])
+    assert r.code == 0, r
+    assert len(lines(r.stdout)) == 20
+    assert limits_seen == [20 * (limits.MAX_RESULT_LINE_BYTES + 1)]
+    assert limits_seen[0] > limits.MAX_STREAM_BYTES
