@@ -58,6 +58,9 @@ class Listener(ThreadingHTTPServer):
     # it wait out a 1 s SYN retransmit, a stall of the server, not of the client
     request_queue_size = 256
 
+    def handle_error(self, request, client_address):
+        pass  # a client that went away mid-reply is not the benchmark's business
+
 
 class Server:
     def __init__(self):

@@ -271,7 +271,7 @@ def test_401_stops_the_run_early_with_11(invoke, many):
 
 
 @pytest.mark.parametrize("args", [["-f", "x.json"], ["-c", "c.json"], ["--dry-run"],
-                                  ["--show-thinking"], ["-i", "-"]])
+                                  ["--show-thinking"], ["-i", "-"], ["--no-stdin"]])
 def test_usage_errors(invoke, many, args):
     out = invoke(["--jsonl", *args], input=prompts(1), base_url=many().url)
     assert out.code == 2 and "--jsonl cannot be combined" in out.stderr
@@ -452,7 +452,7 @@ def test_env_var_for_parallel(invoke, many):
 def test_a_second_interrupt_abandons_the_requests_in_flight(many, tmp_path):
     def respond(body):
         if last_text(body) == "p3":
-            time.sleep(30)  # never answered in time
+            server.closed.wait(30)  # never answered in time
         return None
 
     server = many(respond=respond)
