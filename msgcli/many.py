@@ -23,7 +23,7 @@ import threading
 
 import click
 
-from msgcli import core, files, jsonl, render, resume
+from msgcli import conversation, core, files, jsonl, render, resume
 from msgcli.errors import ApiError, CredentialsError, InputError, MsgcliError
 from msgcli.failures import Terminated
 from msgcli.options import DEFAULT_PARALLEL
@@ -238,7 +238,9 @@ def run(opts, console):
                                "ANTHROPIC_AUTH_TOKEN) in the environment")
     parallel = opts.parallel or DEFAULT_PARALLEL
     console.threaded()  # workers write -v lines and notes too
-    sink = resume.FileResults(opts.output) if opts.output else resume.StdoutResults()
+    # -o as for a single run: symlinks written through, a directory or device refused
+    sink = resume.FileResults(conversation.check_writable(opts.output, "output file")) \
+        if opts.output else resume.StdoutResults()
     try:
         with core.terminable(), SharedTransport(opts.retries, opts.timeout, console,
                                                 opts.verbose, parallel) as transport:

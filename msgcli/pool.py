@@ -42,12 +42,17 @@ class SharedTransport(Transport):
         return getattr(self._local, "request_id", None)
 
     def send(self, req):
+        """Pass the gate, send, and let the gate learn from the reply's rate-limit
+        headers. (A 429 that used up the retries closes nothing: the requests
+        still retrying report their own 429s through ApiRetry.)"""
         self.attempts = 1
         self._local.request_id = None
+        self.gate.wait()
         try:
             response = super().send(req)
         except ApiError as e:
             self._local.request_id = e.request_id
             raise
         self._local.request_id = response.headers.get("request-id")
+        self.gate.observe(response.status_code, response.headers)
         return response

@@ -87,6 +87,15 @@ class Gate:
                     self.closures += 1
             self._pace(headers, now)
 
+    def before_retry(self, response, wait):
+        """A retry's turn: learn from the response that failed (None: a network
+        error), sleep its own `wait`, then pass the gate like any attempt."""
+        self.observe(getattr(response, "status", None), getattr(response, "headers", None),
+                     wait)
+        if wait > 0:
+            self._wake.wait(wait)
+        self.wait()
+
     def note_tokens(self, tokens):
         """Tokens one completed request used (input + output), to judge how many
         requests a remaining token budget allows."""

@@ -105,12 +105,9 @@ class ApiRetry(Retry):
         if self.on_retry is not None:
             self.on_retry(self.history[-1], response, wait)
         if self.gate is not None:  # shared by concurrent requests (msgcli.ratelimit)
-            self.gate.observe(getattr(response, "status", None),
-                              getattr(response, "headers", None), wait)
+            return self.gate.before_retry(response, wait)
         if wait > 0:
             time.sleep(wait)
-        if self.gate is not None:
-            self.gate.wait()
 
 
 class Transport:
@@ -118,7 +115,6 @@ class Transport:
         self.console = console
         self.verbose = verbose
         self.timeout = (min(CONNECT_TIMEOUT, timeout), timeout)
-        self.gate = gate  # a msgcli.ratelimit.Gate that every attempt passes, or None
         self.attempts = 1
         self.total_attempts = retries + 1
         self._waiting = None
@@ -167,8 +163,6 @@ class Transport:
         if self.verbose:
             self.console.line(f"{method} {url}")
         self.attempts = 1
-        if self.gate is not None:
-            self.gate.wait()
         started = time.monotonic()
         self._waiting = Waiting(self.console, waiting_for, started) \
             if waiting_for is not None else None
@@ -184,9 +178,6 @@ class Transport:
             # follow it
             raise BadResponseError("the server answered with a redirect whose Location "
                                    "is not UTF-8; check --base-url") from None
-        if self.gate is not None:
-            self.gate.observe(response.status_code, response.headers,
-                              retry_after_seconds(response.headers))
         if self.verbose:
             rid = response.headers.get("request-id") or "-"
             status_line = f"HTTP {response.status_code} {response.reason or ''}".rstrip()

@@ -593,3 +593,17 @@ def test_each_request_counts_its_own_attempts(invoke, many):
     assert got[2]["error"]["http_status"] == 503
     assert Counter(server.texts())["p3"] == 3
     assert len(server.bodies) == 10
+
+
+def test_output_through_a_symlink_and_never_a_device(invoke, many, tmp_path):
+    server = many()
+    target = tmp_path / "real.jsonl"
+    link = tmp_path / "link.jsonl"
+    link.symlink_to(target)
+    assert invoke(["--jsonl", "-o", str(link)], input=prompts(2), base_url=server.url).code == 0
+    assert link.is_symlink() and len(results(target.read_text())) == 2
+    server.bodies.clear()
+    assert invoke(["--jsonl", "-o", str(link)], input=prompts(2), base_url=server.url).code == 0
+    assert link.is_symlink() and server.bodies == []  # resumed through the link
+    out = invoke(["--jsonl", "-o", "/dev/null"], input=prompts(1), base_url=server.url)
+    assert out.code == 2 and "not a regular file" in out.stderr and server.bodies == []
