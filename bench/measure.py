@@ -1,4 +1,4 @@
-"""Runs one command and reports its wall time and peak RSS as JSON.
+"""Runs one command and reports its wall time, peak RSS and CPU time as JSON.
 
 Started with `python -S` so that it is small: Linux carries a parent's resident-set
 high-water mark into a forked child's ru_maxrss, so the benchmark runner (which holds
@@ -19,4 +19,5 @@ pid = os.posix_spawn(argv[0], argv, os.environ,
                                    (os.POSIX_SPAWN_DUP2, fd_out, 1)])
 _, status, usage = os.wait4(pid, 0)
 wall = time.perf_counter() - started
-print(json.dumps([wall, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)]))
+print(json.dumps([wall, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status),
+                  usage.ru_utime + usage.ru_stime]))

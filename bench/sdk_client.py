@@ -7,6 +7,7 @@ import anthropic
 
 args = sys.argv[1:]
 stream = "--stream" in args
+as_json = "--json" in args
 image = args[args.index("-i") + 1] if "-i" in args else None
 prompt = args[-1]
 if not sys.stdin.isatty():
@@ -24,7 +25,11 @@ client = anthropic.Anthropic()
 request = dict(model="claude-opus-4-5", max_tokens=4096,
                messages=[{"role": "user", "content": content}])
 out = sys.stdout
-if stream:
+if stream and as_json:
+    for event in client.messages.create(**request, stream=True):
+        out.write(event.to_json(indent=None) + "\n")
+        out.flush()
+elif stream:
     with client.messages.stream(**request) as events:
         for text in events.text_stream:
             out.write(text)

@@ -23,7 +23,8 @@ def event(kind, payload):
 
 def stream_reply(deltas):
     """An SSE body of `deltas` text deltas, chunk-framed one event per chunk as the
-    API sends them. Returns (chunked body, the text it carries)."""
+    API sends them. Returns (chunked body, the text it carries, its events' JSON
+    lines as `--stream --json` prints them)."""
     events = [event("message_start", {"message": {
         "id": "msg_bench", "type": "message", "role": "assistant", "content": [],
         "model": "claude-sonnet-4-5", "stop_reason": None, "stop_sequence": None,
@@ -40,13 +41,14 @@ def stream_reply(deltas):
                                        "usage": {"output_tokens": deltas}}),
                event("message_stop", {})]
     body = b"".join(b"%x\r\n%s\r\n" % (len(e), e) for e in events) + b"0\r\n\r\n"
-    return body, "".join(pieces)
+    lines = b"".join(e.split(b"\n")[1][len(b"data: "):] + b"\n" for e in events)
+    return body, "".join(pieces), lines
 
 
 class BenchServer:
     def __init__(self, stream_deltas=50_000):
         self.whole = whole_reply(SHORT_TEXT)
-        self.stream_body, self.stream_text = stream_reply(stream_deltas)
+        self.stream_body, self.stream_text, self.stream_lines = stream_reply(stream_deltas)
         self.requests = 0
         server = self
 

@@ -8,6 +8,7 @@ msgcli.transport's.
 
 import json
 
+from msgcli import fastpath
 from msgcli.errors import BadResponseError, NetworkError
 from msgcli.reply import api_error, check_message
 from msgcli.sse import SSEParser
@@ -89,6 +90,20 @@ class MessageAccumulator:
                 merged.update({k: v for k, v in usage.items() if v is not None})
                 self.message["usage"] = merged
 
+    def takes_text(self, index):
+        """Whether a text delta for block `index` would be taken without complaint
+        (msgcli.fastpath asks before it calls take_text)."""
+        if self.message is None or self.finished:
+            return False
+        content = self.message["content"]
+        return 0 <= index < len(content) and isinstance(content[index], dict)
+
+    def take_text(self, index, text):
+        """The text of one or more text deltas for block `index`, in order."""
+        self._parts_for(index, "text", self.message["content"][index]).append(text)
+        if self._on_text:
+            self._on_text(text)
+
     def _block(self, index):
         content = self.message["content"]
         if not isinstance(index, int) or not 0 <= index < len(content) \
@@ -122,10 +137,7 @@ class MessageAccumulator:
         delta = _obj(data.get("delta"))
         kind = delta.get("type")
         if kind == "text_delta":
-            text = _text(delta, "text")
-            self._parts_for(index, "text", block).append(text)
-            if self._on_text:
-                self._on_text(text)
+            self.take_text(index, _text(delta, "text"))
         elif kind == "input_json_delta":
             self._parts_for(index, "partial_json", block).append(
                 _text(delta, "partial_json"))
@@ -180,28 +192,44 @@ def replay(chunks, jsonl_out=None, on_text=None, on_thinking=None, after_read=No
 
     With `jsonl_out`, every event's JSON is written to it as one line as it arrives.
     `after_read` runs once the events of each network read are handled: the place to
-    flush, so output leaves with the bytes that brought it, in one write per read."""
+    flush, so output leaves with the bytes that brought it, in one write per read.
+    Runs of plain text deltas take msgcli.fastpath's shortcut to the same result."""
     parser = SSEParser()
     accumulator = MessageAccumulator(on_text=on_text, on_thinking=on_thinking)
+    runs = fastpath.TextRuns(parser, accumulator, jsonl_out) if fastpath.enabled() else None
     events = 0
     for chunk in chunks:
-        for event in parser.feed(chunk):
-            events += 1
-            try:
-                data = json.loads(event.data)
-            except (ValueError, RecursionError, MemoryError):
-                raise BadResponseError(f"stream error: event {events} ({event.event}) is "
-                                       "not JSON") from None
-            if jsonl_out is not None:
-                jsonl_out.write((event.data if "\n" not in event.data else
-                                 json.dumps(data, separators=(",", ":"))) + "\n")
-            accumulator.handle(event.event, data)
-            if accumulator.finished:
-                if after_read is not None:
-                    after_read()
-                return accumulator.result()
+        pos, size = 0, len(chunk)
+        while pos < size:
+            stop = size
+            if runs is not None:
+                pos, taken = runs.take(chunk, pos)
+                events += taken
+                if pos == size:
+                    break
+                stop = runs.plain_until(chunk, pos)
+            for event in parser.feed(chunk[pos:stop] if pos or stop < size else chunk):
+                events += 1
+                _handle(event, events, accumulator, jsonl_out)
+                if accumulator.finished:
+                    if after_read is not None:
+                        after_read()
+                    return accumulator.result()
+            pos = stop
         if after_read is not None:
             after_read()
     parser.close()
     raise NetworkError(f"the stream ended after {events} events without message_stop; "
                        "what was printed is incomplete")
+
+
+def _handle(event, number, accumulator, jsonl_out):
+    try:
+        data = json.loads(event.data)
+    except (ValueError, RecursionError, MemoryError):
+        raise BadResponseError(f"stream error: event {number} ({event.event}) is "
+                               "not JSON") from None
+    if jsonl_out is not None:
+        jsonl_out.write((event.data if "\n" not in event.data else
+                         json.dumps(data, separators=(",", ":"))) + "\n")
+    accumulator.handle(event.event, data)

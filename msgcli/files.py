@@ -74,13 +74,22 @@ def read_stdin_bytes(what, wait=None, console=None, limit=MAX_REQUEST_BYTES):
         raise InputError(f"cannot read {what} from stdin: {e.strerror or e}") from None
 
 
-def decode_utf8(data, where):
+def decode_utf8(data, where, strip_newlines=False):
+    """`data` as text, without a leading BOM (and, if asked, trailing newlines).
+
+    Decoded through a memoryview, so that a big input is never copied as bytes:
+    the bytes and the text are the only copies, and only while this runs."""
+    start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    end = len(data)
+    while strip_newlines and end > start and data[end - 1] == 0x0A:
+        end -= 1
     try:
-        return data.decode("utf-8-sig")
+        return str(memoryview(data)[start:end], "utf-8")
     except UnicodeDecodeError as e:
-        line = data.count(b"\n", 0, e.start) + 1
+        offset = start + e.start
+        line = data.count(b"\n", 0, offset) + 1
         raise InputError(f"{where} is not valid UTF-8: bad byte at line {line} "
-                         f"(byte offset {e.start})") from None
+                         f"(byte offset {offset})") from None
 
 
 def read_file_bytes(path, what, limit=MAX_REQUEST_BYTES):

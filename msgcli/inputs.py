@@ -8,12 +8,18 @@ from msgcli.errors import InputError
 from msgcli.files import decode_utf8, read_stdin_bytes, stdin_is_terminal
 
 
+def _blank(text):
+    return not text or text.isspace()  # as `not text.strip()`, without copying it
+
+
 def join_prompt(stdin_text, words):
-    """The user's text: stdin data first, then a blank line, then the instruction."""
+    """The user's text: stdin data first, then a blank line, then the instruction.
+
+    Built in one join: a big stdin is copied once, not once per `+`."""
     prompt = " ".join(words)
-    parts = [p for p in (stdin_text, prompt) if p and p.strip()]
-    if stdin_text and prompt and len(parts) == 2:
-        return stdin_text.rstrip("\n") + "\n\n" + prompt
+    parts = [p for p in (stdin_text, prompt) if not _blank(p)]
+    if len(parts) == 2:
+        return "".join((stdin_text.rstrip("\n"), "\n\n", prompt))
     return parts[0] if parts else ""
 
 
@@ -61,8 +67,11 @@ def stdin_text(opts, console, has_other_input):
     data = read_stdin_bytes("prompt", wait=wait, console=console)
     if data is None:
         return ""
-    text = decode_utf8(data, "stdin")
-    if not text.strip() and not has_other_input:
+    # join_prompt drops stdin's trailing newlines before a PROMPT: drop them from
+    # the bytes, where it costs no copy of the text
+    text = decode_utf8(data, "stdin", strip_newlines=not _blank(" ".join(opts.prompt)))
+    del data
+    if _blank(text) and not has_other_input:
         raise InputError("stdin is empty and no PROMPT was given: nothing to send")
     if text.strip() and not opts.stdin:
         _warn_stdin_beside_files(opts, text, console)

@@ -100,16 +100,43 @@ def whole(opts, raw, message, out, console):
     renderer.finish(message)
 
 
+class _ReadOutput(list):
+    """What one network read produced, written at once when the read is handled."""
+
+    write = list.append
+
+
 def stream(opts, chunks, out, console):
-    """Show an event stream as it arrives; return the message it built."""
+    """Show an event stream as it arrives; return the message it built.
+
+    Each network read's output goes out in one write and one flush, so a
+    credential split across deltas is redacted as it would be in one piece."""
     from msgcli.events import replay
 
     renderer = None if opts.json else text_renderer(opts, out)
-    message = replay(
-        chunks, out if opts.json else None,
-        on_text=renderer.feed if renderer else None,
-        on_thinking=console.thinking if opts.show_thinking else None,
-        after_read=out.flush)
+    pending = _ReadOutput()
+
+    def write_pending():
+        if pending:
+            text = "".join(pending)
+            pending.clear()
+            if renderer:
+                renderer.feed(text)
+            else:
+                out.write(text)
+
+    def after_read():
+        write_pending()
+        out.flush()
+
+    try:
+        message = replay(
+            chunks, pending if opts.json else None,
+            on_text=pending.append if renderer else None,
+            on_thinking=console.thinking if opts.show_thinking else None,
+            after_read=after_read)
+    finally:
+        write_pending()  # what came before a failure in the same read
     console.end_thinking()
     if renderer:
         renderer.finish(message)

@@ -68,30 +68,52 @@ def check_body(body):
 
 
 # Strings this long (base64 images and documents, big prompts) are encoded on their
-# own; a string without quotes, backslashes or control characters is its own JSON.
+# own, a piece at a time; a piece without quotes, backslashes or control characters
+# is its own JSON.
 _LARGE_STRING = 64 * 1024
+_PIECE = 64 * 1024
 _NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f]')
 _MARK = "\ue000msgcli-large-string-{}\ue000"
 
 
+def _json_pieces(text):
+    """`text` as the UTF-8 bytes of a JSON string, a piece at a time. json escapes
+    character by character, so the pieces join into exactly json.dumps(text)."""
+    yield b'"'
+    for start in range(0, len(text), _PIECE):
+        piece = text[start:start + _PIECE]
+        if piece.isascii() and not _NEEDS_ESCAPE.search(piece):
+            yield piece.encode("ascii")
+        else:
+            yield json.dumps(piece, ensure_ascii=False)[1:-1].encode("utf-8")
+    yield b'"'
+
+
 class EncodedBody:
-    """A JSON request body as a list of byte chunks.
+    """A JSON request body as byte chunks, made as they are sent.
 
-    json.dumps(...).encode() would hold a 5 MB base64 image three times at once (the
-    dict's string, the JSON text, the bytes). Here each large string is encoded by
-    itself and never joined: requests sends the chunks in turn with a Content-Length,
-    and can iterate them again for a retry."""
+    json.dumps(...).encode() would hold a big prompt or a 5 MB base64 image three
+    times at once (the dict's string, the JSON text, the bytes). Here each large
+    string is encoded by itself, 64 KiB at a time, while requests sends the
+    chunks in turn with a Content-Length (and again for a retry): the string in the
+    body is the only whole copy."""
 
-    def __init__(self, chunks):
-        self.chunks = chunks
-        self.length = sum(len(c) for c in chunks)
+    def __init__(self, parts):
+        self.parts = parts  # bytes, or a large string to encode when sent
+        # The first encoding, thrown away, measures the body and finds text that
+        # cannot be UTF-8 before anything is sent.
+        self.length = sum(len(p) if isinstance(p, bytes) else
+                          sum(len(c) for c in _json_pieces(p)) for p in parts)
 
     def __len__(self):
         return self.length
 
     def __iter__(self):
-        return iter(self.chunks)
-
+        for part in self.parts:
+            if isinstance(part, bytes):
+                yield part
+            else:
+                yield from _json_pieces(part)
 
 
 def encode_body(body):
@@ -113,21 +135,18 @@ def encode_body(body):
     except ValueError:
         raise InputError("the request holds a number JSON cannot carry (NaN or "
                          "Infinity); check the messages file and --extra") from None
-    chunks = []
+    parts = []
+    for i, piece in enumerate(re.split(r'"\ue000msgcli-large-string-\d+\ue000"',
+                                       skeleton)):
+        parts.append(piece)
+        if i < len(large):
+            parts.append(large[i])
     try:
-        for i, piece in enumerate(re.split(r'"\ue000msgcli-large-string-\d+\ue000"',
-                                           skeleton)):
-            chunks.append(piece.encode("utf-8"))
-            if i < len(large):
-                text = large[i]
-                if text.isascii() and not _NEEDS_ESCAPE.search(text):
-                    chunks += [b'"', text.encode("ascii"), b'"']
-                else:
-                    chunks.append(json.dumps(text, ensure_ascii=False).encode("utf-8"))
+        data = EncodedBody([p.encode("utf-8") if i % 2 == 0 else p
+                            for i, p in enumerate(parts)])
     except UnicodeEncodeError:
         raise InputError("the request holds text that is not valid Unicode (a lone "
                          "surrogate, as from a \\ud800 escape)") from None
-    data = EncodedBody(chunks)
     if len(data) > MAX_REQUEST_BYTES:
         raise InputError(f"the request is {megabytes(len(data))}; the API accepts at "
                          f"most {megabytes(MAX_REQUEST_BYTES)}")

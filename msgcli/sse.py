@@ -36,6 +36,17 @@ class SSEParser:
         self._data = []
         self._data_size = 0
 
+    @property
+    def limit(self):
+        """The fewest bytes that could make a line or an event too long."""
+        return min(self._max_line, self._max_event)
+
+    def between_events(self):
+        """True when the next byte starts an event: no line or event is unfinished
+        (msgcli.fastpath may then take whole events itself)."""
+        return self._started and not (self._partial or self._skip_lf or self._event
+                                      or self._data)
+
     def feed(self, chunk):
         """Parse bytes as they come; yield each complete event."""
         if not self._started:

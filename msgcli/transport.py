@@ -21,7 +21,7 @@ from requests.adapters import DEFAULT_POOLSIZE, HTTPAdapter
 from urllib3.exceptions import HTTPError, InvalidHeader, MaxRetryError, ResponseError
 from urllib3.util.retry import Retry
 
-from msgcli import status
+from msgcli import chunked, status
 from msgcli.errors import ApiError, BadResponseError, NetworkError
 from msgcli.limits import MAX_REPLY_BYTES, MAX_STREAM_BYTES, megabytes
 from msgcli.neterrors import describe_network_error
@@ -219,20 +219,18 @@ class Transport:
             response.close()
         return b"".join(parts)
 
-    def iter_chunks(self, response, size=65536, limit=MAX_STREAM_BYTES):
+    def iter_chunks(self, response, size=256 * 1024, limit=MAX_STREAM_BYTES):
         """An event stream's bytes as the network delivers them, without waiting to
         fill a buffer. Read failures become NetworkError here, so a failed write to
         stdout (which happens in the caller, between reads) is never mistaken for
         one."""
-        raw = response.raw
-        read = getattr(raw, "read1", None)  # urllib3 2; 1.26 has only iter_content
-        chunks = None if read is not None else response.iter_content(chunk_size=None)
+        next_chunk = chunked.reader(response, size)
         received = 0
         try:
             while True:
                 try:
-                    chunk = read(size) if chunks is None else next(chunks, b"")
-                except (requests.RequestException, HTTPError, OSError) as e:
+                    chunk = next_chunk()
+                except (requests.RequestException, HTTPError, OSError) as e:  # ChunkedError
                     raise NetworkError(
                         f"the stream broke: {describe_network_error(e)}; what was printed "
                         "is incomplete (not retried, to avoid printing it twice)") from None

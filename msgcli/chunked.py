@@ -1,0 +1,179 @@
+"""HTTP/1.1 chunked transfer coding, decoded over whole socket reads.
+
+The API sends an event stream one event per HTTP chunk. Read through urllib3 and
+http.client, every chunk costs a dozen Python calls; read here, one socket read
+brings every chunk that has arrived, and its framing is taken off in one loop.
+
+Only msgcli.transport uses this, and only on a reply nothing has read yet, whose
+socket file raw_chunked_read finds through urllib3's private `_fp`: whenever that is
+not exactly what is expected, the public path (urllib3's own reads) reads instead.
+It decodes as http.client does (chunk extensions ignored, a size line ends at LF,
+the two bytes after a chunk's data skipped, trailers not read), and fails as it
+does: a malformed size or an early end of the connection is ChunkedError.
+"""
+
+import http.client
+import os
+import re
+
+from urllib3.exceptions import ProtocolError
+
+_MAX_SIZE_LINE = 65536  # http.client's _MAXLINE
+_HEX = re.compile(rb"[0-9A-Fa-f]*")
+
+
+class ChunkedError(ProtocolError):
+    """The reply's chunked framing is malformed or ends early (a ProtocolError, as
+    urllib3 reports the same)."""
+
+
+def _whole_chunks(data):
+    """The complete chunks at the start of `data` (which starts with a size line),
+    unframed by C-level calls: (their data, bytes consumed, whether the last chunk
+    came), or None when the framing needs dechunk's careful loop (extensions, a bare
+    LF, a CRLF inside the data, a size that is not plain hexadecimal).
+
+    Split at CRLF, plain framing alternates size lines and data. If a chunk's data
+    held a CRLF, its piece would be shorter than its size, so checking every size
+    against its piece proves the framing was read right."""
+    parts = data.split(b"\r\n")
+    pairs = (len(parts) - 1) // 2  # size line and data, both ended by a CRLF
+    if not pairs:
+        return None
+    sizes = parts[0:2 * pairs:2]
+    pieces = parts[1:2 * pairs:2]
+    if not _HEX.fullmatch(b"".join(sizes)):
+        return None
+    try:  # a stream's chunk sizes repeat: each distinct one is parsed once
+        table = {size: int(size, 16) for size in set(sizes)}
+    except ValueError:  # an empty size line
+        return None
+    declared = list(map(table.__getitem__, sizes))
+    ended = 0 in declared
+    if ended:
+        pairs = declared.index(0)
+        declared, pieces = declared[:pairs], pieces[:pairs]
+        consumed = sum(map(len, parts[:2 * pairs])) + 4 * pairs
+    else:  # all but the unfinished end: cheaper to measure the end
+        rest = parts[2 * pairs:]
+        consumed = len(data) - sum(map(len, rest)) - 2 * (len(rest) - 1)
+    if declared != list(map(len, pieces)):
+        return None
+    return pieces, consumed, ended
+
+
+def dechunk(read, size=65536):
+    """Yield the body bytes of a chunked reply as the reads of `read(size)` bring
+    them (never an empty piece); return after the last chunk."""
+    framing = b""  # an unfinished size line
+    left = 0  # data bytes of the current chunk still to come
+    skip = 0  # bytes of the CRLF after a chunk's data still to come
+    while True:
+        data = read(size)
+        if not data:
+            raise ChunkedError("the connection closed before the last chunk")
+        if framing:
+            data, framing = framing + data, b""
+        end = len(data)
+        pos = 0
+        out = []
+        tried = False  # the C-level way, once per read, from the first size line
+        while pos < end:
+            if left:
+                if pos + left <= end:
+                    out.append(data[pos:pos + left] if pos or pos + left < end else data)
+                    pos += left
+                    left = 0
+                    skip = 2
+                else:
+                    out.append(data[pos:] if pos else data)
+                    left -= end - pos
+                    break
+            if skip:
+                taken = min(skip, end - pos)
+                skip -= taken
+                pos += taken
+                continue
+            if not tried:
+                tried = True
+                whole = _whole_chunks(data[pos:] if pos else data)
+                if whole is not None:
+                    pieces, consumed, ended = whole
+                    out += pieces
+                    pos += consumed
+                    if ended:
+                        if out:
+                            yield b"".join(out)
+                        return
+                    continue
+            newline = data.find(b"\n", pos)
+            if newline < 0:
+                framing = data[pos:]
+                if len(framing) > _MAX_SIZE_LINE:
+                    raise ChunkedError("a chunk size line is too long")
+                break
+            line = data[pos:newline]
+            if b";" in line:
+                line = line[:line.index(b";")]
+            try:
+                left = int(line, 16)
+            except ValueError:
+                raise ChunkedError("a chunk size is not a hexadecimal number") from None
+            if left <= 0:
+                if left < 0:
+                    raise ChunkedError("a chunk size is negative")
+                if out:
+                    yield b"".join(out)
+                return
+            pos = newline + 1
+            if pos + left + 2 <= end:  # the whole chunk and its CRLF: the usual case
+                out.append(data[pos:pos + left])
+                pos += left + 2
+                left = 0
+        if out:
+            yield out[0] if len(out) == 1 else b"".join(out)
+
+
+def enabled():
+    """False with MSGCLI_NO_FAST_PATH=1 (for testing and comparison only): then
+    urllib3's public reads are used, always."""
+    return os.environ.get("MSGCLI_NO_FAST_PATH", "") in ("", "0")
+
+
+def raw_chunked_read(response):
+    """The socket file's read1 under a chunked reply nothing has read yet, or None.
+
+    urllib3 reads an HTTP chunk per call, at a dozen Python calls each: msgcli.chunked
+    decodes whole socket reads instead. The socket file sits behind urllib3's private
+    `_fp` (http.client's response, both in urllib3 1.26 and 2), so this is a guarded
+    shortcut: any condition not met, and the public path reads (CI runs both)."""
+    if not enabled():
+        return None
+    raw = response.raw
+    inner = getattr(raw, "_fp", None)
+    if not isinstance(inner, http.client.HTTPResponse) or inner.isclosed():
+        return None
+    if getattr(inner, "chunked", None) is not True or \
+            getattr(inner, "chunk_left", 0) is not None:
+        return None  # not chunked, or a chunk already begun
+    try:
+        if raw.tell() != 0:
+            return None  # urllib3 has read (and may hold) some of the body
+    except (AttributeError, OSError, ValueError):
+        return None
+    read1 = getattr(getattr(inner, "fp", None), "read1", None)
+    return read1 if callable(read1) else None
+
+
+def reader(response, size):
+    """A function that returns the stream's next bytes, b"" at its end: the raw
+    chunked reader where it may be used, else urllib3's public reads (read1 in
+    urllib3 2, which 1.26 lacks: there, requests' iter_content)."""
+    raw_read = raw_chunked_read(response)
+    if raw_read is not None:
+        chunks = dechunk(raw_read, size)
+    elif hasattr(response.raw, "read1"):
+        return lambda: response.raw.read1(size)
+    else:
+        chunks = response.iter_content(chunk_size=None)
+    return lambda: next(chunks, b"")
