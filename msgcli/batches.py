@@ -66,7 +66,7 @@ def scratch(what):
 def encode_request(custom_id, params):
     """One batch request as JSON bytes (a list of chunks); at most 32 MB, like any
     Messages request."""
-    return encode_body({"custom_id": custom_id, "params": params}).chunks
+    return list(encode_body({"custom_id": custom_id, "params": params}))
 
 
 class Spool:
