@@ -91,7 +91,7 @@ def measure(argv, env, stdin_path, out_path):
     proc = subprocess.run([sys.executable, "-S", str(HERE / "measure.py"), json.dumps(argv),
                            str(stdin_path or ""), str(out_path)], capture_output=True,
                           env=env, check=True)
-    wall, rss, code = json.loads(proc.stdout)
+    wall, rss, code = json.loads(proc.stdout)[:3]
     return wall, rss, code
 
 
