@@ -56,12 +56,12 @@ class MsgcliCommand(click.Command):
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True,
              **extra):
         from msgcli.failures import guard
+        from msgcli.files import credentials
         from msgcli.output import Console, Redactor
 
         if os.environ.get(complete_var or "_MSGCLI_COMPLETE"):
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
-        console = Console(Redactor([os.environ.get("ANTHROPIC_API_KEY"),
-                                    os.environ.get("ANTHROPIC_AUTH_TOKEN")]))
+        console = Console(Redactor(credentials()))
 
         argv = sys.argv[1:] if args is None else list(args)
 
@@ -216,7 +216,8 @@ def _seconds(value):
               metavar="N",
               help="Retries on 408/409/429/5xx and network errors.  "
                    f"[default: {options.DEFAULT_RETRIES}]")
-@click.option("--timeout", type=FiniteFloat(0, above=True), default=options.DEFAULT_TIMEOUT,
+@click.option("--timeout", type=FiniteFloat(0, above=True, maximum=options.MAX_SECONDS),
+              default=options.DEFAULT_TIMEOUT,
               metavar="SECONDS",
               help=f"Read timeout (connect: 5 s).  "
                    f"[default: {_seconds(options.DEFAULT_TIMEOUT)}]")
@@ -224,7 +225,8 @@ def _seconds(value):
               help="Never read stdin (for loops: while read f; do msgcli ...).")
 @click.option("--stdin", is_flag=True,
               help="Read stdin as well as -f/-c/-i/-d without a warning.")
-@click.option("--stdin-timeout", type=FiniteFloat(0), default=options.DEFAULT_STDIN_TIMEOUT,
+@click.option("--stdin-timeout", type=FiniteFloat(0, maximum=options.MAX_SECONDS),
+              default=options.DEFAULT_STDIN_TIMEOUT,
               metavar="SECONDS",
               help="With other input, how long to wait for a silent stdin pipe.  "
                    f"[default: {_seconds(options.DEFAULT_STDIN_TIMEOUT)}]")
@@ -259,8 +261,3 @@ def cli(**_):
     """
     ctx = click.get_current_context()
     return options.build(ctx, ctx.command)
-
-
-def main():
-    """The console script."""
-    cli.main(prog_name="msgcli")

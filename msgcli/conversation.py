@@ -20,7 +20,7 @@ import time
 from contextlib import contextmanager
 
 from msgcli.errors import InputError, MsgcliError
-from msgcli.files import decode_utf8, parse_json_text, read_file_bytes, read_stdin_bytes
+from msgcli.files import decode_utf8, json_kind, parse_json_text, read_file_bytes, read_stdin_bytes
 from msgcli.status import ExitStatus
 
 # How long a run waits for another run's turn on the same conversation file before
@@ -33,16 +33,20 @@ ROLES = ("user", "assistant")
 class History:
     """A conversation read from a file: its messages plus any other request fields."""
 
-    def __init__(self, messages, fields=None, is_object=False):
+    def __init__(self, messages, fields=None, is_object=False, leading=(), saved=None):
         self.messages = messages
         self.fields = fields or {}
         self.is_object = is_object
+        # a rewrite keeps the file as written; only the request lifts system messages
+        self.leading = list(leading)
+        self.saved = self.fields if saved is None else saved
 
     def to_json_value(self):
+        messages = self.leading + self.messages
         if not self.is_object:
-            return self.messages
-        value = dict(self.fields)
-        value["messages"] = self.messages
+            return messages
+        value = dict(self.saved)
+        value["messages"] = messages
         return value
 
 
@@ -63,11 +67,12 @@ def from_value(value, where):
         raw_messages, prefix, is_object = value["messages"], "messages", True
         if not isinstance(raw_messages, list):
             raise InputError(f"{where}: 'messages' must be an array, "
-                             f"not {_json_type(raw_messages)}")
+                             f"not {json_kind(raw_messages)}")
     else:
         raise InputError(f"{where}: expected a JSON array of messages or a request "
-                         f"object, not {_json_type(value)}")
+                         f"object, not {json_kind(value)}")
 
+    saved = dict(fields)
     system_parts = []
     messages = []
     for i, message in enumerate(raw_messages):
@@ -81,8 +86,11 @@ def from_value(value, where):
             continue
         messages.append(message)
     if system_parts:
+        if not isinstance(fields.get("system"), (str, list, type(None))):
+            raise InputError(f"{where}: 'system' must be text or an array of text "
+                             f"blocks, not {json_kind(fields['system'])}")
         fields["system"] = _merge_system(fields.get("system"), system_parts)
-    return History(messages, fields, is_object)
+    return History(messages, fields, is_object, raw_messages[:len(system_parts)], saved)
 
 
 def _merge_system(existing, lifted):
@@ -98,15 +106,10 @@ def _merge_system(existing, lifted):
     return blocks
 
 
-def _json_type(value):
-    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean",
-            int: "a number", float: "a number", type(None): "null"}.get(type(value), "?")
-
-
 def _check_message(message, at):
     if not isinstance(message, dict):
         raise InputError(f"{at}: a message must be an object with 'role' and 'content', "
-                         f"not {_json_type(message)}")
+                         f"not {json_kind(message)}")
     role = message.get("role")
     if role not in ROLES + ("system",):
         raise InputError(f"{at}.role: {role!r} is not 'user' or 'assistant' "
@@ -124,7 +127,7 @@ def _check_message(message, at):
         return
     if not isinstance(content, list):
         raise InputError(f"{at}.content: must be a string or an array of content "
-                         f"blocks, not {_json_type(content)}")
+                         f"blocks, not {json_kind(content)}")
     if not content:
         raise InputError(f"{at}.content: empty array")
     for j, block in enumerate(content):
@@ -136,7 +139,6 @@ def _check_message(message, at):
                              "blocks")
         if block["type"] == "text" and not isinstance(block.get("text"), str):
             raise InputError(f"{at}.content[{j}].text: must be a string")
-
 
 
 def read(opts):
@@ -282,8 +284,9 @@ def write_atomic(path, text, what="conversation file"):
             f.write(text.encode("utf-8"))
             f.flush()
             os.fsync(f.fileno())
-        if mode is not None:
-            os.chmod(tmp, mode)
+        # mkstemp makes 0600; the result gets the mode a shell redirect would give
+        # (an existing file keeps its own)
+        os.chmod(tmp, _new_file_mode() if mode is None else mode)
         os.replace(tmp, path)
         tmp = None
         _fsync_dir(directory)
@@ -296,6 +299,12 @@ def write_atomic(path, text, what="conversation file"):
                 os.unlink(tmp)
             except OSError:
                 pass
+
+
+def _new_file_mode():
+    umask = os.umask(0)  # the only way to read it; process-wide, but msgcli is a CLI
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def _fsync_dir(directory):

@@ -5,7 +5,6 @@ Each step is a call into the module that owns it. Nothing here catches a failure
 steps raise, and msgcli.failures turns what they raise into a line and a status.
 """
 
-import os
 import signal
 from contextlib import contextmanager
 
@@ -16,14 +15,12 @@ from msgcli.status import ExitStatus
 
 
 def credentials(opts=None, console=None):
-    """(API key, auth token): --api-key-file wins over ANTHROPIC_API_KEY; empty
-    means unset. A key read from a file joins the redactor at once."""
-    key = os.environ.get("ANTHROPIC_API_KEY") or None
-    if opts is not None and opts.api_key_file:
-        key = files.read_key_file(opts.api_key_file)
-        if console is not None:
-            console.redactor.add(key)
-    return key, os.environ.get("ANTHROPIC_AUTH_TOKEN") or None
+    """files.credentials for these options; a key read from a file joins the
+    redactor at once."""
+    keys = files.credentials(opts.api_key_file if opts is not None else None)
+    if console is not None:
+        console.redactor.add(keys[0])
+    return keys
 
 
 def run(opts, console):
@@ -43,7 +40,7 @@ def _run(opts, console):
     history = conversation.read(opts)
     turn = inputs.user_turn(opts, console, history)
     req = request.build(opts, history, turn, keys, console.redactor)
-    out = Collector() if opts.output else Stdout(console.redactor)
+    out = (Collector if opts.output else Stdout)(console.redactor)
     console.answer = out
     if opts.dry_run:
         render.dry_run(opts, req, out)
@@ -51,9 +48,15 @@ def _run(opts, console):
     req.require_credentials()
     from msgcli.transport import Transport
 
-    with terminable(), Transport(opts.retries, opts.timeout, console,
-                                 verbose=opts.verbose) as transport:
-        message = exchange(opts, req, transport, out, console)
+    # until the files are written too: SIGTERM mid-write removes the temp file
+    with terminable():
+        with Transport(opts.retries, opts.timeout, console,
+                       verbose=opts.verbose) as transport:
+            message = exchange(opts, req, transport, out, console)
+        return _finish(opts, message, console, out, history, turn)
+
+
+def _finish(opts, message, console, out, history, turn):
     if message is None:  # --count-tokens printed its number
         if opts.output:
             conversation.write_atomic(opts.output, out.text(), "output file")

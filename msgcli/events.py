@@ -10,7 +10,7 @@ import json
 
 from msgcli import fastpath
 from msgcli.errors import BadResponseError, NetworkError
-from msgcli.reply import api_error, check_message
+from msgcli.reply import api_error, check_message, loads
 from msgcli.sse import SSEParser
 
 _PROTOCOL_EVENTS = frozenset({
@@ -225,7 +225,7 @@ def replay(chunks, jsonl_out=None, on_text=None, on_thinking=None, after_read=No
 
 def _handle(event, number, accumulator, jsonl_out):
     try:
-        data = json.loads(event.data)
+        data = loads(event.data)
     except (ValueError, RecursionError, MemoryError):
         raise BadResponseError(f"stream error: event {number} ({event.event}) is "
                                "not JSON") from None

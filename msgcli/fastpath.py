@@ -19,6 +19,8 @@ import json
 import os
 import re
 
+from msgcli.reply import loads
+
 _HEAD = b'event: content_block_delta\ndata: {"type":"content_block_delta","index":'
 _MID = b',"delta":{"type":"text_delta","text":"'
 _TAIL = b'"}}\n\n'
@@ -86,9 +88,9 @@ class TextRuns:
             return pos, 0  # U+FFFD where the plain path puts it: leave it to that path
         if "\\" in text:
             if "\\u" in text:
-                # Two deltas' halves of a surrogate pair stay two lone surrogates,
-                # as they are when each delta is decoded alone.
-                text = "".join([json.loads(b'"' + t + b'"') for t in texts])
+                # Two deltas' halves of a surrogate pair stay apart, each U+FFFD,
+                # as they are when each delta is decoded alone (reply.loads).
+                text = "".join([loads(b'"' + t + b'"') for t in texts])
             else:
                 text = json.loads('"' + text + '"')
         if self._jsonl_out is not None:

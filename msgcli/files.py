@@ -6,7 +6,6 @@ is bounded: a file, a device or a pipe is read up to the API's request limit and
 one byte more, so an endless input (/dev/zero) is refused, never held.
 """
 
-import json
 import os
 import stat
 import sys
@@ -26,7 +25,7 @@ def stdin_is_terminal():
     stdin = sys.stdin
     try:
         return stdin is None or stdin.isatty()
-    except ValueError:  # closed
+    except ValueError:  # a closed stdin has nothing to read: treat it as no input
         return True
 
 
@@ -115,6 +114,8 @@ def read_file_bytes(path, what, limit=MAX_REQUEST_BYTES):
 
 
 def parse_json_text(text, where):
+    import json  # not at --help, which reads credentials from here (see credentials)
+
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:
@@ -124,6 +125,20 @@ def parse_json_text(text, where):
         raise InputError(f"{where}: JSON nested too deeply") from None
     except MemoryError:
         raise InputError(f"{where}: JSON too large to hold in memory") from None
+
+
+def json_kind(value):
+    """What a parsed JSON value is, in words, for a message saying what was expected."""
+    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean",
+            int: "a number", float: "a number", type(None): "null"}.get(type(value), "?")
+
+
+def credentials(key_file=None):
+    """(API key, auth token), the one place they are read: --api-key-file wins
+    over ANTHROPIC_API_KEY; empty means unset. Without `key_file`, what the
+    environment holds (all the redactor can know before options are parsed)."""
+    key = read_key_file(key_file) if key_file else os.environ.get("ANTHROPIC_API_KEY")
+    return key or None, os.environ.get("ANTHROPIC_AUTH_TOKEN") or None
 
 
 def read_key_file(path):

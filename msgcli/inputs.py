@@ -6,6 +6,7 @@ Everything here fails with InputError (exit 2), before any byte is sent.
 
 from msgcli.errors import InputError
 from msgcli.files import decode_utf8, read_stdin_bytes, stdin_is_terminal
+from msgcli.options import stdin_taken
 
 
 def _blank(text):
@@ -21,11 +22,6 @@ def join_prompt(stdin_text, words):
     if len(parts) == 2:
         return "".join((stdin_text.rstrip("\n"), "\n\n", prompt))
     return parts[0] if parts else ""
-
-
-def stdin_taken(opts):
-    """Whether an option already reads stdin ('-'), so it is not also the prompt."""
-    return opts.messages == "-" or "-" in opts.image or "-" in opts.document
 
 
 def media_blocks(opts):

@@ -15,7 +15,9 @@ MAX_REPLY_BYTES = 64 * 1024 * 1024
 # A whole event stream: the largest real streams (128k output tokens, one small
 # event per token or two) are about 20 MB.
 MAX_STREAM_BYTES = 64 * 1024 * 1024
-# One line of an event stream, and one event's data.
+# The largest real event (a whole tool input or server tool result in one delta)
+# is far below this; a line or event that grows past it is a broken stream, not an
+# answer still coming.
 MAX_SSE_LINE_BYTES = 16 * 1024 * 1024
 MAX_SSE_EVENT_BYTES = 16 * 1024 * 1024
 # A Message Batch holds at most 100,000 requests or 256 MB, "whichever is reached

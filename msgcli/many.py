@@ -100,7 +100,7 @@ class Run:
             self.results.put(record)
 
     def send(self, custom_id, req, record):
-        out = Collector()
+        out = Collector(self.console.redactor)
         message = None
         try:
             message = core.exchange(self.line_opts, req, self.transport, out, self.console)

@@ -26,6 +26,9 @@ DEFAULT_RETRIES = 2
 DEFAULT_TIMEOUT = 600.0
 DEFAULT_STDIN_TIMEOUT = 2.0
 DEFAULT_PARALLEL = 8  # --jsonl: see msgcli.many for why
+# The longest wait --timeout and --stdin-timeout take (about 11.6 days): far beyond
+# any real wait, and far below what select() and socket timeouts overflow at.
+MAX_SECONDS = 1e6
 EFFORTS = ("low", "medium", "high", "xhigh", "max")
 
 
@@ -34,9 +37,10 @@ class FiniteFloat(click.ParamType):
 
     name = "float"
 
-    def __init__(self, minimum=None, above=False):
+    def __init__(self, minimum=None, above=False, maximum=None):
         self.minimum = minimum
         self.above = above
+        self.maximum = maximum
 
     def convert(self, value, param, ctx):
         if isinstance(value, float):
@@ -53,6 +57,8 @@ class FiniteFloat(click.ParamType):
                 self.fail(f"must be greater than {self.minimum:g}", param, ctx)
             if not self.above and number < self.minimum:
                 self.fail(f"must be at least {self.minimum:g}", param, ctx)
+        if self.maximum is not None and number > self.maximum:
+            self.fail(f"must be at most {self.maximum:g}", param, ctx)
         return number
 
 
@@ -113,7 +119,7 @@ class JsonSource(click.ParamType):
     def convert(self, value, param, ctx):
         if isinstance(value, self.kind):
             return value
-        from msgcli.files import decode_utf8, parse_json_text, read_file_bytes
+        from msgcli.files import decode_utf8, json_kind, parse_json_text, read_file_bytes
 
         flag = _flag(param)
         stripped = value.lstrip()
@@ -137,7 +143,7 @@ class JsonSource(click.ParamType):
                 self.fail(f"{value!r} does not exist (and is not JSON)", param, ctx)
         if not isinstance(parsed, self.kind):
             kind = "object" if self.kind is dict else "array"
-            self.fail(f"must be a JSON {kind}, not {_json_kind(parsed)}", param, ctx)
+            self.fail(f"must be a JSON {kind}, not {json_kind(parsed)}", param, ctx)
         return parsed
 
     def shell_complete(self, ctx, param, incomplete):
@@ -231,11 +237,6 @@ def _flag(param):
         (longs or param.opts)[0]
 
 
-def _json_kind(value):
-    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean",
-            int: "a number", float: "a number", type(None): "null"}.get(type(value), "?")
-
-
 def source_name(param, argv=()):
     """How the user gave a parameter: its flag, or, when the command line does not
     hold it, the environment variable it came from."""
@@ -274,6 +275,11 @@ def _check_text(ctx, command):
                                      "bytes given)", ctx=ctx, param=param)
 
 
+def stdin_taken(opts):
+    """Whether an option already reads stdin ('-'), so it is not also the prompt."""
+    return opts.messages == "-" or "-" in opts.image or "-" in opts.document
+
+
 def _check_combinations(o):
     if o.messages and o.conversation:
         raise click.UsageError("use either -f/--messages or -c/--conversation, not both")
@@ -285,7 +291,7 @@ def _check_combinations(o):
                                    "rejects a final assistant turn that does)")
     if o.no_stdin and o.stdin:
         raise click.UsageError("use either --stdin or --no-stdin, not both")
-    if o.no_stdin and (o.messages == "-" or "-" in o.image + o.document):
+    if o.no_stdin and stdin_taken(o):
         raise click.UsageError("'-' reads stdin, but --no-stdin says not to")
     for name, path in (("-f/--messages", o.messages), ("-c/--conversation",
                                                         o.conversation)):

@@ -154,13 +154,18 @@ class Stdout:
 
 
 class Collector:
-    """A stand-in for Stdout that keeps the text, for a result written elsewhere."""
+    """A stand-in for Stdout that keeps the text, for a result written elsewhere
+    (-o): redacted across writes as Stdout's is, since a file leaks as stdout does."""
 
-    def __init__(self):
+    def __init__(self, redactor=None):
         self.parts = []
         self.last_char = ""
+        self._held = HoldBack(redactor if redactor is not None else Redactor())
 
     def write(self, text):
+        self._keep(self._held.feed(text) if text else "")
+
+    def _keep(self, text):
         if text:
             self.parts.append(text)
             self.last_char = text[-1]
@@ -169,7 +174,7 @@ class Collector:
         pass
 
     def close(self):
-        pass
+        self._keep(self._held.drain())
 
     def text(self):
         return "".join(self.parts)

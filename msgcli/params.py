@@ -105,10 +105,34 @@ class BaseUrl(click.ParamType):
                 or not parts.netloc:
             hint = f"; did you mean http://{url} ?" if url and "://" not in url else ""
             self.fail(f"{value!r} is not an http:// or https:// URL{hint}", param, ctx)
+        self._check_host(value, parts, param, ctx)
+        if parts.query or parts.fragment or url.endswith(("?", "#")):
+            # msgcli appends /v1/messages to the URL as given: the path would land
+            # inside the query or the fragment
+            self.fail(f"{value!r}: a query (?...) or fragment (#...) in the base URL is "
+                      "not supported", param, ctx)
         url = url.rstrip("/")
         if url.endswith("/v1"):
             url = url[:-3]
         return url
+
+
+    def _check_host(self, value, parts, param, ctx):
+        """A port out of range or a host name DNS cannot carry (an empty label, as
+        in a..b) fails here, not as a network error or an internal one."""
+        try:
+            parts.port  # noqa: B018 - urlsplit checks the port only when asked
+        except ValueError as e:
+            self.fail(f"{value!r}: {e}", param, ctx)
+        host = parts.hostname or ""
+        if not host:
+            self.fail(f"{value!r} has no host name", param, ctx)
+        if ":" not in host:  # an IPv6 address has no labels to check
+            try:
+                host.encode("idna")
+            except UnicodeError:
+                self.fail(f"{value!r}: the host name {host!r} has an empty label or "
+                          "one over 63 characters", param, ctx)
 
 
 class FilePath(click.Path):

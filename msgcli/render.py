@@ -146,10 +146,8 @@ def stream(opts, chunks, out, console):
 
 
 def count(opts, raw, tokens, out):
-    if opts.json:
-        out.write(raw.decode("utf-8", "replace").rstrip("\n") + "\n")
-    else:
-        out.write(f"{tokens}\n")
+    text = raw.decode("utf-8", "replace").rstrip("\n") if opts.json else str(tokens)
+    out.write(text if opts.no_newline else text + "\n")
     out.close()
 
 

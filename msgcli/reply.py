@@ -4,6 +4,7 @@ code that shows it can trust its shape. Anything unexpected is a BadResponseErro
 """
 
 import json
+import re
 
 from msgcli.errors import ApiError, BadResponseError
 from msgcli.status import for_error_type
@@ -25,13 +26,37 @@ def kind(http_status, content_type):
                            "not an API reply; check --base-url and any proxy")
 
 
+# The escape of a UTF-16 surrogate: alone (no pair), json.loads makes it a lone
+# surrogate, which cannot be written as UTF-8, to a file or stdout, or sent back.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE_ESCAPE_BYTES = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def loads(raw):
+    """json.loads of a reply or an event, with each lone surrogate made U+FFFD."""
+    value = json.loads(raw)
+    pattern = _SURROGATE_ESCAPE_BYTES if isinstance(raw, bytes) else _SURROGATE_ESCAPE
+    return _without_lone_surrogates(value) if pattern.search(raw) else value
+
+
+def _without_lone_surrogates(value):
+    if isinstance(value, str):
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, list):
+        return [_without_lone_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {_without_lone_surrogates(k): _without_lone_surrogates(v)
+                for k, v in value.items()}
+    return value
+
+
 def _snippet(raw, size=80):
     return " ".join(raw[:size].decode("utf-8", "replace").split())
 
 
 def json_object(raw, http_status):
     try:
-        value = json.loads(raw)
+        value = loads(raw)
     except RecursionError:
         raise BadResponseError(f"the server answered HTTP {http_status} with JSON nested "
                                "too deeply") from None

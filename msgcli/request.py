@@ -6,6 +6,7 @@ Flags override a messages file's fields, which override the built-in defaults;
 
 import json
 import re
+import secrets
 
 from msgcli import __version__
 from msgcli.errors import CredentialsError, InputError
@@ -73,7 +74,6 @@ def check_body(body):
 _LARGE_STRING = 64 * 1024
 _PIECE = 64 * 1024
 _NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f]')
-_MARK = "\ue000msgcli-large-string-{}\ue000"
 
 
 def _json_pieces(text):
@@ -118,6 +118,8 @@ class EncodedBody:
 
 def encode_body(body):
     large = []
+    # a nonce per call: no text the user sends can look like the placeholder
+    mark = f"\ue000msgcli-large-string-{secrets.token_hex(8)}-"
 
     def set_aside(value):
         if isinstance(value, dict):
@@ -126,7 +128,7 @@ def encode_body(body):
             return [set_aside(v) for v in value]
         if isinstance(value, str) and len(value) >= _LARGE_STRING:
             large.append(value)
-            return _MARK.format(len(large) - 1)
+            return f"{mark}{len(large) - 1}\ue000"
         return value
 
     try:
@@ -136,8 +138,7 @@ def encode_body(body):
         raise InputError("the request holds a number JSON cannot carry (NaN or "
                          "Infinity); check the messages file and --extra") from None
     parts = []
-    for i, piece in enumerate(re.split(r'"\ue000msgcli-large-string-\d+\ue000"',
-                                       skeleton)):
+    for i, piece in enumerate(re.split(f'"{mark}\\d+\ue000"', skeleton)):
         parts.append(piece)
         if i < len(large):
             parts.append(large[i])
@@ -250,10 +251,6 @@ class Request:
         self.headers = headers
         self.body = body
         self.data = data
-
-    @property
-    def streaming(self):
-        return bool(self.body.get("stream"))
 
     def require_credentials(self):
         if not any(k.lower() in SECRET_HEADERS for k in self.headers):

@@ -105,7 +105,6 @@ class SSEParser:
         and, as the standard says, dropped."""
         self._partial.clear()
         self._data.clear()
-        return iter(())
 
     def _keep_partial(self, piece):
         self._partial.append(piece)

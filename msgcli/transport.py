@@ -18,7 +18,7 @@ from contextlib import nullcontext
 
 import requests
 from requests.adapters import DEFAULT_POOLSIZE, HTTPAdapter
-from urllib3.exceptions import HTTPError, InvalidHeader, MaxRetryError, ResponseError
+from urllib3.exceptions import HTTPError, InvalidHeader
 from urllib3.util.retry import Retry
 
 from msgcli import chunked, status
@@ -87,11 +87,14 @@ class ApiRetry(Retry):
     def is_retry(self, method, status_code, has_retry_after=False):
         return bool(self.total) and status_code >= 400
 
-    def increment(self, method=None, url=None, response=None, error=None, _pool=None,
-                  _stacktrace=None):
+    def increment(self, *args, **kwargs):
+        # urllib3's arguments pass through untouched (some are its private ones); a
+        # refusal is a policy with no retry left, which urllib3 itself then ends
+        response = kwargs.get("response", args[2] if len(args) > 2 else None)
+        policy = self
         if response is not None and not should_retry(response.status, response.headers):
-            raise MaxRetryError(_pool, url, ResponseError("not retryable"))
-        return super().increment(method, url, response, error, _pool, _stacktrace)
+            policy = self.new(total=0)
+        return Retry.increment(policy, *args, **kwargs)
 
     def get_backoff_time(self):
         attempts = len(self.history)

@@ -99,10 +99,27 @@ _RUNNER_KWARGS = ({"mix_stderr": False}
                   if "mix_stderr" in inspect.signature(CliRunner.__init__).parameters else {})
 
 
+def refused(api, r, *fragments):
+    """A usage or input error (exit 2, one line naming `fragments`); nothing sent."""
+    assert r.code == 2, r
+    assert api.log == [], "a request was sent for bad input"
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+    for fragment in fragments:
+        assert fragment in r.stderr, r.stderr
+
+
 def check_not_internal_error(out, allow_internal_error):
     """Exit 1 is msgcli's "internal error (a bug)": no test passes with it unless it asks."""
     if not allow_internal_error:
         assert out.code != 1, f"msgcli exited 1 (internal error): {out!r}"
+
+
+def checked(out, allow_internal_error=False):
+    """What every run of msgcli in a test goes through: no secret, no traceback, and
+    no exit 1 unless allowed."""
+    assert_no_secret(out.stdout, out.stderr)
+    check_not_internal_error(out, allow_internal_error)
+    return out
 
 
 @pytest.fixture
@@ -119,10 +136,8 @@ def invoke(api):
                                catch_exceptions=True)
         assert result.exception is None or isinstance(result.exception, SystemExit), \
             f"unhandled {result.exception!r}"
-        out = Result(result.exit_code, result.stdout_bytes, result.stderr_bytes)
-        assert_no_secret(out.stdout, out.stderr)
-        check_not_internal_error(out, allow_internal_error)
-        return out
+        return checked(Result(result.exit_code, result.stdout_bytes, result.stderr_bytes),
+                       allow_internal_error)
 
     return run
 
@@ -138,10 +153,8 @@ def run_cli(api):
             input=input if stdin is None else None, stdin=stdin,
             capture_output=True, timeout=timeout, cwd=REPO,
             env=clean_env(base_url or api.base, **(env or {})))
-        out = Result(proc.returncode, proc.stdout, proc.stderr)
-        assert_no_secret(out.stdout, out.stderr)
-        check_not_internal_error(out, allow_internal_error)
-        return out
+        return checked(Result(proc.returncode, proc.stdout, proc.stderr),
+                       allow_internal_error)
 
     return run
 

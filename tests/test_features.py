@@ -140,10 +140,10 @@ def test_conversation_unchanged_on_full_disk(api, invoke, tmp_path, monkeypatch)
 def test_conversation_keeps_file_mode(api, invoke, tmp_path):
     chat = tmp_path / "chat.json"
     chat.write_text("[]")
-    chat.chmod(0o600)
+    chat.chmod(0o640)
     api.reply()
     assert invoke(["-c", str(chat), "Hi"]).code == 0
-    assert chat.stat().st_mode & 0o777 == 0o600
+    assert chat.stat().st_mode & 0o777 == 0o640
 
 
 def test_conversation_and_messages_exclusive(api, invoke, tmp_path):

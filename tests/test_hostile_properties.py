@@ -15,7 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from msgcli import conversation, core, render, reply
@@ -283,7 +283,7 @@ def test_any_arguments_in_a_real_process(api, tmp_path, args, answer, stdin):
     prepare(tmp_path)
     serve(api, answer)
     argv = ["--retries", "0", "--stdin-timeout", "0", *materialize(args, tmp_path, api.base)]
-    assume(not any("\x00" in a for a in argv))  # no process can be given a NUL in argv
+    argv = [a.replace("\0", "") for a in argv]  # no real argv can hold a NUL
     argv = [a.encode("utf-8", "surrogateescape") if "\ud800" not in a else
             a.replace("\ud800", "\udcff").encode("utf-8", "surrogateescape") for a in argv]
     proc = subprocess.run([sys.executable, "-m", "msgcli", *argv], input=stdin,

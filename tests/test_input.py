@@ -10,17 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, assert_no_secret, clean_env
+from tests.conftest import REPO, assert_no_secret, clean_env, refused
 
 DATA = Path(__file__).parent / "data"
-
-
-def refused(api, r, *fragments):
-    assert r.code == 2, r
-    assert api.log == [], "a request was sent for bad input"
-    assert len(r.stderr.strip().splitlines()) == 1, r.stderr
-    for fragment in fragments:
-        assert fragment in r.stderr, r.stderr
 
 
 @pytest.mark.parametrize("content,fragments", [

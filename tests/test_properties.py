@@ -17,8 +17,12 @@ SETTINGS = settings(max_examples=EXAMPLES, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture,
                                            HealthCheck.too_slow])
 
+# What a server's JSON can hold: a "\ud800" escape is a lone surrogate once parsed
+# (st.text drops surrogates from any alphabet, so the strings are joined here)
+server_text = st.lists(st.one_of(st.characters(), st.integers(0xD800, 0xDFFF).map(chr)),
+                       max_size=20).map("".join)
 json_scalars = st.one_of(st.none(), st.booleans(), st.integers(-10, 10**6),
-                         st.floats(allow_nan=False), st.text(max_size=20))
+                         st.floats(allow_nan=False), server_text)
 json_values = st.recursive(
     json_scalars,
     lambda inner: st.one_of(st.lists(inner, max_size=4),
@@ -26,7 +30,7 @@ json_values = st.recursive(
     max_leaves=20)
 
 blocks = st.one_of(
-    st.fixed_dictionaries({"type": st.just("text"), "text": st.text(max_size=30)}),
+    st.fixed_dictionaries({"type": st.just("text"), "text": server_text}),
     st.fixed_dictionaries({"type": st.sampled_from(["image", "tool_result", "tool_use",
                                                     "document", "thinking", "mystery"])},
                           optional={"source": json_values, "id": st.text(max_size=5),
@@ -52,6 +56,7 @@ def run_with(api, invoke, tmp_path, args, body=None, status=200, raw=None):
         Response(payload, status=status, content_type="application/json"))
     r = invoke(["--retries", "0", *args])
     assert r.code in DOCUMENTED, r
+    r.stdout_bytes.decode("utf-8")  # whatever came in, what goes out is UTF-8
     if r.code == 2 or r.code >= 10:
         assert r.stderr.strip(), "a failure must say something on stderr"
     elif r.code != 0:
@@ -133,7 +138,8 @@ def test_any_bytes_from_server(api, invoke, tmp_path, raw, status):
                                "content_block_delta", "content_block_stop", "message_delta",
                                "message_stop", "ping", "error", "mystery"]),
               st.one_of(json_values, st.fixed_dictionaries(
-                  {"type": st.sampled_from(["message_start", "content_block_delta",
+                  {"type": st.sampled_from(["message_start", "content_block_start",
+                                            "content_block_delta", "content_block_stop",
                                             "message_delta", "error", "message_stop"])},
                   optional={"index": st.integers(-1, 3), "delta": json_values,
                             "message": json_values, "content_block": json_values,
@@ -145,3 +151,35 @@ def test_any_event_stream(api, invoke, tmp_path, events):
         Response("".join(events), content_type="text/event-stream"))
     r = invoke(["--retries", "0", "--stream", "Hi"])
     assert r.code in DOCUMENTED, r
+    r.stdout_bytes.decode("utf-8")
+
+
+def sse(data):
+    return f"event: {data['type']}\ndata: {json.dumps(data)}\n\n"
+
+
+@SETTINGS
+@given(pieces=st.lists(server_text, min_size=1, max_size=4), streamed=st.booleans())
+def test_any_text_in_a_well_formed_reply(api, invoke, tmp_path, pieces, streamed):
+    """Any text a server can encode (lone surrogates included) reaches stdout as UTF-8."""
+    api.clear()
+    if streamed:
+        body = "".join(map(sse, [
+            {"type": "message_start", "message": {"content": [], "stop_reason": None}},
+            {"type": "content_block_start", "index": 0,
+             "content_block": {"type": "text", "text": ""}},
+            *[{"type": "content_block_delta", "index": 0,
+               "delta": {"type": "text_delta", "text": p}} for p in pieces],
+            {"type": "content_block_stop", "index": 0},
+            {"type": "message_delta", "delta": {"stop_reason": "end_turn"}},
+            {"type": "message_stop"}]))
+        kind = "text/event-stream"
+    else:
+        body = json.dumps({"content": [{"type": "text", "text": "".join(pieces)}],
+                           "stop_reason": "end_turn"})
+        kind = "application/json"
+    api.expect_request("/v1/messages").respond_with_response(
+        Response(body, content_type=kind))
+    r = invoke(["--retries", "0", "--stream" if streamed else "--no-stream", "Hi"])
+    assert r.code == 0, r
+    r.stdout_bytes.decode("utf-8")

@@ -9,15 +9,7 @@ import threading
 
 import pytest
 
-from tests.conftest import FAKE_KEY, REPO, clean_env, message
-
-
-def refused(api, r, *fragments):
-    assert r.code == 2, r
-    assert api.log == [], "a request was sent for bad input"
-    assert len(r.stderr.strip().splitlines()) == 1, r.stderr
-    for fragment in fragments:
-        assert fragment in r.stderr, r.stderr
+from tests.conftest import FAKE_KEY, REPO, clean_env, message, refused
 
 
 def user_text(body):

@@ -26,7 +26,7 @@ def parse(chunks):
     events = []
     for chunk in chunks:
         events += [(e.event, e.data) for e in parser.feed(chunk)]
-    events += [(e.event, e.data) for e in parser.close() or ()]
+    parser.close()
     return events
 
 

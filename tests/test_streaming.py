@@ -194,7 +194,7 @@ def parse_all(chunks):
     events = []
     for chunk in chunks:
         events.extend((e.event, e.data) for e in parser.feed(chunk))
-    events.extend((e.event, e.data) for e in parser.close())
+    parser.close()
     return events
 
 
