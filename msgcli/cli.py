@@ -1,4 +1,5 @@
-"""The command line: click options in, typed Options to core.run, a status out.
+"""The command line: click options in, typed Options to the run's conductor (core
+for one request, many for --jsonl, batch_run for the batch modes), a status out.
 
 Imports nothing but click, the option types and the exit-status table, so `--help`
 and `--version` start as fast as click allows; the rest loads when a request is
@@ -11,7 +12,7 @@ import sys
 
 import click
 
-from msgcli import __version__, options
+from msgcli import __version__, modes, options
 from msgcli.options import FiniteFloat, Integer, JsonSource, Thinking
 from msgcli.params import (
     BaseUrl,
@@ -42,6 +43,8 @@ SECTIONS = (
                 "show_thinking", "citations", "usage", "usage_json", "cost", "verbose",
                 "count_tokens", "list_models", "dry_run")),
     ("Many prompts", ("jsonl", "parallel")),
+    ("Batches", ("batch", "wait", "batch_results", "batch_status", "batch_cancel",
+                 "batch_list")),
     ("Connection", ("base_url", "api_key_file", "api_version", "beta", "header", "retries",
                     "timeout", "max_wait", "deadline")),
 )
@@ -81,13 +84,7 @@ class MsgcliCommand(click.Command):
             # argv to tell a flag from an environment variable
             with self.make_context(prog_name or "msgcli", list(argv), **extra) as ctx:
                 opts = self.invoke(ctx)
-            if opts.jsonl or opts.parallel is not None:  # one request per input line
-                from msgcli import many
-
-                return many.run(opts, console)
-            from msgcli import core
-
-            return core.run(opts, console)
+            return conductor(opts).run(opts, console)
 
         code = guard(run, console, argv)
         if not standalone_mode:
@@ -122,6 +119,23 @@ class MsgcliCommand(click.Command):
                 "options: one value per line). MSGCLI_DEBUG=1 "
                 "shows a traceback for an internal error. See man msgcli for the full "
                 "manual.")
+
+
+def conductor(opts):
+    """The module that conducts this kind of run. Chosen here, not in core, as
+    the many-request modes are built on core: core choosing them would be a cycle
+    (and so would msgcli.modes, which msgcli.options imports)."""
+    if opts.batch or modes.batch_command(opts):
+        from msgcli import batch_run
+
+        return batch_run
+    if opts.jsonl or opts.parallel is not None:  # one request per input line
+        from msgcli import many
+
+        return many
+    from msgcli import core
+
+    return core
 
 
 def _seconds(value):
@@ -258,6 +272,20 @@ def _seconds(value):
               metavar="SECONDS",
               help="With other input, how long to wait for a silent stdin pipe.  "
                    f"[default: {_seconds(options.DEFAULT_STDIN_TIMEOUT)}]")
+@click.option("--batch", is_flag=True,
+              help="With --jsonl: submit the lines as Message Batches (half the price, "
+                   "answers within 24 h); prints each batch as one JSON line.")
+@click.option("--wait", is_flag=True,
+              help="With --batch or --batch-results: wait for the batches to end, "
+                   "then print their results as --jsonl does.")
+@click.option("--batch-results", is_flag=True,
+              help="Print the results of batches ID... (the PROMPT words, or stdin).")
+@click.option("--batch-status", is_flag=True,
+              help="Print batches ID... as JSON lines.")
+@click.option("--batch-cancel", is_flag=True,
+              help="Cancel batches ID...; prints each as a JSON line.")
+@click.option("--batch-list", is_flag=True,
+              help="Print every batch of the workspace as JSON lines.")
 @click.version_option(__version__, "-V", "--version", prog_name="msgcli",
                       message="%(prog)s %(version)s")
 def cli(**_):

@@ -20,6 +20,14 @@ MAX_STREAM_BYTES = 64 * 1024 * 1024
 # answer still coming.
 MAX_SSE_LINE_BYTES = 16 * 1024 * 1024
 MAX_SSE_EVENT_BYTES = 16 * 1024 * 1024
+# A Message Batch holds at most 100,000 requests or 256 MB, "whichever is reached
+# first"; larger input is split over several batches. The API does not say whether
+# its MB is 10**6 or 2**20 bytes, so the smaller reading is used. Tests lower both
+# (monkeypatching these names) to show the split without a 256 MB input.
+MAX_BATCH_REQUESTS = 100_000
+MAX_BATCH_BYTES = 256 * 1000 * 1000
+# One line of a batch's results file: one whole reply, with its small envelope.
+MAX_RESULT_LINE_BYTES = MAX_REPLY_BYTES + 64 * 1024
 
 
 def megabytes(n):

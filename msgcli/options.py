@@ -12,6 +12,7 @@ import os
 
 import click
 
+from msgcli import modes
 from msgcli.numeric import FiniteFloat, Integer  # noqa: F401 (re-exported for cli)
 
 # The rule in README's "Newer models": newest in SDK 2.12's table, no retirement date
@@ -150,6 +151,12 @@ class Options:
     api_key_file: str | None = None
     jsonl: bool = False
     parallel: int | None = None
+    batch: bool = False
+    wait: bool = False
+    batch_results: bool = False
+    batch_status: bool = False
+    batch_cancel: bool = False
+    batch_list: bool = False
     max_wait: float = DEFAULT_MAX_WAIT
     deadline: float | None = None
     cache: bool = False
@@ -262,4 +269,5 @@ def build(ctx, command):
         name for names in params.get("cache_breakpoint", ()) for name in names))
     options = Options(**params)
     _check_combinations(options)
+    modes.check(options)
     return options

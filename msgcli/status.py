@@ -27,6 +27,9 @@ class ExitStatus(enum.IntEnum):
     NETWORK = 14
     WRITE_ERROR = 15
     CONVERSATION_BUSY = 16
+    BATCH_CANCELED = 17
+    BATCH_EXPIRED = 18
+    BATCH_NOT_ENDED = 19
     INTERRUPTED = 130
     BROKEN_PIPE = 141
     TERMINATED = 143
@@ -45,8 +48,8 @@ EXIT_STATUS_MEANINGS = {
     ExitStatus.PAUSE_TURN: "pause_turn, still paused after 5 continuations",
     ExitStatus.CONTEXT_WINDOW_EXCEEDED: "model_context_window_exceeded",
     ExitStatus.OTHER_STOP_REASON: "any other stop_reason (values the API adds later)",
-    ExitStatus.INCOMPLETE: "--jsonl: some requests did not complete; each result line "
-    "says why",
+    ExitStatus.INCOMPLETE: "--jsonl or a batch: some requests did not complete; each result "
+    "line says why",
     ExitStatus.API_REJECTED: "the API rejected the request (400, 404, 413, 422, other 4xx)",
     ExitStatus.AUTH: "authentication or permission: 401, 402, 403, or no credentials set",
     ExitStatus.RATE_LIMITED: "rate limited (429)",
@@ -58,6 +61,12 @@ EXIT_STATUS_MEANINGS = {
     "(ENOSPC, EIO)",
     ExitStatus.CONVERSATION_BUSY: "conversation file busy: another run held its lock "
     "for 30 s; nothing was sent",
+    ExitStatus.BATCH_CANCELED: "batch request canceled: its batch was canceled "
+    "before the request ran",
+    ExitStatus.BATCH_EXPIRED: "batch request expired: its batch did not reach it "
+    "within 24 hours",
+    ExitStatus.BATCH_NOT_ENDED: "batch not ended yet: --batch-results without --wait "
+    "on a batch still in progress",
     ExitStatus.INTERRUPTED: "interrupted (Ctrl-C, SIGINT)",
     ExitStatus.BROKEN_PIPE: "stdout closed early (broken pipe): exits quietly",
     ExitStatus.TERMINATED: "terminated (SIGTERM)",

@@ -15,6 +15,7 @@ so what it reads is bounded by the bytes that arrive (see msgcli.limits).
 
 import random
 import time
+from contextlib import nullcontext
 
 import requests
 from requests.adapters import DEFAULT_POOLSIZE, HTTPAdapter
@@ -175,22 +176,27 @@ class Transport:
 
     def send(self, req):
         """POST the request; return the response once its status is 2xx."""
-        return self.request("POST", req.url, req.headers, req.data, req.body.get("model"))
+        return self.request("POST", req.url, req.headers, req.data,
+                            waiting_for=req.body.get("model") or "the server")
 
-    def request(self, method, url, headers, data=None, model=None):
-        """Any API call (the Messages call, the model list): the response once its
-        status is 2xx, body unread. `model` names what the terminal line waits for."""
+    def request(self, method, url, headers, data=None, waiting_for=None):
+        """Any API call (the Messages call; a batch's create, poll, list, cancel and
+        results; the model list): the response once its status is 2xx, body unread.
+        Each call has its own retry budget. `waiting_for` (a model) shows the waiting
+        line on a terminal; other calls are quick, and a wait shows its own progress."""
         headers = dict(headers)
         # Compression would let a small reply inflate without bound; nothing the
         # API sends is large enough to be worth it.
         headers.setdefault("accept-encoding", "identity")
         if self.verbose:
             self.console.line(f"{method} {url}")
+        self.attempts = 1
         started = time.monotonic()
-        self._waiting = Waiting(self.console, model, started, self.limits.deadline)
+        self._waiting = Waiting(self.console, waiting_for, started, self.limits.deadline) \
+            if waiting_for is not None else None
         self.limits.refusal = None
         try:
-            with self._waiting:
+            with self._waiting or nullcontext():
                 response = self.session.request(method, url, headers=headers, data=data,
                                                 timeout=self.limits.timeouts(self.timeout),
                                                 stream=True, allow_redirects=False)

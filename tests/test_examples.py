@@ -70,13 +70,56 @@ def answer(body):
     return [{"type": "text", "text": "An answer from the model."}], "end_turn"
 
 
+BATCHES = "/v1/messages/batches"
+
+
+def batch_object(server, batch_id):
+    """A batch as the API shows it; the examples' batches end at once."""
+    requests = server.batches[batch_id]
+    return {"id": batch_id, "type": "message_batch", "processing_status": "ended",
+            "request_counts": {"processing": 0, "succeeded": len(requests), "errored": 0,
+                               "canceled": 0, "expired": 0},
+            "created_at": "2026-11-29T20:00:00Z", "ended_at": "2026-11-29T20:05:00Z",
+            "expires_at": "2026-11-30T20:00:00Z", "cancel_initiated_at": None,
+            "archived_at": None, "results_url": f"{server.url}{BATCHES}/{batch_id}/results"}
+
+
 class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
+    def do_GET(self):
+        """The Message Batches API: retrieve, list and results."""
+        self.server.requests.append((self.path, None, dict(self.headers)))
+        path = self.path.split("?")[0]
+        batch_id = path[len(BATCHES) + 1:].split("/")[0]
+        if path == BATCHES:
+            page = [batch_object(self.server, i) for i in self.server.batches]
+            self.send(json.dumps({"data": page, "has_more": False, "first_id": None,
+                                  "last_id": None}).encode(), "application/json")
+        elif path.endswith("/results"):
+            lines = [{"custom_id": r["custom_id"], "result": {
+                "type": "succeeded", "message": message(
+                    content=answer(r["params"])[0], stop_reason=answer(r["params"])[1])}}
+                for r in self.server.batches[batch_id]]
+            self.send("".join(json.dumps(line) + "\n" for line in lines).encode(),
+                      "application/x-jsonl")
+        else:
+            self.send(json.dumps(batch_object(self.server, batch_id)).encode(),
+                      "application/json")
+
     def do_POST(self):
-        body = json.loads(self.rfile.read(int(self.headers["content-length"])))
+        length = int(self.headers.get("content-length") or 0)
+        body = json.loads(self.rfile.read(length)) if length else {}
         self.server.requests.append((self.path, body, dict(self.headers)))
+        if self.path == BATCHES:
+            batch_id = f"msgbatch_{len(self.server.batches) + 1:02d}"
+            self.server.batches[batch_id] = body["requests"]
+        if self.path.startswith(BATCHES):  # a create or a cancel
+            batch_id = batch_id if self.path == BATCHES else self.path.split("/")[4]
+            self.send(json.dumps(batch_object(self.server, batch_id)).encode(),
+                      "application/json")
+            return
         if self.path.startswith("/v1/messages/count_tokens"):
             self.send(json.dumps({"input_tokens": 42}).encode(), "application/json")
             return
@@ -97,10 +140,19 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
+class Server(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        # an example that closes its pipe early (| head) leaves the handler writing
+        # to nobody; that is not an error to print into another test's stderr
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 @pytest.fixture
 def server():
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd = Server(("127.0.0.1", 0), Handler)
     httpd.requests = []
+    httpd.batches = {}
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     httpd.url = f"http://127.0.0.1:{httpd.server_address[1]}"
@@ -123,6 +175,7 @@ def workdir(tmp_path):
     (work / "prompt.txt").write_text("Say hello.\n")
     (work / "CHANGES.txt").write_text("- faster start-up\n- --no-stdin\n")
     (work / "tickets.txt").write_text("I was charged twice\nThe app crashes on start\n")
+    (work / "tickets.jsonl").write_text('"I was charged twice"\n"The app crashes"\n')
     shutil.copy(REPO / "tests" / "data" / "pixel.jpg", work / "ant.jpg")
     shutil.copy(REPO / "tests" / "data" / "pixel.jpg", work / "photo.jpg")
     (work / "conversation.json").write_text('[{"role": "user", "content": "Hello"}]')

@@ -202,3 +202,54 @@ def test_prism_rejects_what_the_spec_forbids(prism, args):
     r = msgcli(prism, args)
     assert r.code == 10, r
     assert "invalid_request_error" in r.stderr
+
+
+BATCH_LINES = "\n".join([
+    json.dumps("Hello, Claude"),
+    json.dumps([{"role": "user", "content": "Hello"}, {"role": "assistant", "content": "Hi"},
+                {"role": "user", "content": "More"}]),
+    json.dumps({"custom_id": "ticket-7", "system": "Be terse.",
+                "messages": [{"role": "user", "content": "Hi"}]}),
+    json.dumps({"custom_id": "b_9", "params": {"model": "claude-haiku-4-5", "max_tokens": 9,
+                                              "messages": [{"role": "user", "content": "x"}]}}),
+]) + "\n"
+
+
+@pytest.mark.parametrize("flags", [
+    [],
+    ["-s", "sys", "-t", "4000", "--thinking", "2048", "-S", "END"],
+    ["-i", str(DATA / "pixel.png"), "--tools", str(REPO / "examples" / "weather_tools.json"),
+     "--tool-choice", "get_weather", "--effort", "high"],
+    ["--beta", "context-management-2025-06-27"],
+], ids=["plain", "sampling-thinking", "image-tools", "beta"])
+def test_batch_create_accepted(prism, flags):
+    """Prism validates the create request (POST /v1/messages/batches) against the spec
+    and answers with the spec's MessageBatch example."""
+    r = msgcli(prism, ["--jsonl", "--batch", *flags], input=BATCH_LINES.encode())
+    assert r.code == 0, r
+    (batch,) = [json.loads(line) for line in r.stdout.splitlines()]
+    assert batch["type"] == "message_batch" and batch["id"].startswith("msgbatch_")
+    assert r.stderr == ""
+
+
+def test_batch_create_refused_when_the_spec_forbids_it(prism):
+    r = msgcli(prism, ["--jsonl", "--batch", "--extra", '{"unknown_parameter": 1}'],
+               input=BATCH_LINES.encode())
+    assert r.code == 10, r
+    assert r.stdout == ""
+
+
+@pytest.mark.parametrize("command", ["--batch-status", "--batch-cancel"])
+def test_batch_status_and_cancel_accepted(prism, command):
+    r = msgcli(prism, [command, "msgbatch_013Zva2CMHLNnXjNJJKqJ2EF"])
+    assert r.code == 0, r
+    assert json.loads(r.stdout)["type"] == "message_batch"
+
+
+def test_batch_list_stops_on_a_page_that_would_repeat_forever(prism):
+    """Prism's example page always says has_more with last_id "string": msgcli
+    follows it once, then stops rather than loop."""
+    r = msgcli(prism, ["--batch-list"])
+    assert r.code == 13, r
+    assert len(r.stdout.splitlines()) == 2
+    assert "no new last_id" in r.stderr
