@@ -145,7 +145,7 @@ def raw_chunked_read(response):
 
     urllib3 reads an HTTP chunk per call, at a dozen Python calls each: msgcli.chunked
     decodes whole socket reads instead. The socket file sits behind urllib3's private
-    `_fp` (http.client's response, both in urllib3 1.26 and 2), so this is a guarded
+    `_fp` (http.client's response in urllib3 2), so this is a guarded
     shortcut: any condition not met, and the public path reads (CI runs both)."""
     if not enabled():
         return None
@@ -167,13 +167,10 @@ def raw_chunked_read(response):
 
 def reader(response, size):
     """A function that returns the stream's next bytes, b"" at its end: the raw
-    chunked reader where it may be used, else urllib3's public reads (read1 in
-    urllib3 2, which 1.26 lacks: there, requests' iter_content)."""
+    chunked reader where it may be used, else urllib3's public read1 (urllib3 2.2
+    and later, the minimum setup.cfg states)."""
     raw_read = raw_chunked_read(response)
-    if raw_read is not None:
-        chunks = dechunk(raw_read, size)
-    elif hasattr(response.raw, "read1"):
+    if raw_read is None:
         return lambda: response.raw.read1(size)
-    else:
-        chunks = response.iter_content(chunk_size=None)
+    chunks = dechunk(raw_read, size)
     return lambda: next(chunks, b"")

@@ -102,7 +102,9 @@ class Tmux:
     """One shell in a private tmux server (its own socket in tmp_path)."""
 
     def __init__(self, tmp_path, argv, cwd):
-        self.socket = str(tmp_path / "tmux.sock")
+        # a socket name, not a path: tmux keeps it in its own short directory, while a
+        # path under a deep TMPDIR (nox's) can pass the 108-byte limit of a socket path
+        self.socket = f"msgcli-test-{os.getpid()}-{id(self)}"
         env = clean_env("http://127.0.0.1:9", TERM="xterm-256color", HOME=str(tmp_path),
                         PS1="$ ", SHELL=argv[0])
         env["PATH"] = os.path.dirname(MSGCLI) + os.pathsep + os.environ.get("PATH", "")
@@ -111,7 +113,7 @@ class Tmux:
                   " ".join(argv))
 
     def tmux(self, *args):
-        return subprocess.run(["tmux", "-S", self.socket, *args], capture_output=True,
+        return subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True,
                               text=True, env=self.env, timeout=30, check=True).stdout
 
     def send(self, *keys):
@@ -130,7 +132,7 @@ class Tmux:
         raise AssertionError(f"{what} never appeared:\n{self.screen()}")
 
     def close(self):
-        subprocess.run(["tmux", "-S", self.socket, "kill-server"], capture_output=True,
+        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True,
                        env=self.env, timeout=30)
 
 

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from msgcli import chunked, fastpath
 from msgcli import transport as transport_module
 from msgcli.cli import cli
-from tests.conftest import FAKE_KEY, Result, assert_no_secret, clean_env
+from tests.conftest import _RUNNER_KWARGS, FAKE_KEY, Result, assert_no_secret, clean_env
 from tests.scripted_server import ScriptedServer, Sleep, sse_response
 from tests.sse import events_to_sse, text_stream
 
@@ -73,7 +73,7 @@ def run_on_reads(reads, args, plain):
         if key.startswith(("MSGCLI_", "ANTHROPIC_")) and key not in env:
             env[key] = None
     with mock.patch.object(transport_module, "Transport", _fake_transport(reads)):
-        result = CliRunner().invoke(cli, ["--stream", *args, "Hi"], env=env,
+        result = CliRunner(**_RUNNER_KWARGS).invoke(cli, ["--stream", *args, "Hi"], env=env,
                                     catch_exceptions=True)
     assert result.exception is None or isinstance(result.exception, SystemExit), \
         repr(result.exception)
@@ -314,7 +314,7 @@ def test_both_readers_over_a_socket(monkeypatch, raw_reads, runs, args):
     server = ScriptedServer([sse_response(pieces)])
     try:
         env = clean_env(server.url)
-        result = CliRunner().invoke(cli, ["--stream", *args, "Hi"], env=env)
+        result = CliRunner(**_RUNNER_KWARGS).invoke(cli, ["--stream", *args, "Hi"], env=env)
     finally:
         server.close()
     assert result.exit_code == 0, result.output
