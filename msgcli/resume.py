@@ -101,18 +101,6 @@ class StdoutResults:
         stream = sys.stdout
         self._out = getattr(stream, "buffer", stream)
 
-    def _set_hash(self, lineno, req_hash):
-        try:
-            value = bytes.fromhex(req_hash) if req_hash else b""
-        except ValueError:
-            value = b""
-        start = lineno * _HASH_BYTES
-        self._hashes[start:start + _HASH_BYTES] = value.ljust(_HASH_BYTES, b"\0")[:_HASH_BYTES]
-
-    def _hash(self, lineno):
-        value = bytes(self._hashes[lineno * _HASH_BYTES:(lineno + 1) * _HASH_BYTES])
-        return value.hex() if any(value) else None
-
     def previous(self, lineno, req_hash):
         return False
 
