@@ -19,6 +19,9 @@ import nox
 
 OLDEST, NEWEST = "3.11", "3.13"  # keep OLDEST in step with python_requires in setup.cfg
 RUNTIME = ("click", "requests", "urllib3")  # install_requires in setup.cfg
+# run a second time with MSGCLI_NO_FAST_PATH=1: every test that reads a reply off a socket
+PLAIN_PATH = ("tests/test_streaming.py", "tests/test_body_reads.py", "tests/test_fast_path.py",
+              "tests/test_hostile.py")
 
 nox.options.default_venv_backend = "uv"
 nox.options.error_on_missing_interpreters = bool(os.environ.get("CI"))
@@ -69,11 +72,23 @@ def tests(session, deps):
     else:
         session.install("--upgrade", "--resolution", "highest", "-e", ".[test]")
     session.run("python", "--version")
-    session.log("runtime dependencies: %s", _runtime_versions(session))
+    versions = _runtime_versions(session)
+    session.log("runtime dependencies: %s", versions)
+    # issue 16: the guarded shortcuts and the public reads run on urllib3 1.26 and 2
+    urllib3_major = re.search(r"urllib3==(\d+)\.", versions).group(1)
+    if urllib3_major != {"lowest": "1", "newest": "2"}[deps]:
+        session.error(f"deps={deps} should run urllib3 {'1.26' if deps == 'lowest' else 2}: "
+                      f"{versions}")
+    env = {"MSGCLI_HYPOTHESIS_EXAMPLES": os.environ.get("MSGCLI_HYPOTHESIS_EXAMPLES", "10"),
+           "MSGCLI_FUZZ_EXAMPLES": os.environ.get("MSGCLI_FUZZ_EXAMPLES", "10")}
     session.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", *session.posargs,
-                env={"MSGCLI_HYPOTHESIS_EXAMPLES": os.environ.get(
-                    "MSGCLI_HYPOTHESIS_EXAMPLES", "10"),
-                     "MSGCLI_FUZZ_EXAMPLES": os.environ.get("MSGCLI_FUZZ_EXAMPLES", "10")})
+                env=env)
+    if session.python == NEWEST and not session.posargs:
+        # The whole suite above reads with the shortcuts on; the reading and streaming
+        # tests again with them off (tests/test_fast_path.py and test_body_reads.py
+        # also compare the two within one run).
+        session.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", *PLAIN_PATH,
+                    env={**env, "MSGCLI_NO_FAST_PATH": "1"})
 
 
 def _constraints(session, pins):

@@ -145,8 +145,11 @@ def raw_chunked_read(response):
 
     urllib3 reads an HTTP chunk per call, at a dozen Python calls each: msgcli.chunked
     decodes whole socket reads instead. The socket file sits behind urllib3's private
-    `_fp` (http.client's response in urllib3 2), so this is a guarded
-    shortcut: any condition not met, and the public path reads (CI runs both)."""
+    `_fp` (http.client's response, in urllib3 1.26 and 2), so this is a guarded
+    shortcut: any condition not met, and the public path reads (CI runs both, on
+    urllib3 1.26 and 2). Nothing has read yet when neither http.client nor urllib3 is
+    inside a chunk (urllib3 1.26's read_chunked keeps its own chunk_left, and its
+    tell() counts only read()) and urllib3 has counted no byte."""
     if not enabled():
         return None
     raw = response.raw
@@ -154,7 +157,8 @@ def raw_chunked_read(response):
     if not isinstance(inner, http.client.HTTPResponse) or inner.isclosed():
         return None
     if getattr(inner, "chunked", None) is not True or \
-            getattr(inner, "chunk_left", 0) is not None:
+            getattr(inner, "chunk_left", 0) is not None or \
+            getattr(raw, "chunk_left", None) is not None:
         return None  # not chunked, or a chunk already begun
     try:
         if raw.tell() != 0:
@@ -167,10 +171,12 @@ def raw_chunked_read(response):
 
 def reader(response, size):
     """A function that returns the stream's next bytes, b"" at its end: the raw
-    chunked reader where it may be used, else urllib3's public read1 (urllib3 2.2
-    and later, the minimum setup.cfg states)."""
+    chunked reader where it may be used, else msgcli.bodyread's (urllib3's public
+    reads, on urllib3 1.26 and 2)."""
     raw_read = raw_chunked_read(response)
     if raw_read is None:
-        return lambda: response.raw.read1(size)
+        from msgcli import bodyread
+
+        return bodyread.reader(response, size, fast=enabled())
     chunks = dechunk(raw_read, size)
     return lambda: next(chunks, b"")

@@ -240,6 +240,7 @@ def test_the_fast_path_is_taken_on_the_api_shape(monkeypatch):
     """Not a timing: the shortcut must actually see the API's exact bytes."""
     from msgcli import events as events_module
 
+    monkeypatch.delenv("MSGCLI_NO_FAST_PATH", raising=False)  # CI also runs it set
     calls = []
     real = events_module.MessageAccumulator.take_text
 

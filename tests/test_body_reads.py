@@ -1,0 +1,160 @@
+"""Reading a reply's body over a real socket on this urllib3 (CI runs 1.26 and 2):
+every framing (chunked, Content-Length, until the connection closes), with the
+guarded shortcuts on and off (msgcli.chunked, msgcli.bodyread). Each must give the
+same bytes, give them out as they arrive, and refuse a body cut short."""
+
+import os
+import select
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+from click.testing import CliRunner
+
+from msgcli import bodyread, chunked
+from msgcli.cli import cli
+from msgcli.status import ExitStatus
+from tests.conftest import _RUNNER_KWARGS, REPO, assert_no_secret, clean_env
+from tests.scripted_server import Pause, ScriptedServer, Sleep, sse_response
+from tests.sse import events_to_sse, text_stream
+from tests.test_fast_path import cut, run_on_reads
+
+FRAMINGS = ["chunked", "length", "close"]
+PUBLIC_READ1 = hasattr(__import__("urllib3").HTTPResponse, "read1")  # urllib3 2.2+
+
+
+def framed(pieces, framing, length=None):
+    """A script answering with `pieces` (bytes, or Sleep/Pause steps) in `framing`."""
+    if framing == "chunked":
+        return sse_response(pieces)
+    body = b"".join(p for p in pieces if isinstance(p, bytes))
+    head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n"
+    if framing == "length":
+        head += f"content-length: {length if length is not None else len(body)}\r\n"
+    return [(head + "request-id: req_body\r\n\r\n").encode(), *pieces]
+
+
+def run(server, args, fast):
+    env = clean_env(server.url)
+    env["MSGCLI_NO_FAST_PATH"] = None if fast else "1"  # None: unset in the runner too
+    return CliRunner(**_RUNNER_KWARGS).invoke(cli, ["--stream", "--retries", "0", *args,
+                                                   "Hi"], env=env)
+
+
+STREAM = events_to_sse(text_stream(["héllo ", "👋🏽 ", "world "] * 40))
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["shortcuts", "public"])
+@pytest.mark.parametrize("framing", FRAMINGS)
+@pytest.mark.parametrize("args", [[], ["-j"]])
+def test_every_framing_and_reader_gives_the_same_bytes(monkeypatch, framing, fast, args):
+    taken = {}
+    for module, name in ((chunked, "raw_chunked_read"), (bodyread, "http_client_read1")):
+        real = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda *a, real=real, name=name, **k:
+                            taken.setdefault(name, real(*a, **k)))
+    pieces = []
+    for i, piece in enumerate(cut(STREAM, range(0, len(STREAM), 173))):
+        pieces += [piece, Sleep(0.002)] if i % 7 == 0 else [piece]
+    server = ScriptedServer([framed(pieces, framing)])
+    try:
+        result = run(server, args, fast)
+    finally:
+        server.close()
+    assert result.exit_code == 0, result.output
+    assert result.stdout_bytes == run_on_reads([STREAM], args, plain=True).stdout_bytes
+    # the shortcuts are taken exactly where they are meant to be, on this urllib3
+    assert (taken.get("raw_chunked_read") is not None) == (fast and framing == "chunked")
+    uses_http_client = fast and framing != "chunked" and not PUBLIC_READ1
+    assert (taken.get("http_client_read1") is not None) == uses_http_client, \
+        "urllib3 no longer looks as bodyread.http_client_read1 expects"
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["shortcuts", "public"])
+@pytest.mark.parametrize("framing", FRAMINGS)
+def test_a_held_stream_is_printed_as_it_arrives(framing, fast):
+    """The server holds the rest for up to 60 s; the first delta must be printed
+    within 10 (the bound guards a hang, it is not a timing assertion)."""
+    go_on = threading.Event()
+    events = text_stream(["FIRST ", "second"])
+    first, rest = events_to_sse(events[:3]), events_to_sse(events[3:])
+    server = ScriptedServer([framed([first, Pause(go_on, timeout=60), rest], framing)])
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "msgcli", "--stream", "Hi"], stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO,
+            env=clean_env(server.url, MSGCLI_NO_FAST_PATH=None if fast else "1"))
+        seen = b""
+        deadline = time.monotonic() + 10
+        fd = proc.stdout.fileno()
+        while b"FIRST" not in seen and time.monotonic() < deadline:
+            if select.select([fd], [], [], deadline - time.monotonic())[0]:
+                chunk = os.read(fd, 100)
+                if not chunk:
+                    break
+                seen += chunk
+        held = not go_on.is_set()
+        go_on.set()
+        out, err = proc.communicate(timeout=30)
+        assert_no_secret(out, err)
+    finally:
+        go_on.set()
+        server.close()
+    assert held and b"FIRST" in seen, "the first delta did not arrive while the stream was held"
+    assert proc.returncode == 0, err
+    assert seen + out == b"FIRST second\n"
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["shortcuts", "public"])
+@pytest.mark.parametrize("stream", [True, False], ids=["stream", "whole"])
+def test_a_body_shorter_than_its_content_length_is_a_network_error(stream, fast):
+    # the stream cut before its message_stop (msgcli stops reading there)
+    body = STREAM[:STREAM.rindex(b"event: message_delta")] if stream else \
+        b'{"type": "message", "content": []}'
+    head = (f"HTTP/1.1 200 OK\r\ncontent-type: "
+            f"{'text/event-stream' if stream else 'application/json'}\r\n"
+            f"connection: close\r\ncontent-length: {len(body) + 10}\r\n\r\n").encode()
+    server = ScriptedServer([[head, body]])
+    try:
+        result = run(server, [], fast)
+    finally:
+        server.close()
+    assert result.exit_code == ExitStatus.NETWORK, result.output
+    assert "dropped before the response was complete" in result.stderr
+
+
+def test_a_stream_cut_at_its_content_length_is_whole():
+    """Bytes past Content-Length are not the body: the stream ends there."""
+    server = ScriptedServer([framed([STREAM + b"event: ping\ndata: {}\n\n"], "length",
+                                    length=len(STREAM))])
+    try:
+        for fast in (True, False):
+            result = run(server, ["-j"], fast)
+            assert result.exit_code == 0, result.output
+            assert b'"ping"' not in result.stdout_bytes
+    finally:
+        server.close()
+
+
+def test_http_client_read1_steps_aside_when_the_reply_is_not_as_expected():
+    class Raw:
+        chunked = False
+        length_remaining = None
+
+        def __init__(self, inner, told=0):
+            self._fp = inner
+            self._told = told
+
+        def tell(self):
+            return self._told
+
+    class Resp:
+        def __init__(self, raw):
+            self.raw = raw
+
+    assert bodyread.http_client_read1(Resp(Raw(object()))) is None
+    assert bodyread.http_client_read1(Resp(Raw(None))) is None
+    assert bodyread.http_client_read1(Resp(object())) is None
+    assert bodyread.http_client_read1(Resp(Raw(None)), fast=False) is None
