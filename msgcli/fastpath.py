@@ -18,6 +18,7 @@ MSGCLI_NO_FAST_PATH=1 turns the shortcut off, for testing and comparison only.
 import json
 import os
 import re
+from functools import cache
 
 from msgcli.reply import loads
 
@@ -38,9 +39,15 @@ def _event(index, capture):
     return re.escape(_HEAD) + index + re.escape(_MID) + text + re.escape(_TAIL)
 
 
-# A run: text deltas for one block, back to back (\1: the same index every time).
-_RUN = re.compile(_event(_INDEX, False) + b"(?:" + _event(rb"\1", False) + b")*+")
-_TEXTS = re.compile(_event(rb"[0-9]+", True))
+@cache
+def _run_patterns():
+    """(a run: text deltas for one block, back to back (\\1: the same index every
+    time); one such event, its text captured). Compiled when first needed: a long
+    answer rarely needs them (see _whole), and compiling them is most of what
+    importing this module would cost."""
+    run = re.compile(_event(_INDEX, False) + b"(?:" + _event(rb"\1", False) + b")*+")
+    return run, re.compile(_event(rb"[0-9]+", True))
+
 # The texts alone: found at the speed of a substring search, then proven (see _whole).
 _TEXT_AT = re.compile(rb'"text":"(' + _STRING + b")" + re.escape(_TAIL))
 _DIGITS = re.compile(_INDEX)
@@ -71,11 +78,12 @@ class TextRuns:
             return pos, 0
         found = _whole(chunk, pos)
         if found is None:
-            run = _RUN.match(chunk, pos)
+            run_pattern, texts_pattern = _run_patterns()
+            run = run_pattern.match(chunk, pos)
             if run is None:
                 return pos, 0
             digits, end = run.group(1), run.end()
-            texts = _TEXTS.findall(chunk, pos, end)
+            texts = texts_pattern.findall(chunk, pos, end)
         else:
             digits, end, texts = found
         index = int(digits)
@@ -110,15 +118,18 @@ class TextRuns:
 
 
 def _whole(chunk, pos):
-    """(index digits, end, texts) when every complete event from `pos` on is a text
-    delta for one block, as a read in the middle of a long answer is; else None.
+    """(index digits, end, texts) when every complete event from `pos` up to the last
+    text delta's end is a text delta for one block, as a read in the middle of a long
+    answer is (the events after the last, such as the stream's end, are the plain
+    path's); else None.
 
     The texts are found by a search for `"text":"`, which skips the rest of each
     event at C speed; the events built back from them must then be, byte for byte,
     what the read holds, which proves that they are nothing but such events."""
-    end = chunk.rfind(b"\n\n", pos) + 2
+    last = chunk.rfind(_TAIL, pos)
+    end = last + len(_TAIL)
     start = pos + len(_HEAD)
-    if end <= pos or not chunk.startswith(_HEAD, pos):
+    if last < 0 or not chunk.startswith(_HEAD, pos):
         return None
     digits = chunk[start:chunk.find(b",", start, start + 11)]
     if not _DIGITS.fullmatch(digits):
