@@ -13,6 +13,7 @@ import sys
 import click
 
 from msgcli import __version__, modes, options
+from msgcli.helpformat import HelpContext
 from msgcli.options import FiniteFloat, Integer, JsonSource, Thinking
 from msgcli.params import (
     BaseUrl,
@@ -66,6 +67,8 @@ class MsgcliCommand(click.Command):
     """click's Command with msgcli's process contract (click exits 1 on Ctrl-C and
     on a broken pipe; msgcli exits 130 and 141, and never shows a traceback), and
     help in sections with the exit-status table."""
+
+    context_class = HelpContext
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True,
              **extra):

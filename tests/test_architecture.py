@@ -71,6 +71,7 @@ def test_help_and_version_load_nothing_of_the_request_path(flag):
                             "except SystemExit:\n    pass")
     assert "msgcli.cli" in loaded
     # (shutil is not listed: click 8.1's help formatter imports it itself)
+    # (textwrap: msgcli.helpformat wraps the help itself)
     for heavy in ("requests", "urllib3", "msgcli.core", "msgcli.transport", "json",
-                  "signal"):
+                  "signal", "textwrap"):
         assert heavy not in loaded - baseline, f"{flag} imports {heavy}"
