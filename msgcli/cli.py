@@ -12,7 +12,7 @@ import sys
 
 import click
 
-from msgcli import __version__, modes, options
+from msgcli import __version__, end_of_startup, modes, options
 from msgcli.helpformat import HelpContext
 from msgcli.options import FiniteFloat, Integer, JsonSource, Thinking
 from msgcli.params import (
@@ -87,6 +87,7 @@ class MsgcliCommand(click.Command):
             # argv to tell a flag from an environment variable
             with self.make_context(prog_name or "msgcli", list(argv), **extra) as ctx:
                 opts = self.invoke(ctx)
+            end_of_startup()
             return conductor(opts).run(opts, console)
 
         code = guard(run, console, argv)

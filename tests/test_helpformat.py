@@ -16,8 +16,9 @@ from msgcli.cli import cli
 from msgcli.helpformat import PlainFormatter, wrap, wrap_paragraphs
 
 WORDS = st.text(alphabet="ab-/.[]'|", min_size=1, max_size=30)
-TEXT = st.lists(st.tuples(WORDS, st.sampled_from([" ", "  ", "   "])), max_size=40).map(
-    lambda pairs: "".join(word + space for word, space in pairs))
+SPACES = st.sampled_from(["", " ", "  ", "   "])
+TEXT = st.tuples(SPACES, st.lists(st.tuples(WORDS, SPACES.filter(bool)), max_size=40),
+                 SPACES).map(lambda t: t[0] + "".join(w + s for w, s in t[1]) + t[2])
 
 
 def reference_wrap(text, width, initial="", subsequent=""):
