@@ -1,12 +1,12 @@
 """The layout of --help: click's HelpFormatter, with its wrapping done here.
 
 click wraps every paragraph with textwrap, whose import (three regular expressions
-compiled) and hyphen-aware splitting cost about as much as the rest of `msgcli
---help` above `import click`. msgcli's help is plain text it writes itself: no
-ANSI styling, no tabs inside a paragraph. So lines are broken at spaces only, by
-textwrap's own greedy rule (a run of spaces inside a line is kept, one at the
-end of a line is dropped), and never inside a word: `--no-stream`, a URL or
-`MSGCLI_MAX_TOKENS` stays whole, where textwrap would break `no-` from `stream`.
+compiled) and hyphen-aware splitting took ~2.5 ms of a ~40 ms `msgcli --help`.
+msgcli's help is plain text it writes itself: no ANSI styling, no tabs inside a
+paragraph. So lines are broken at spaces only, by textwrap's own greedy rule (a run
+of spaces inside a line is kept, one at the end of a line is dropped), and never
+inside a word: `no-stream` or a URL stays whole, where click breaks `no-` from
+`stream` and cuts a word longer than the column.
 Everything else (sections, columns, indents, paragraphs and `\\b` blocks) is
 click's layout, unchanged.
 """
