@@ -37,11 +37,12 @@ def main():
 
 
 def end_of_startup():
-    """The command line is parsed: the run collects at the default threshold again,
-    so that the garbage start-up left (datetime's pure-Python half, which click's
-    import replaces with the C module) is freed before a large input is read, and
-    a long run (a stream, --jsonl) collects its reference cycles as it goes.
-    Nothing to do when main() did not start the process (msgcli.cli used alone)."""
+    """The command line is parsed: the run collects at the default threshold again.
+    So the little garbage start-up left (the pure-Python half of datetime, which
+    click imports, once the C module has replaced it) is freed before a large
+    input is read, and a long run (a stream, --jsonl) collects its reference cycles
+    as it goes. Nothing to do when main() did not start the process (msgcli.cli
+    used alone, as the tests do)."""
     if _run_thresholds:
         gc.set_threshold(*_run_thresholds)
         del _run_thresholds[:]
