@@ -8,7 +8,7 @@ __version__ = "1.0.0"
 # 13,000 objects that all live until the process exits. At the collector's default
 # threshold (700) it examines them again and again as they are created: ~1.5 ms of
 # `msgcli --version`, for no garbage. So start-up runs with this threshold, and the
-# run proper with the default one (see end_of_startup).
+# run proper with the default one, start-up's objects set aside (see end_of_startup).
 STARTUP_GC_THRESHOLD = 50_000
 _run_thresholds = []  # the thresholds to restore when start-up is over
 
@@ -37,12 +37,15 @@ def main():
 
 
 def end_of_startup():
-    """The command line is parsed: the run collects at the default threshold again.
-    So the little garbage start-up left (the pure-Python half of datetime, which
-    click imports, once the C module has replaced it) is freed before a large
-    input is read, and a long run (a stream, --jsonl) collects its reference cycles
-    as it goes. Nothing to do when main() did not start the process (msgcli.cli
-    used alone, as the tests do)."""
+    """The command line is parsed: start-up's little garbage (such as the
+    pure-Python half of datetime, which click imports, once its C module has
+    replaced it) is collected once, before a large input is read, and what
+    survives is frozen: no later collection examines it again (gc.freeze's own
+    use). The run collects at the default threshold, so a long one (a stream,
+    --jsonl) frees its reference cycles as it goes. Nothing to do when main()
+    did not start the process (msgcli.cli used alone, as the tests do)."""
     if _run_thresholds:
         gc.set_threshold(*_run_thresholds)
         del _run_thresholds[:]
+        gc.collect()
+        gc.freeze()
