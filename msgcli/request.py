@@ -5,8 +5,8 @@ Flags override a messages file's fields, which override the built-in defaults;
 """
 
 import json
+import os
 import re
-import secrets
 
 from msgcli import __version__, apiversion, caching, servertools
 from msgcli.errors import CredentialsError, InputError
@@ -119,7 +119,7 @@ class EncodedBody:
 def encode_body(body):
     large = []
     # a nonce per call: no text the user sends can look like the placeholder
-    mark = f"\ue000msgcli-large-string-{secrets.token_hex(8)}-"
+    mark = f"\ue000msgcli-large-string-{os.urandom(8).hex()}-"
 
     def set_aside(value):
         if isinstance(value, dict):
