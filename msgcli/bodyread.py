@@ -12,21 +12,14 @@ through urllib3's private `_fp`, stepping aside whenever a condition is not met
 raw chunked reader comes before all these; this module holds what reads when it steps aside.
 
 Content-Length is enforced on every path: urllib3 2 does it itself; 1.26 only when
-asked (strict_length), and the shortcut, which goes around urllib3, counts for itself.
+asked (msgcli.transport asks), and the shortcut, which goes around urllib3, counts for
+itself.
 """
 
 import http.client
 import select
 
 from urllib3.exceptions import IncompleteRead, ProtocolError
-
-
-def strict_length(response):
-    """Make urllib3 refuse a body shorter than its Content-Length (1.26 accepts one
-    unless asked; 2 always refuses), for whole replies and streams alike."""
-    raw = response.raw
-    if getattr(raw, "enforce_content_length", None) is False:
-        raw.enforce_content_length = True
 
 
 def _cut(received, expected):

@@ -22,7 +22,7 @@ from requests.adapters import DEFAULT_POOLSIZE, HTTPAdapter
 from urllib3.exceptions import HTTPError, InvalidHeader
 from urllib3.util.retry import Retry
 
-from msgcli import bodyread, chunked, status
+from msgcli import chunked, status
 from msgcli.errors import ApiError, BadResponseError, NetworkError
 from msgcli.limits import MAX_REPLY_BYTES, MAX_STREAM_BYTES, megabytes
 from msgcli.progress import Waiting
@@ -214,7 +214,8 @@ class Transport:
             raise BadResponseError("the server answered with a redirect whose Location "
                                    "is not UTF-8; check --base-url") from None
         self._request_id = response.headers.get("request-id")
-        bodyread.strict_length(response)
+        if getattr(response.raw, "enforce_content_length", None) is False:
+            response.raw.enforce_content_length = True  # urllib3 1.26 passes a cut body
         if self.verbose:
             rid = response.headers.get("request-id") or "-"
             status_line = f"HTTP {response.status_code} {response.reason or ''}".rstrip()
