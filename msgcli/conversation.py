@@ -15,7 +15,6 @@ import errno
 import json
 import os
 import stat
-import tempfile
 import time
 from contextlib import contextmanager
 
@@ -274,6 +273,7 @@ def write_atomic(path, text, what="conversation file"):
         mode = os.stat(path).st_mode & 0o7777
     except FileNotFoundError:
         mode = None
+    import tempfile  # here: at start it would add ~1 MB under a big stdin's peak
     try:
         fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".",
                                    suffix=".tmp", dir=directory)

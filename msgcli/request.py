@@ -5,8 +5,8 @@ Flags override a messages file's fields, which override the built-in defaults;
 """
 
 import json
+import os
 import re
-import secrets
 
 from msgcli import __version__, apiversion, caching, servertools
 from msgcli.errors import CredentialsError, InputError
@@ -118,8 +118,10 @@ class EncodedBody:
 
 def encode_body(body):
     large = []
-    # a nonce per call: no text the user sends can look like the placeholder
-    mark = f"\ue000msgcli-large-string-{secrets.token_hex(8)}-"
+    # a nonce per call: no text the user sends can look like the placeholder.
+    # os.urandom, not secrets: secrets imports hashlib and maps OpenSSL (~4 MB of
+    # RSS) before stdin is read, and a big stdin's peak sits on top of it
+    mark = f"\ue000msgcli-large-string-{os.urandom(8).hex()}-"
 
     def set_aside(value):
         if isinstance(value, dict):
