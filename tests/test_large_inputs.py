@@ -113,10 +113,13 @@ def test_stdin_read_in_pieces_is_stdin_decoded_whole(parts, strip, piece):
 
 
 def test_stdin_over_the_limit_is_refused_in_pieces(monkeypatch):
+    """Read up to the limit and one byte more, never further (an endless stdin is
+    refused, not held), and too big is said before not UTF-8."""
     monkeypatch.setattr(sys, "stdin", stdin_of(b"\xff" + b"a" * 40))
     monkeypatch.setattr(files, "TEXT_PIECE_BYTES", 8)
-    with pytest.raises(InputError, match="over"):  # not "not valid UTF-8": too big first
+    with pytest.raises(InputError, match="over"):
         files.read_stdin_text("prompt", "stdin", limit=32)
+    assert sys.stdin.buffer.tell() == 33
     monkeypatch.setattr(sys, "stdin", stdin_of(b"a" * 32))
     assert str(files.read_stdin_text("prompt", "stdin", limit=32)) == "a" * 32
 
