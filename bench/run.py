@@ -301,6 +301,11 @@ def render(results, b64_mb, stream_text, stream_lines):
             checks.append(f"- {scenario}: msgcli {r:.1f}x the SDK script's events/s "
                           f"(target ≥ 25x: {verdict(r >= 25)}); per CPU second, "
                           f"{sdk[3] / ours[3]:.1f}x")
+            if floor_rc:
+                # what a client that only imported requests and click would reach
+                checks.append(f"- {scenario}: the floor alone (`import requests, click`, "
+                              f"{floor_rc[0] * 1000:.0f} ms) is {sdk[0] / floor_rc[0]:.1f}x "
+                              "the SDK script: no client built on them can do better")
         sdk_text = get("stream 50k deltas", "SDK script")
         if scenario != "stream 50k deltas" and sdk_text:
             r = sdk_text[0] / ours[0]

@@ -10,6 +10,10 @@ not exactly what is expected, the public path (urllib3's own reads) reads instea
 It decodes as http.client does (chunk extensions ignored, a size line ends at LF,
 the two bytes after a chunk's data skipped, trailers not read), and fails as it
 does: a malformed size or an early end of the connection is ChunkedError.
+
+An event stream's reader may also be handed each read still framed (Framed), from
+its first chunk boundary: msgcli.fastpath then takes whole chunks of text deltas
+without their ever being decoded, and what it leaves is decoded here.
 """
 
 import http.client
@@ -20,6 +24,24 @@ from urllib3.exceptions import ProtocolError
 
 _MAX_SIZE_LINE = 65536  # http.client's _MAXLINE
 _HEX = re.compile(rb"[0-9A-Fa-f]*")
+
+
+class Framed:
+    """Part of one network read, handed to a consumer that may take whole chunks
+    itself (msgcli.fastpath): `before` is what was decoded ahead of data[start:],
+    which starts at a chunk boundary. A consumer that takes the chunks up to `end`
+    sets `end` and `taken` (their body bytes); decoding goes on from `end`. The
+    read's last piece has `last` set and nothing framed (start == len(data)): a
+    consumer flushes its output on it, once per read."""
+
+    __slots__ = ("before", "data", "start", "end", "taken", "last")
+
+    def __init__(self, before, data, start, last=False):
+        self.before = before
+        self.data = data
+        self.start = self.end = start
+        self.taken = 0
+        self.last = last
 
 
 class ChunkedError(ProtocolError):
@@ -62,9 +84,11 @@ def _whole_chunks(data):
     return pieces, consumed, ended
 
 
-def dechunk(read, size=65536):
+def dechunk(read, size=65536, framed=False):
     """Yield the body bytes of a chunked reply as the reads of `read(size)` bring
-    them (never an empty piece); return after the last chunk."""
+    them (never an empty piece); return after the last chunk. With `framed`, a read
+    that reaches a chunk boundary is handed over as Framed pieces instead (see
+    there), the chunks the consumer does not take decoded here as usual."""
     framing = b""  # an unfinished size line
     left = 0  # data bytes of the current chunk still to come
     skip = 0  # bytes of the CRLF after a chunk's data still to come
@@ -78,6 +102,7 @@ def dechunk(read, size=65536):
         pos = 0
         out = []
         tried = False  # the C-level way, once per read, from the first size line
+        offered = not framed  # handed to the consumer, once per read
         while pos < end:
             if left:
                 if pos + left <= end:
@@ -94,6 +119,16 @@ def dechunk(read, size=65536):
                 skip -= taken
                 pos += taken
                 continue
+            if not offered:
+                offered = True
+                handed = Framed(b"".join(out), data, pos)
+                out = []
+                yield handed
+                if handed.end != pos:
+                    if not pos < handed.end <= end:
+                        raise ValueError("a consumer took chunks outside the read")
+                    pos = handed.end
+                    continue
             if not tried:
                 tried = True
                 whole = _whole_chunks(data[pos:] if pos else data)
@@ -102,8 +137,7 @@ def dechunk(read, size=65536):
                     out += pieces
                     pos += consumed
                     if ended:
-                        if out:
-                            yield b"".join(out)
+                        yield from _read_end(out, offered and framed, data)
                         return
                     continue
             newline = data.find(b"\n", pos)
@@ -122,16 +156,23 @@ def dechunk(read, size=65536):
             if left <= 0:
                 if left < 0:
                     raise ChunkedError("a chunk size is negative")
-                if out:
-                    yield b"".join(out)
+                yield from _read_end(out, offered and framed, data)
                 return
             pos = newline + 1
             if pos + left + 2 <= end:  # the whole chunk and its CRLF: the usual case
                 out.append(data[pos:pos + left])
                 pos += left + 2
                 left = 0
-        if out:
-            yield out[0] if len(out) == 1 else b"".join(out)
+        yield from _read_end(out, offered and framed, data)
+
+
+def _read_end(out, handed, data):
+    """What ends a read: its decoded bytes, if any; after a Framed piece, always a
+    last one, so that the consumer knows the read is over."""
+    if handed:
+        yield Framed(out[0] if len(out) == 1 else b"".join(out), data, len(data), last=True)
+    elif out:
+        yield out[0] if len(out) == 1 else b"".join(out)
 
 
 def enabled():
@@ -165,12 +206,13 @@ def raw_chunked_read(response):
     return read1 if callable(read1) else None
 
 
-def reader(response, size):
+def reader(response, size, framed=False):
     """A function that returns the stream's next bytes, b"" at its end: the raw
-    chunked reader where it may be used, else urllib3's public read1 (urllib3 2.2
-    and later, the minimum setup.cfg states)."""
+    chunked reader where it may be used (with `framed`, giving Framed pieces too),
+    else urllib3's public read1 (urllib3 2.2 and later, the minimum setup.cfg
+    states)."""
     raw_read = raw_chunked_read(response)
     if raw_read is None:
         return lambda: response.raw.read1(size)
-    chunks = dechunk(raw_read, size)
+    chunks = dechunk(raw_read, size, framed)
     return lambda: next(chunks, b"")

@@ -136,8 +136,8 @@ def exchange(opts, req, transport, out, console, part=0):
         try:
             how = reply.kind(response.status_code, response.headers.get("content-type"))
             if how == reply.STREAM and not opts.count_tokens:
-                return render.stream(opts, transport.iter_chunks(response), out, console,
-                                     part=part)
+                chunks = transport.iter_chunks(response, framed=True)
+                return render.stream(opts, chunks, out, console, part=part)
             if how == reply.STREAM:
                 raise BadResponseError("the server answered a token count with an "
                                        "event stream")

@@ -193,12 +193,16 @@ def replay(chunks, jsonl_out=None, on_text=None, on_thinking=None, after_read=No
     With `jsonl_out`, every event's JSON is written to it as one line as it arrives.
     `after_read` runs once the events of each network read are handled: the place to
     flush, so output leaves with the bytes that brought it, in one write per read.
-    Runs of plain text deltas take msgcli.fastpath's shortcut to the same result."""
+    Runs of plain text deltas take msgcli.fastpath's shortcut to the same result;
+    a read handed over still chunk-framed (msgcli.chunked.Framed) lets it take whole
+    chunks before they are decoded."""
     parser = SSEParser()
     accumulator = MessageAccumulator(on_text=on_text, on_thinking=on_thinking)
     runs = fastpath.TextRuns(parser, accumulator, jsonl_out) if fastpath.enabled() else None
     events = 0
-    for chunk in chunks:
+    for piece in chunks:
+        framed = not isinstance(piece, bytes)
+        chunk = piece.before if framed else piece
         pos, size = 0, len(chunk)
         while pos < size:
             stop = size
@@ -216,6 +220,11 @@ def replay(chunks, jsonl_out=None, on_text=None, on_thinking=None, after_read=No
                         after_read()
                     return accumulator.result()
             pos = stop
+        if framed and not piece.last:
+            if runs is not None:
+                piece.end, taken, piece.taken = runs.take_framed(piece.data, piece.start)
+                events += taken
+            continue
         if after_read is not None:
             after_read()
     parser.close()

@@ -251,13 +251,15 @@ class Transport:
             response.close()
         return b"".join(parts)
 
-    def iter_chunks(self, response, size=256 * 1024, limit=MAX_STREAM_BYTES):
+    def iter_chunks(self, response, size=256 * 1024, limit=MAX_STREAM_BYTES, framed=False):
         """An event stream's bytes as the network delivers them, without waiting to
-        fill a buffer. Read failures become NetworkError here, so a failed write to
-        stdout (which happens in the caller, between reads) is never mistaken for
-        one."""
-        next_chunk = chunked.reader(response, size)
+        fill a buffer (with `framed`, chunked.Framed pieces too, where the raw
+        chunked reader is used). Read failures become NetworkError here, so a failed
+        write to stdout (which happens in the caller, between reads) is never
+        mistaken for one."""
+        next_chunk = chunked.reader(response, size, framed)
         received = 0
+        handed = None
         try:
             while True:
                 try:
@@ -266,9 +268,16 @@ class Transport:
                     raise NetworkError(
                         f"the stream broke: {describe_network_error(e)}; what was printed "
                         "is incomplete (not retried, to avoid printing it twice)") from None
-                if not chunk:
+                if handed is not None:  # what the consumer took of the last piece
+                    received += handed.taken
+                    handed = None
+                if isinstance(chunk, chunked.Framed):
+                    handed = chunk
+                    received += len(chunk.before)
+                elif not chunk:
                     return
-                received += len(chunk)
+                else:
+                    received += len(chunk)
                 if received > limit:
                     raise BadResponseError(f"stream error: the stream is over "
                                            f"{megabytes(limit)}; msgcli stops reading there")

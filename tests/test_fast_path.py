@@ -3,8 +3,10 @@
 A differential fuzz: random event streams, cut into network reads anywhere, are run
 through the whole command twice, once with MSGCLI_NO_FAST_PATH=1, and must give the
 same stdout bytes, stderr and exit status. The reads are delivered by a stand-in
-Transport, so that the cuts are exactly the ones drawn; the socket path (urllib3's
-public reads and the raw chunked reader) is compared separately below.
+Transport, so that the cuts are exactly the ones drawn; the same streams are also sent
+chunk-framed through msgcli.chunked's decoder, whose reads the fast path may take
+before they are decoded. The socket path (urllib3's public reads and the raw chunked
+reader) is compared separately below.
 """
 
 import http.client
@@ -12,6 +14,7 @@ import io
 import itertools
 import json
 import os
+import re
 from unittest import mock
 
 import pytest
@@ -42,7 +45,9 @@ class _Response:
         pass
 
 
-def _fake_transport(reads):
+def _fake_transport(reads, chunked_body=False):
+    """A Transport whose stream is `reads`: decoded bytes, or with `chunked_body` a
+    chunked body's raw reads, decoded by msgcli.chunked as the raw reader does."""
     class FakeTransport:
         request_id = None
 
@@ -52,8 +57,12 @@ def _fake_transport(reads):
         def send(self, req):
             return _Response()
 
-        def iter_chunks(self, response):
-            yield from reads
+        def iter_chunks(self, response, framed=False):
+            if not chunked_body:
+                yield from reads
+                return
+            raw = iter(reads)
+            yield from chunked.dechunk(lambda size: next(raw, b""), framed=framed)
 
         def close(self):
             pass
@@ -67,12 +76,13 @@ def _fake_transport(reads):
     return FakeTransport
 
 
-def run_on_reads(reads, args, plain):
+def run_on_reads(reads, args, plain, chunked_body=False):
     env = clean_env("http://127.0.0.1:9", MSGCLI_NO_FAST_PATH="1" if plain else None)
     for key in list(os.environ):
         if key.startswith(("MSGCLI_", "ANTHROPIC_")) and key not in env:
             env[key] = None
-    with mock.patch.object(transport_module, "Transport", _fake_transport(reads)):
+    with mock.patch.object(transport_module, "Transport",
+                           _fake_transport(reads, chunked_body)):
         result = CliRunner(**_RUNNER_KWARGS).invoke(cli, ["--stream", *args, "Hi"], env=env,
                                     catch_exceptions=True)
     assert result.exception is None or isinstance(result.exception, SystemExit), \
@@ -83,12 +93,29 @@ def run_on_reads(reads, args, plain):
     return out
 
 
-def assert_same(reads, args):
-    fast = run_on_reads(reads, args, plain=False)
+def assert_same(reads, args, framed=None):
+    """The fast path on `reads` (and on `framed`, the same stream's chunked body cut
+    into raw reads) gives what the plain path gives on `reads`."""
     plain = run_on_reads(reads, args, plain=True)
+    fast = run_on_reads(reads, args, plain=False)
     assert (fast.stdout_bytes, fast.stderr, fast.code) == \
         (plain.stdout_bytes, plain.stderr, plain.code)
+    if framed is not None:
+        fast = run_on_reads(framed, args, plain=False, chunked_body=True)
+        assert (fast.stdout_bytes, fast.stderr, fast.code) == \
+            (plain.stdout_bytes, plain.stderr, plain.code)
     return fast
+
+
+def frame(data, points=(), upper=False):
+    """`data` as a chunked body: a chunk per event, as the API sends them, each
+    also cut at `points`; sizes in lower-case hexadecimal (as the API), or upper."""
+    ends = [m.end() for m in re.finditer(rb"\n\n", data)]
+    bounds = sorted({0, len(data), *ends, *(p for p in points if 0 < p < len(data))})
+    size = "%X" if upper else "%x"
+    chunks = [(size % (b - a)).encode() + b"\r\n" + data[a:b] + b"\r\n"
+              for a, b in itertools.pairwise(bounds)]
+    return b"".join(chunks) + b"0\r\n\r\n"
 
 
 # -- random streams -----------------------------------------------------------------
@@ -203,12 +230,14 @@ MODES = [[], ["-j"], ["--show-thinking"], ["-p", "Well,"], ["-n"], ["-j", "-n"]]
 
 @SETTINGS
 @given(streams(), st.sampled_from(MODES), st.integers(0, 9),
-       st.lists(st.integers(0, 4000), max_size=12))
-def test_fast_and_plain_paths_agree(events, args, variant, points):
+       st.lists(st.integers(0, 4000), max_size=12),
+       st.lists(st.integers(0, 4000), max_size=4), st.lists(st.integers(0, 6000), max_size=12))
+def test_fast_and_plain_paths_agree(events, args, variant, points, chunk_cuts, raw_points):
     data = serialize(events, crlf=variant == 0, bom=variant == 1, no_space=variant == 2)
     if variant == 3:
         data = data[:len(data) - len(data) // 7]  # an event cut off at the end
-    assert_same(cut(data, points), args)
+    body = frame(data, chunk_cuts if variant == 4 else (), upper=variant == 5)
+    assert_same(cut(data, points), args, cut(body, raw_points))
 
 
 @SETTINGS
@@ -220,7 +249,7 @@ def test_ordinary_streams_agree_and_are_right(pieces, args, points, ascii_json):
         f"event: {e['type']}\ndata: "
         f"{json.dumps(e, separators=(',', ':'), ensure_ascii=ascii_json)}\n\n"
         for e in text_stream(pieces)).encode("utf-8", "surrogatepass")
-    result = assert_same(cut(sse, points), args)
+    result = assert_same(cut(sse, points), args, cut(frame(sse), [p * 2 for p in points]))
     if not args or args == ["--show-thinking"]:
         text = "".join(pieces)
         expected = text + "\n" if text and not text.endswith("\n") else text
@@ -254,6 +283,27 @@ def test_the_fast_path_is_taken_on_the_api_shape(monkeypatch):
     events_module.replay([sse], jsonl_out=out)
     assert calls == ["".join(f"w{i} " for i in range(200))]
     assert out.getvalue().count("\n") == len(text_stream(["x"] * 200))
+
+
+def test_the_framed_path_is_taken_on_the_api_shape(monkeypatch):
+    """Not a timing: with the API's framing (an event per chunk, sizes in lower-case
+    hexadecimal), the text deltas of a read are taken before anything decodes them."""
+    taken = []
+    real = fastpath.TextRuns.take_framed
+
+    def spy(self, data, start):
+        result = real(self, data, start)
+        taken.append(result[1])
+        return result
+
+    monkeypatch.setattr(fastpath.TextRuns, "take_framed", spy)
+    pieces = [f"w{i} " for i in range(300)]
+    sse = events_to_sse(text_stream(pieces)).replace(b'": ', b'":').replace(b', "', b',"')
+    body = frame(sse)
+    reads = cut(body, range(0, len(body), 4000))
+    result = run_on_reads(reads, [], plain=False, chunked_body=True)
+    assert (result.code, result.stdout) == (0, "".join(pieces) + "\n")
+    assert sum(taken) >= 250, taken  # all but the first read's and the cut events
 
 
 # -- HTTP chunked decoding ----------------------------------------------------------

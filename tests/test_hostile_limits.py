@@ -14,12 +14,14 @@ from msgcli.limits import MAX_REPLY_BYTES, MAX_REQUEST_BYTES
 from msgcli.status import ExitStatus
 from tests.conftest import REPO, Result, assert_no_secret, check_not_internal_error, clean_env
 from tests.hostile_server import (
+    block_start,
     endless,
     event,
     head,
     message_start,
     reply,
 )
+from tests.scripted_server import chunked
 
 # Room for the interpreter, requests and one reply at its limit, with a margin; far
 # below what an unbounded read of any of these would take.
@@ -48,6 +50,11 @@ def run_limited(args, base_url="http://127.0.0.1:9", stdin=subprocess.DEVNULL):
 JSON_HEAD = head()  # no length: the body runs until the server closes
 SSE_HEAD = head(content_type="text/event-stream")
 PING = event({"type": "ping"})
+# text deltas exactly as the API sends them, an event per chunk: the fast path takes
+# them from the chunked body itself (msgcli.chunked.Framed), and must count them too
+API_DELTAS = b"".join(chunked([
+    b'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,'
+    b'"delta":{"type":"text_delta","text":"' + b"x" * 4000 + b'"}}\n\n'] * 16)[:-1])
 
 
 @pytest.mark.parametrize("name,first,piece,words", [
@@ -57,10 +64,14 @@ PING = event({"type": "ping"})
      "event is over"),
     ("endless comment line", [SSE_HEAD, b":"], b"y" * 65536, "line is over"),
     ("endless events", [SSE_HEAD, message_start()], PING * 1000, "stream is over"),
+    ("endless text deltas, chunked as the API sends them",
+     [head(content_type="text/event-stream", is_chunked=True),
+      *chunked([message_start(), block_start(0, {"type": "text", "text": ""})])[:-1]],
+     API_DELTAS, "stream is over"),
 ])
 def test_endless_reply_ends_13(hostile, name, first, piece, words):
     server = hostile(endless(first, piece))
-    r = run_limited(["--stream" if first[0] == SSE_HEAD else "--no-stream", "Hi"],
+    r = run_limited(["--stream" if b"event-stream" in first[0] else "--no-stream", "Hi"],
                     server.url)
     assert r.code == ExitStatus.SERVER_ERROR, r
     assert words in r.stderr
