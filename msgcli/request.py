@@ -121,9 +121,7 @@ class EncodedBody:
 
 def encode_body(body):
     large = []
-    # a nonce per call: no text the user sends can look like the placeholder.
-    # os.urandom, not secrets: secrets imports hashlib and maps OpenSSL (~4 MB of
-    # RSS) before stdin is read, and a big stdin's peak sits on top of it
+    # a nonce per call: no text the user sends can look like the placeholder
     mark = f"\ue000msgcli-large-string-{os.urandom(8).hex()}-"
 
     def set_aside(value):
