@@ -12,7 +12,8 @@ import sys
 
 import click
 
-from msgcli import __version__, modes, options
+from msgcli import __version__, end_of_startup, modes, options
+from msgcli.helpformat import HelpContext
 from msgcli.options import FiniteFloat, Integer, JsonSource, Thinking
 from msgcli.params import (
     BaseUrl,
@@ -67,6 +68,8 @@ class MsgcliCommand(click.Command):
     on a broken pipe; msgcli exits 130 and 141, and never shows a traceback), and
     help in sections with the exit-status table."""
 
+    context_class = HelpContext
+
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True,
              **extra):
         from msgcli.failures import guard
@@ -84,6 +87,7 @@ class MsgcliCommand(click.Command):
             # argv to tell a flag from an environment variable
             with self.make_context(prog_name or "msgcli", list(argv), **extra) as ctx:
                 opts = self.invoke(ctx)
+            end_of_startup()
             return conductor(opts).run(opts, console)
 
         code = guard(run, console, argv)

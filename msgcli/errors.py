@@ -4,7 +4,6 @@ They are raised where a failure is found and turned into output in one place,
 msgcli.failures.
 """
 
-from msgcli import hints
 from msgcli.status import ExitStatus
 
 
@@ -71,7 +70,11 @@ class ApiError(MsgcliError):
             parts.append(f" after {attempts} attempts")
         if note:
             parts.append(f"; {note}")
-        hint = hints.for_message(message) if http_status in (400, None) else None
+        hint = None
+        if http_status in (400, None):
+            from msgcli import hints  # only an API error needs the table
+
+            hint = hints.for_message(message)
         if hint is None and not note:  # a note already says what to change
             hint = "check --model and --base-url" if http_status == 404 \
                 else _HINTS.get(exit_code)

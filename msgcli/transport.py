@@ -25,7 +25,6 @@ from urllib3.util.retry import Retry
 from msgcli import chunked, status
 from msgcli.errors import ApiError, BadResponseError, NetworkError
 from msgcli.limits import MAX_REPLY_BYTES, MAX_STREAM_BYTES, megabytes
-from msgcli.neterrors import describe_network_error
 from msgcli.progress import Waiting
 from msgcli.reply import error_summary
 from msgcli.waits import WaitLimits
@@ -35,6 +34,13 @@ CONNECT_TIMEOUT = 5.0
 LONGEST_SLEEP = 4_294_967.0
 INITIAL_BACKOFF = 0.5
 MAX_BACKOFF = 8.0
+
+
+def describe_network_error(error):
+    """msgcli.neterrors' line for a network error, loaded when one happens."""
+    from msgcli import neterrors
+
+    return neterrors.describe_network_error(error)
 
 
 def should_retry(http_status, headers):
