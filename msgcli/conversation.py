@@ -1,5 +1,4 @@
-"""Conversation files: the history a shell script keeps between runs, and the
-messages files of -f.
+"""Conversation files: the history a shell script keeps between runs; -f's files.
 
 A file is a JSON array of messages, or a request object holding `messages`.
 It is replaced atomically (temp file in the same directory, fsync, rename, fsync
@@ -15,10 +14,10 @@ import errno
 import json
 import os
 import stat
-import tempfile
 import time
 from contextlib import contextmanager
 
+from msgcli import files
 from msgcli.errors import InputError, MsgcliError
 from msgcli.files import decode_utf8, json_kind, parse_json_text, read_file_bytes, read_stdin_bytes
 from msgcli.status import ExitStatus
@@ -163,7 +162,7 @@ def read(opts):
 
 def dumps(value):
     # One fixed layout, so a rewrite changes only the turns that were appended.
-    return json.dumps(value, ensure_ascii=False, indent=2) + "\n"
+    return json.dumps(value, ensure_ascii=False, indent=2, default=files.json_default) + "\n"
 
 
 def assistant_turn(message, prefill=None):
@@ -274,6 +273,7 @@ def write_atomic(path, text, what="conversation file"):
         mode = os.stat(path).st_mode & 0o7777
     except FileNotFoundError:
         mode = None
+    import tempfile  # here: at start it would add ~1 MB under a big stdin's peak
     try:
         fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".",
                                    suffix=".tmp", dir=directory)

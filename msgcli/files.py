@@ -47,17 +47,19 @@ def _wait_readable(buffer, timeout):
     return bool(readable)
 
 
+def _over(what, limit):
+    return InputError(f"{what} is over {megabytes(limit)}; the API accepts requests "
+                      f"of at most {megabytes(MAX_REQUEST_BYTES)}")
+
+
 def _read_bounded(f, what, limit):
     data = f.read(limit + 1)
     if len(data) > limit:
-        raise InputError(f"{what} is over {megabytes(limit)}; the API accepts requests "
-                         f"of at most {megabytes(MAX_REQUEST_BYTES)}")
+        raise _over(what, limit)
     return data
 
 
-def read_stdin_bytes(what, wait=None, console=None, limit=MAX_REQUEST_BYTES):
-    """Read all of stdin. With `wait` (seconds), give up on a pipe that delivers
-    nothing, not even EOF, in that time and return None."""
+def _readable_stdin(wait, console):
     if stdin_is_terminal():
         return None
     buffer = _stdin_buffer()
@@ -67,10 +69,129 @@ def read_stdin_bytes(what, wait=None, console=None, limit=MAX_REQUEST_BYTES):
                          "(raise --stdin-timeout to wait longer, or redirect it "
                          "from /dev/null)")
         return None
+    return buffer
+
+
+def read_stdin_bytes(what, wait=None, console=None, limit=MAX_REQUEST_BYTES):
+    """Read all of stdin. With `wait` (seconds), give up on a pipe that delivers
+    nothing, not even EOF, in that time and return None."""
+    buffer = _readable_stdin(wait, console)
+    if buffer is None:
+        return None
     try:
         return _read_bounded(buffer, f"{what} on stdin", limit)
     except OSError as e:
         raise InputError(f"cannot read {what} from stdin: {e.strerror or e}") from None
+
+
+# stdin's text is read and decoded this much at a time; a longer text stays in
+# these pieces (LargeText) rather than joined into one string.
+TEXT_PIECE_BYTES = 1024 * 1024
+
+
+class LargeText:
+    """A text too big to copy, kept as the strings it was decoded in.
+
+    Python makes one string from bytes only while both are whole, and one string
+    from pieces only while both are whole: a 20 MB stdin would be held twice. As
+    pieces, each piece of bytes is dropped once decoded, and the request encoder
+    (request.EncodedBody) sends the pieces in turn. str() joins them (a second
+    copy), for what must show the text as one string: --dry-run, -c's file."""
+
+    __slots__ = ("pieces",)
+
+    def __init__(self, pieces):
+        self.pieces = [p for p in pieces if p]
+
+    def __str__(self):
+        return "".join(self.pieces)
+
+    def __len__(self):
+        return sum(map(len, self.pieces))
+
+    def __eq__(self, other):
+        return isinstance(other, (str, LargeText)) and str(self) == str(other)
+
+    __hash__ = None
+
+    def isspace(self):
+        return bool(self.pieces) and all(p.isspace() for p in self.pieces)
+
+    def count(self, char):  # one character: a piece boundary cannot split it
+        return sum(p.count(char) for p in self.pieces)
+
+    def endswith(self, suffix):  # one character, as count
+        return bool(self.pieces) and self.pieces[-1].endswith(suffix)
+
+    def rstrip(self, chars):
+        pieces = list(self.pieces)
+        while pieces and not pieces[-1].rstrip(chars):
+            pieces.pop()
+        if pieces:
+            pieces[-1] = pieces[-1].rstrip(chars)
+        return LargeText(pieces)
+
+    def __add__(self, other):
+        return LargeText(self.pieces + (other.pieces if isinstance(other, LargeText)
+                                        else [other]))
+
+
+def json_default(value):
+    """For json.dumps(default=): a LargeText as the string it is."""
+    if isinstance(value, LargeText):
+        return str(value)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def read_stdin_text(what, where, wait=None, console=None, strip_newlines=False,
+                    limit=MAX_REQUEST_BYTES):
+    """All of stdin as text (None as read_stdin_bytes), read and decoded a piece
+    at a time (TEXT_PIECE_BYTES), so that the bytes are never whole beside the
+    text: a str when it fits in one piece, else a LargeText. As decode_utf8: no
+    leading BOM, trailing newlines dropped if asked, the same errors."""
+    buffer = _readable_stdin(wait, console)
+    if buffer is None:
+        return None
+    import codecs
+
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    pieces, total, bad = [], 0, None
+    while True:
+        try:
+            chunk = buffer.read(min(TEXT_PIECE_BYTES, limit + 1 - total))
+        except OSError as e:
+            raise InputError(f"cannot read {what} from stdin: {e.strerror or e}") from None
+        total += len(chunk)
+        if total > limit:
+            raise _over(f"{what} on stdin", limit)
+        if bad is None:  # past a bad byte, read on only to tell a too big input
+            bad = _decode_piece(decoder, chunk, pieces, total - len(chunk))
+        if not chunk:
+            break
+    if bad is not None:
+        raise InputError(f"{where} is not valid UTF-8: bad byte at line {bad[1] + 1} "
+                         f"(byte offset {bad[0]})")
+    if pieces and pieces[0].startswith("\ufeff"):
+        pieces[0] = pieces[0][1:]
+    text = LargeText(pieces)
+    if strip_newlines:
+        text = text.rstrip("\n")
+    return text if len(text.pieces) > 1 else "".join(text.pieces)
+
+
+def _decode_piece(decoder, chunk, pieces, offset):
+    """Decode one chunk (b"" at the end) onto `pieces`; on invalid UTF-8, its
+    (byte offset, newlines before it) instead, with `pieces` emptied."""
+    pending = len(decoder.getstate()[0])
+    try:
+        piece = decoder.decode(chunk, final=not chunk)
+    except UnicodeDecodeError as e:
+        lines = sum(p.count("\n") for p in pieces) + e.object.count(b"\n", 0, e.start)
+        pieces.clear()
+        return offset - pending + e.start, lines
+    if piece:
+        pieces.append(piece)
+    return None
 
 
 def decode_utf8(data, where, strip_newlines=False):

@@ -5,7 +5,7 @@ Everything here fails with InputError (exit 2), before any byte is sent.
 """
 
 from msgcli.errors import InputError
-from msgcli.files import decode_utf8, read_stdin_bytes, stdin_is_terminal
+from msgcli.files import LargeText, read_stdin_text, stdin_is_terminal
 from msgcli.options import stdin_taken
 
 
@@ -16,10 +16,13 @@ def _blank(text):
 def join_prompt(stdin_text, words):
     """The user's text: stdin data first, then a blank line, then the instruction.
 
-    Built in one join: a big stdin is copied once, not once per `+`."""
+    Built in one join: a big stdin is copied once, not once per `+`; a LargeText
+    (a stdin too big to copy) is not copied at all, the instruction joins its pieces."""
     prompt = " ".join(words)
     parts = [p for p in (stdin_text, prompt) if not _blank(p)]
     if len(parts) == 2:
+        if isinstance(stdin_text, LargeText):
+            return stdin_text.rstrip("\n") + "\n\n" + prompt
         return "".join((stdin_text.rstrip("\n"), "\n\n", prompt))
     return parts[0] if parts else ""
 
@@ -60,16 +63,15 @@ def stdin_text(opts, console, has_other_input):
                              "use -f/--messages (see msgcli --help)")
         return ""
     wait = opts.stdin_timeout if has_other_input else None
-    data = read_stdin_bytes("prompt", wait=wait, console=console)
-    if data is None:
+    # join_prompt drops stdin's trailing newlines before a PROMPT: dropped as it is
+    # read, where it costs no copy of the text
+    text = read_stdin_text("prompt", "stdin", wait=wait, console=console,
+                           strip_newlines=not _blank(" ".join(opts.prompt)))
+    if text is None:
         return ""
-    # join_prompt drops stdin's trailing newlines before a PROMPT: drop them from
-    # the bytes, where it costs no copy of the text
-    text = decode_utf8(data, "stdin", strip_newlines=not _blank(" ".join(opts.prompt)))
-    del data
     if _blank(text) and not has_other_input:
         raise InputError("stdin is empty and no PROMPT was given: nothing to send")
-    if text.strip() and not opts.stdin:
+    if not _blank(text) and not opts.stdin:
         _warn_stdin_beside_files(opts, text, console)
     return text
 

@@ -7,6 +7,7 @@ makes their output identical byte for byte.
 
 import json
 
+from msgcli.files import json_default
 from msgcli.output import REDACTED
 
 
@@ -162,14 +163,14 @@ def count(opts, raw, tokens, out):
 def dry_run(opts, req, out):
     """The request that would be sent, credentials redacted."""
     if opts.json:
-        out.write(json.dumps(req.body, ensure_ascii=False, indent=2) + "\n")
+        out.write(json.dumps(req.body, ensure_ascii=False, indent=2, default=json_default) + "\n")
     else:
         lines = [f"{req.method} {req.url}"]
         for name, value in req.headers.items():
             shown = REDACTED if name.lower() in req.secret_headers else value
             lines.append(f"{name}: {shown}")
         if req.body is not None:  # a GET has none
-            lines += ["", json.dumps(req.body, ensure_ascii=False, indent=2)]
+            lines += ["", json.dumps(req.body, ensure_ascii=False, indent=2, default=json_default)]
         out.write("\n".join(lines) + "\n")
     out.close()
 

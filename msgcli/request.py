@@ -10,6 +10,7 @@ import re
 
 from msgcli import __version__, apiversion, caching, servertools
 from msgcli.errors import CredentialsError, InputError
+from msgcli.files import LargeText
 from msgcli.limits import MAX_REQUEST_BYTES, megabytes
 from msgcli.options import DEFAULT_BASE_URL, DEFAULT_MAX_TOKENS, DEFAULT_MODEL
 
@@ -77,15 +78,17 @@ _NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f]')
 
 
 def _json_pieces(text):
-    """`text` as the UTF-8 bytes of a JSON string, a piece at a time. json escapes
-    character by character, so the pieces join into exactly json.dumps(text)."""
+    """`text` (a str or a LargeText) as the UTF-8 bytes of a JSON string, a piece at
+    a time. json escapes character by character, so the pieces join into exactly
+    json.dumps(str(text))."""
     yield b'"'
-    for start in range(0, len(text), _PIECE):
-        piece = text[start:start + _PIECE]
-        if piece.isascii() and not _NEEDS_ESCAPE.search(piece):
-            yield piece.encode("ascii")
-        else:
-            yield json.dumps(piece, ensure_ascii=False)[1:-1].encode("utf-8")
+    for whole in text.pieces if isinstance(text, LargeText) else (text,):
+        for start in range(0, len(whole), _PIECE):
+            piece = whole[start:start + _PIECE]
+            if piece.isascii() and not _NEEDS_ESCAPE.search(piece):
+                yield piece.encode("ascii")
+            else:
+                yield json.dumps(piece, ensure_ascii=False)[1:-1].encode("utf-8")
     yield b'"'
 
 
@@ -126,7 +129,8 @@ def encode_body(body):
             return {k: set_aside(v) for k, v in value.items()}
         if isinstance(value, list):
             return [set_aside(v) for v in value]
-        if isinstance(value, str) and len(value) >= _LARGE_STRING:
+        if isinstance(value, LargeText) or \
+                isinstance(value, str) and len(value) >= _LARGE_STRING:
             large.append(value)
             return f"{mark}{len(large) - 1}\ue000"
         return value

@@ -2,14 +2,17 @@
 (inputs.decode_utf8): the bytes sent and the text read are what the simple way
 (json.dumps, bytes.decode, str.rstrip and +) gives."""
 
+import io
 import json
 import os
+import sys
+import tracemalloc
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from msgcli import request
+from msgcli import files, request
 from msgcli.errors import InputError
 from msgcli.files import decode_utf8
 from msgcli.inputs import join_prompt
@@ -75,3 +78,88 @@ def test_stdin_joins_with_the_prompt_as_before(text, bom, words):
 def test_decode_error_names_the_line_and_offset_in_the_file():
     with pytest.raises(InputError, match=r"line 2 \(byte offset 8\)"):
         decode_utf8(b"\xef\xbb\xbfab\ncd\xff", "stdin")
+
+
+def stdin_of(data):
+    return io.TextIOWrapper(io.BytesIO(data), encoding="utf-8")
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(st.lists(st.sampled_from([b"a", b"\n", b" ", b"\xef\xbb\xbf", "é".encode(),
+                                 "€".encode(), "😀".encode(), b"\xff", b"\xe2\x82",
+                                 b"\xc3"]), max_size=14),
+       st.booleans(), st.integers(1, 5))
+def test_stdin_read_in_pieces_is_stdin_decoded_whole(parts, strip, piece):
+    """The same text, or the same error, as decoding all of stdin at once, wherever
+    the pieces split it (inside a character, a BOM, a run of newlines)."""
+    data = b"".join(parts)
+    try:
+        expected = decode_utf8(data, "stdin", strip_newlines=strip)
+    except InputError as e:
+        expected = e
+    old_stdin, old_piece = sys.stdin, files.TEXT_PIECE_BYTES
+    sys.stdin, files.TEXT_PIECE_BYTES = stdin_of(data), piece
+    try:
+        got = files.read_stdin_text("prompt", "stdin", strip_newlines=strip)
+    except InputError as e:
+        got = e
+    finally:
+        sys.stdin, files.TEXT_PIECE_BYTES = old_stdin, old_piece
+    if isinstance(expected, InputError):
+        assert isinstance(got, InputError) and str(got) == str(expected)
+    else:
+        assert str(got) == expected
+        assert isinstance(got, str if len(data) <= piece else (str, files.LargeText))
+
+
+def test_stdin_over_the_limit_is_refused_in_pieces(monkeypatch):
+    """Read up to the limit and one byte more, never further (an endless stdin is
+    refused, not held), and too big is said before not UTF-8."""
+    monkeypatch.setattr(sys, "stdin", stdin_of(b"\xff" + b"a" * 40))
+    monkeypatch.setattr(files, "TEXT_PIECE_BYTES", 8)
+    with pytest.raises(InputError, match="over"):
+        files.read_stdin_text("prompt", "stdin", limit=32)
+    assert sys.stdin.buffer.tell() == 33
+    monkeypatch.setattr(sys, "stdin", stdin_of(b"a" * 32))
+    assert str(files.read_stdin_text("prompt", "stdin", limit=32)) == "a" * 32
+
+
+BIG = ("\ufeff" + "x" * (files.TEXT_PIECE_BYTES - 1) + "é" + "line é😀\n" * 200_000
+       + "\n\n").encode()
+
+
+def test_big_stdin_is_sent_as_read(api, invoke):
+    api.reply()
+    assert invoke(["Summarize"], input=BIG).code == 0
+    sent = api.bodies()[0]["messages"][0]["content"]
+    assert sent == old_join(BIG, ["Summarize"])
+
+
+@pytest.mark.parametrize("args", [["--dry-run", "--json"], ["-c", "{dir}/c.json"]])
+def test_big_stdin_shown_and_saved_as_one_string(api, invoke, tmp_path, args):
+    api.reply()
+    r = invoke([a.format(dir=tmp_path) for a in args] + ["Summarize"], input=BIG)
+    assert r.code == 0
+    shown = json.loads(r.stdout) if "--dry-run" in args else \
+        {"messages": json.loads((tmp_path / "c.json").read_text())}
+    assert shown["messages"][0]["content"] == old_join(BIG, ["Summarize"])
+
+
+def test_big_stdin_is_never_held_twice(monkeypatch):
+    """From stdin to the last byte of the request body, the prompt exists once:
+    read and decoded a piece at a time, joined with the PROMPT without a copy,
+    encoded a piece at a time. (What Python allocates, not RSS: no timing.)"""
+    size = 8 * 1024 * 1024
+    monkeypatch.setattr(sys, "stdin", stdin_of(b"The quick brown fox.\n" * (size // 21)))
+    tracemalloc.start()
+    try:
+        text = join_prompt(files.read_stdin_text("prompt", "stdin", strip_newlines=True),
+                           ["Summarize"])
+        body = request.encode_body({"messages": [{"role": "user", "content": text}]})
+        sent = sum(len(chunk) for chunk in body)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert isinstance(text, files.LargeText)
+    assert sent > size - 42
+    assert peak < 1.25 * size, f"{peak / size:.2f} times the input at the peak"
