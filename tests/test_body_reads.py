@@ -3,12 +3,6 @@ every framing (chunked, Content-Length, until the connection closes), with the
 guarded shortcuts on and off (msgcli.chunked, msgcli.bodyread). Each must give the
 same bytes, give them out as they arrive, and refuse a body cut short."""
 
-import os
-import select
-import subprocess
-import sys
-import threading
-import time
 
 import pytest
 from click.testing import CliRunner
@@ -16,10 +10,11 @@ from click.testing import CliRunner
 from msgcli import bodyread, chunked
 from msgcli.cli import cli
 from msgcli.status import ExitStatus
-from tests.conftest import _RUNNER_KWARGS, REPO, assert_no_secret, clean_env
-from tests.scripted_server import Pause, ScriptedServer, Sleep, sse_response
+from tests.conftest import _RUNNER_KWARGS, clean_env
+from tests.scripted_server import ScriptedServer, Sleep, sse_response
 from tests.sse import events_to_sse, text_stream
 from tests.test_fast_path import cut, run_on_reads
+from tests.test_streaming import assert_printed_while_held
 
 FRAMINGS = ["chunked", "length", "close"]
 PUBLIC_READ1 = hasattr(__import__("urllib3").HTTPResponse, "read1")  # urllib3 2.2+
@@ -75,36 +70,8 @@ def test_every_framing_and_reader_gives_the_same_bytes(monkeypatch, framing, fas
 @pytest.mark.parametrize("fast", [True, False], ids=["shortcuts", "public"])
 @pytest.mark.parametrize("framing", FRAMINGS)
 def test_a_held_stream_is_printed_as_it_arrives(framing, fast):
-    """The server holds the rest for up to 60 s; the first delta must be printed
-    within 10 (the bound guards a hang, it is not a timing assertion)."""
-    go_on = threading.Event()
-    events = text_stream(["FIRST ", "second"])
-    first, rest = events_to_sse(events[:3]), events_to_sse(events[3:])
-    server = ScriptedServer([framed([first, Pause(go_on, timeout=60), rest], framing)])
-    try:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "msgcli", "--stream", "Hi"], stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO,
-            env=clean_env(server.url, MSGCLI_NO_FAST_PATH=None if fast else "1"))
-        seen = b""
-        deadline = time.monotonic() + 10
-        fd = proc.stdout.fileno()
-        while b"FIRST" not in seen and time.monotonic() < deadline:
-            if select.select([fd], [], [], deadline - time.monotonic())[0]:
-                chunk = os.read(fd, 100)
-                if not chunk:
-                    break
-                seen += chunk
-        held = not go_on.is_set()
-        go_on.set()
-        out, err = proc.communicate(timeout=30)
-        assert_no_secret(out, err)
-    finally:
-        go_on.set()
-        server.close()
-    assert held and b"FIRST" in seen, "the first delta did not arrive while the stream was held"
-    assert proc.returncode == 0, err
-    assert seen + out == b"FIRST second\n"
+    assert_printed_while_held(lambda pieces: framed(pieces, framing),
+                              MSGCLI_NO_FAST_PATH=None if fast else "1")
 
 
 @pytest.mark.parametrize("fast", [True, False], ids=["shortcuts", "public"])

@@ -248,19 +248,21 @@ def test_accumulator_assembles_tool_json_split_across_deltas():
 
 # -- flushing and closed readers ---------------------------------------------------
 
-def test_output_is_flushed_before_the_stream_ends(api):
+def assert_printed_while_held(respond, **env):
+    """`msgcli --stream Hi` against a server that sends the first delta, then holds
+    the rest for up to 60 s: the first delta must be on stdout within 10 (a bound
+    against a hang, not a timing assertion). `respond(pieces)` frames the reply."""
+    from tests.scripted_server import ScriptedServer
+
     go_on = threading.Event()
     events = text_stream(["FIRST ", "second"])
     first, rest = events_to_sse(events[:3]), events_to_sse(events[3:])
-    from tests.scripted_server import ScriptedServer
-
-    # The server holds the rest for up to 60 s; the first delta must arrive within 10.
-    server = ScriptedServer([sse_response([first, Pause(go_on, timeout=60), rest])])
+    server = ScriptedServer([respond([first, Pause(go_on, timeout=60), rest])])
     try:
         proc = subprocess.Popen(
             [sys.executable, "-m", "msgcli", "--stream", "Hi"], stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO,
-            env=clean_env(server.url))
+            env=clean_env(server.url, **env))
         seen = b""
         deadline = time.monotonic() + 10
         fd = proc.stdout.fileno()
@@ -281,6 +283,10 @@ def test_output_is_flushed_before_the_stream_ends(api):
     assert held and b"FIRST" in seen, "the first delta did not arrive while the stream was held"
     assert proc.returncode == 0, err
     assert seen + out == b"FIRST second\n"
+
+
+def test_output_is_flushed_before_the_stream_ends():
+    assert_printed_while_held(sse_response)
 
 
 def test_reader_closing_early_exits_141_quietly(api):
