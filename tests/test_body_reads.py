@@ -13,7 +13,7 @@ from msgcli.status import ExitStatus
 from tests.conftest import _RUNNER_KWARGS, clean_env
 from tests.scripted_server import ScriptedServer, Sleep, sse_response
 from tests.sse import events_to_sse, text_stream
-from tests.test_fast_path import cut, run_on_reads
+from tests.test_fast_path import FakeRaw, FakeResponse, cut, run_on_reads
 from tests.test_streaming import assert_printed_while_held
 
 FRAMINGS = ["chunked", "length", "close"]
@@ -106,22 +106,7 @@ def test_a_stream_cut_at_its_content_length_is_whole():
 
 
 def test_http_client_read1_steps_aside_when_the_reply_is_not_as_expected():
-    class Raw:
-        chunked = False
-        length_remaining = None
-
-        def __init__(self, inner, told=0):
-            self._fp = inner
-            self._told = told
-
-        def tell(self):
-            return self._told
-
-    class Resp:
-        def __init__(self, raw):
-            self.raw = raw
-
-    assert bodyread.http_client_read1(Resp(Raw(object()))) is None
-    assert bodyread.http_client_read1(Resp(Raw(None))) is None
-    assert bodyread.http_client_read1(Resp(object())) is None
-    assert bodyread.http_client_read1(Resp(Raw(None)), fast=False) is None
+    assert bodyread.http_client_read1(FakeResponse(FakeRaw(object()))) is None
+    assert bodyread.http_client_read1(FakeResponse(FakeRaw(None))) is None
+    assert bodyread.http_client_read1(FakeResponse(object())) is None
+    assert bodyread.http_client_read1(FakeResponse(FakeRaw(None)), fast=False) is None

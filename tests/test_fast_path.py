@@ -375,19 +375,27 @@ def test_both_readers_over_a_socket(monkeypatch, raw_reads, runs, args):
     assert result.stdout_bytes == expected.stdout_bytes
 
 
+class FakeRaw:
+    """A reply's urllib3 response as the readers' guards see it: what `_fp` holds,
+    what tell() says, neither chunked nor counting down a Content-Length."""
+
+    chunked = False
+    length_remaining = None
+
+    def __init__(self, inner, told=0):
+        self._fp = inner
+        self._told = told
+
+    def tell(self):
+        return self._told
+
+
+class FakeResponse:
+    def __init__(self, raw):
+        self.raw = raw
+
+
 def test_raw_reader_steps_aside_when_the_reply_is_not_fresh():
-    class Raw:
-        def __init__(self, inner, told=0):
-            self._fp = inner
-            self._told = told
-
-        def tell(self):
-            return self._told
-
-    class Resp:
-        def __init__(self, raw):
-            self.raw = raw
-
-    assert chunked.raw_chunked_read(Resp(Raw(object()))) is None
-    assert chunked.raw_chunked_read(Resp(Raw(None))) is None
-    assert chunked.raw_chunked_read(Resp(object())) is None
+    assert chunked.raw_chunked_read(FakeResponse(FakeRaw(object()))) is None
+    assert chunked.raw_chunked_read(FakeResponse(FakeRaw(None))) is None
+    assert chunked.raw_chunked_read(FakeResponse(object())) is None
