@@ -99,9 +99,11 @@ class TextRuns:
         if not self._parser.between_events() or len(data) - start > self._parser.limit:
             return start, 0, 0
         found = _framed(data, start)
-        if found is None or not self._give(*found[::2]):
+        if found is None:
             return start, 0, 0
         digits, end, texts = found
+        if not self._give(digits, texts):
+            return start, 0, 0
         body = sum(map(len, texts)) + len(texts) * _event_bytes(digits)
         return end, len(texts), body
 
