@@ -21,7 +21,7 @@ def main():
     _run_thresholds[:] = gc.get_threshold()
     gc.set_threshold(STARTUP_GC_THRESHOLD)
     try:
-        from msgcli.cli import cli
+        from msgcli.cli.command import cli
 
         cli.main(prog_name="msgcli")
     except KeyboardInterrupt:
@@ -43,7 +43,7 @@ def end_of_startup():
     survives is frozen: no later collection examines it again (gc.freeze's own
     use). The run collects at the default threshold, so a long one (a stream,
     --jsonl) frees its reference cycles as it goes. Nothing to do when main()
-    did not start the process (msgcli.cli used alone, as the tests do)."""
+    did not start the process (msgcli.cli.command used alone, as the tests do)."""
     if _run_thresholds:
         gc.set_threshold(*_run_thresholds)
         del _run_thresholds[:]

@@ -7,24 +7,29 @@ parts make one answer and one assistant turn. --deadline bounds the steps up to
 the end of the answer: saving what was received is never cut short.
 
 Each step is a call into the module that owns it. Nothing here catches a failure:
-steps raise, and msgcli.failures turns what they raise into a line and a status.
+steps raise, and msgcli.cli.failure_gate turns what they raise into a line and a status.
 """
 
 import signal
 import time
 from contextlib import contextmanager
 
-from msgcli import conversation, files, inputs, render, reply, request, servertools, status
+from msgcli import status
+from msgcli.api import reply, request, server_tools
 from msgcli.errors import BadResponseError
-from msgcli.output import Collector, Stdout
+from msgcli.inputs import conversation
+from msgcli.inputs import reading as inputs_reading
+from msgcli.inputs import turn as inputs_turn
+from msgcli.output import render
+from msgcli.output.console import Collector, Stdout
 from msgcli.status import ExitStatus
-from msgcli.waits import alarm
+from msgcli.wire.waits import alarm
 
 
 def credentials(opts=None, console=None):
     """files.credentials for these options; a key read from a file joins the
     redactor at once."""
-    keys = files.credentials(opts.api_key_file if opts is not None else None)
+    keys = inputs_reading.credentials(opts.api_key_file if opts is not None else None)
     if console is not None:
         console.redactor.add(keys[0])
     return keys
@@ -50,7 +55,7 @@ def _run(opts, console, deadline=None):
     with alarm(None if deadline is None else deadline - time.monotonic()) as timer:
         keys = credentials(opts, console)
         history = conversation.read(opts)
-        turn = inputs.user_turn(opts, console, history)
+        turn = inputs_turn.user_turn(opts, console, history)
         req = request.build(opts, history, turn, keys, console.redactor)
         out = (Collector if opts.output else Stdout)(console.redactor)
         console.answer = out
@@ -58,8 +63,8 @@ def _run(opts, console, deadline=None):
             render.dry_run(opts, req, out)
             return ExitStatus.OK
         req.require_credentials()
-        from msgcli.models import lifecycle_note
-        from msgcli.transport import Transport
+        from msgcli.api.models import lifecycle_note
+        from msgcli.wire.transport import Transport
 
         note = lifecycle_note(req.body.get("model"), is_default=opts.model is None and
                               req.body.get("model") == request.DEFAULT_MODEL)
@@ -80,7 +85,7 @@ def _finish(opts, message, console, out, history, turn, request_id=None):
             conversation.write_atomic(opts.output, out.text(), "output file")
         return ExitStatus.OK
     if opts.citations:
-        for line in servertools.citation_lines(message):
+        for line in server_tools.citation_lines(message):
             console.raw(line + "\n")
     code = conclude(opts, message, console, request_id)
     if opts.output and code == ExitStatus.OK:
@@ -95,20 +100,20 @@ def converse(opts, req, transport, out, console):
     """exchange(), and while the reply pauses its turn, the conversation sent back
     with the turn so far; returns the parts as one message."""
     message = exchange(opts, req, transport, out, console)
-    for part in range(1, servertools.MAX_CONTINUATIONS + 1):
+    for part in range(1, server_tools.MAX_CONTINUATIONS + 1):
         if message is None or message.get("stop_reason") != "pause_turn":
             break
-        body = dict(req.body, messages=servertools.continuation(
+        body = dict(req.body, messages=server_tools.continuation(
             req.body["messages"], opts.prefill, message.get("content") or []))
         later = exchange(opts, request.Request(req.url, req.headers, body,
                                                request.encode_body(body)),
                          transport, out, console, part=part)
-        message = servertools.merge(message, later)
+        message = server_tools.merge(message, later)
     return message
 
 
 def list_models(opts, console):
-    from msgcli import models
+    from msgcli.api import models
 
     headers = request.build_headers(opts.api_version, *credentials(), opts.beta,
                                     opts.header)
@@ -163,7 +168,7 @@ def conclude(opts, message, console, request_id=None):
     """The exit status of a reply, with its usage and any note on stderr."""
     code, note = outcome(opts, message)
     if opts.usage_json:
-        from msgcli.usage import json_line
+        from msgcli.api.usage import json_line
 
         console.raw(json_line(message, request_id, opts.cost, opts.model) + "\n")
     elif opts.usage or opts.cost is not None:
@@ -190,7 +195,7 @@ def outcome(opts, message):
 def terminable():
     """While a request runs, SIGTERM unwinds like Ctrl-C, so that nothing is left
     half-written; before that, its default action (exit 143) is already right."""
-    from msgcli.failures import on_sigterm
+    from msgcli.cli.failure_gate import on_sigterm
 
     try:
         previous = signal.signal(signal.SIGTERM, on_sigterm)

@@ -1,7 +1,7 @@
 """The failures msgcli reports: each carries its exit status and one line of text.
 
 They are raised where a failure is found and turned into output in one place,
-msgcli.failures.
+msgcli.cli.failure_gate.
 """
 
 from msgcli.status import ExitStatus
@@ -51,7 +51,7 @@ class ApiError(MsgcliError):
 
     def __init__(self, exit_code, http_status, error_type, message, request_id,
                  attempts=1, note=None):
-        from msgcli.output import one_line
+        from msgcli.output.console import one_line
 
         # all three come from the server: shown as one line, control characters escaped
         error_type, message, request_id = (one_line(v) if v else v for v in
@@ -72,7 +72,7 @@ class ApiError(MsgcliError):
             parts.append(f"; {note}")
         hint = None
         if http_status in (400, None):
-            from msgcli import hints  # only an API error needs the table
+            from msgcli.api import hints  # only an API error needs the table
 
             hint = hints.for_message(message)
         if hint is None and not note:  # a note already says what to change

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from msgcli.cli import cli
+from msgcli.cli.command import cli
 from tests.scripted_server import ScriptedServer
 
 FAKE_KEY = "sk-ant-api03-FAKE-KEY-for-tests-0123456789abcdef"

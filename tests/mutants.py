@@ -13,22 +13,22 @@ import subprocess
 import sys
 
 MUTANTS = [
-    "msgcli.render:TextRenderer.feed", "msgcli.render:TextRenderer.finish",
-    "msgcli.render:TextRenderer._start", "msgcli.render:TextRenderer._emit",
-    "msgcli.render:text_renderer", "msgcli.render:whole", "msgcli.render:stream",
-    "msgcli.render:count", "msgcli.render:dry_run", "msgcli.render:usage_line",
-    "msgcli.render:tool_calls", "msgcli.render:compact_json",
-    "msgcli.conversation:save", "msgcli.conversation:write_atomic",
-    "msgcli.conversation:assistant_turn", "msgcli.conversation:dumps",
-    "msgcli.output:Stdout.write", "msgcli.output:Stdout.flush", "msgcli.output:Stdout.close",
-    "msgcli.output:Collector.write", "msgcli.output:Collector.text",
+    "msgcli.output.render:TextRenderer.feed", "msgcli.output.render:TextRenderer.finish",
+    "msgcli.output.render:TextRenderer._start", "msgcli.output.render:TextRenderer._emit",
+    "msgcli.output.render:text_renderer", "msgcli.output.render:whole", "msgcli.output.render:stream",
+    "msgcli.output.render:count", "msgcli.output.render:dry_run", "msgcli.output.render:usage_line",
+    "msgcli.output.render:tool_calls", "msgcli.output.render:compact_json",
+    "msgcli.inputs.conversation:save", "msgcli.inputs.conversation:write_atomic",
+    "msgcli.inputs.conversation:assistant_turn", "msgcli.inputs.conversation:dumps",
+    "msgcli.output.console:Stdout.write", "msgcli.output.console:Stdout.flush", "msgcli.output.console:Stdout.close",
+    "msgcli.output.console:Collector.write", "msgcli.output.console:Collector.text",
     # issue 17
-    "msgcli.caching:mark_breakpoints", "msgcli.caching:show_thinking",
-    "msgcli.servertools:continuation", "msgcli.servertools:merge",
-    "msgcli.servertools:paired", "msgcli.servertools:citation_lines",
-    "msgcli.usage:json_line", "msgcli.usage:cost", "msgcli.apiversion:check",
-    "msgcli.hints:for_message", "msgcli.models:lifecycle_note", "msgcli.models:fetch",
-    "msgcli.models:write_cache", "msgcli.waits:WaitLimits.refuse",
+    "msgcli.api.caching:mark_breakpoints", "msgcli.api.caching:show_thinking",
+    "msgcli.api.server_tools:continuation", "msgcli.api.server_tools:merge",
+    "msgcli.api.server_tools:paired", "msgcli.api.server_tools:citation_lines",
+    "msgcli.api.usage:json_line", "msgcli.api.usage:cost", "msgcli.api.versions:check",
+    "msgcli.api.hints:for_message", "msgcli.api.models:lifecycle_note", "msgcli.api.models:fetch",
+    "msgcli.api.models:write_cache", "msgcli.wire.waits:WaitLimits.refuse",
 ]
 
 PLUGIN = """
@@ -52,7 +52,7 @@ def main():
     survivors = []
     # the control: a new attribute that nothing calls; its run must pass, or "caught"
     # would mean nothing
-    control = "msgcli.output:Collector.mutation_control"
+    control = "msgcli.output.console:Collector.mutation_control"
     with tempfile.TemporaryDirectory() as folder:
         with open(os.path.join(folder, "mutant_plugin.py"), "w") as f:
             f.write(PLUGIN)

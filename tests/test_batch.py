@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from msgcli import batch_run
-from msgcli.options import DEFAULT_MODEL
+from msgcli.batch import commands
+from msgcli.cli.options import DEFAULT_MODEL
 from tests.batch_server import BatchEngine, answer, errored, full_message
 from tests.conftest import REPO, assert_no_secret, clean_env, message
 from tests.spec import assert_valid
@@ -26,7 +26,7 @@ def engine(api):
 def waits(monkeypatch):
     """The poll waits msgcli asks for, recorded instead of slept."""
     recorded = []
-    monkeypatch.setattr(batch_run, "sleep", recorded.append)
+    monkeypatch.setattr(commands, "sleep", recorded.append)
     return recorded
 
 
@@ -204,7 +204,7 @@ def test_wait_honours_retry_after_on_polls(invoke, api, waits):
 
 
 def test_every_call_is_retried_on_529(invoke, api, waits, monkeypatch):
-    monkeypatch.setattr("msgcli.transport.INITIAL_BACKOFF", 0.01)
+    monkeypatch.setattr("msgcli.wire.transport.INITIAL_BACKOFF", 0.01)
     engine = BatchEngine(api, polls=1, fail_first=True)
     a = engine.add(requests_for(["1"]))
     r = invoke(["-v", "--batch-results", a, "--wait"])
@@ -230,7 +230,7 @@ def test_the_wait_gives_up_after_failures_in_a_row(invoke, api, waits):
     a = engine.add(requests_for(["1"]))
     r = invoke(["--retries", "0", "--batch-results", a, "--wait"])
     assert r.code == 13, r
-    assert len(engine.calls) == batch_run.POLL_MAX_FAILURES
+    assert len(engine.calls) == commands.POLL_MAX_FAILURES
     assert r.stderr.splitlines()[-1].startswith("msgcli: API error HTTP 503")
     assert r.stderr.endswith(f"nothing was canceled: get the results with msgcli "
                              f"--batch-results {a} --wait\n")
@@ -359,7 +359,7 @@ def test_batch_params_are_what_jsonl_sends(invoke, api):
 
 @pytest.mark.parametrize("count, sizes", [(6, [3, 3]), (7, [3, 3, 1]), (3, [3])])
 def test_split_at_the_request_limit(invoke, engine, monkeypatch, count, sizes):
-    monkeypatch.setattr("msgcli.limits.MAX_BATCH_REQUESTS", 3)
+    monkeypatch.setattr("msgcli.api.limits.MAX_BATCH_REQUESTS", 3)
     text = "".join(json.dumps(f"prompt {n}") + "\n" for n in range(1, count + 1))
     r = invoke(["--jsonl", "--batch"], input=text.encode())
     assert r.code == 0, r
@@ -377,7 +377,7 @@ def test_split_at_the_size_limit(invoke, engine, monkeypatch):
         "model": DEFAULT_MODEL, "max_tokens": 4096,
         "messages": [{"role": "user", "content": "x" * 1000}]}}, separators=(",", ":")))
     limit = len('{"requests":[]}') + 4 * one + 3
-    monkeypatch.setattr("msgcli.limits.MAX_BATCH_BYTES", limit)
+    monkeypatch.setattr("msgcli.api.limits.MAX_BATCH_BYTES", limit)
     r = invoke(["--jsonl", "--batch"], input=text.encode())
     assert r.code == 0, r
     assert [len(b["requests"]) for b in engine.creates] == [4, 4, 2]
@@ -389,10 +389,11 @@ def test_split_at_the_size_limit(invoke, engine, monkeypatch):
 def test_the_100000_boundary_itself(monkeypatch):
     """At the real limit (no monkeypatch): 100,000 requests fit in one batch and
     the next one starts a second, with tiny requests to keep the test quick."""
-    from msgcli import batches, limits
+    from msgcli.api import limits
+    from msgcli.batch import endpoints as batch_endpoints
 
     assert limits.MAX_BATCH_REQUESTS == 100_000
-    with batches.Spool() as spool:
+    with batch_endpoints.Spool() as spool:
         for n in range(100_001):
             spool.add(str(n), [b"{}"])
         assert [len(spool.custom_ids(i)) for i in range(len(spool.batches))] == \
@@ -444,7 +445,7 @@ def test_batch_wait_prints_results_in_input_order(invoke, api, waits):
 
 def test_batch_wait_all_succeeded_exit_0_across_split_batches(invoke, api, waits,
                                                               monkeypatch):
-    monkeypatch.setattr("msgcli.limits.MAX_BATCH_REQUESTS", 2)
+    monkeypatch.setattr("msgcli.api.limits.MAX_BATCH_REQUESTS", 2)
     engine = BatchEngine(api, polls=2)
     names = ["zeta", "alpha", "mid", "beta", "omega"]
     text = "".join(json.dumps({"custom_id": n, "messages": [
@@ -458,7 +459,7 @@ def test_batch_wait_all_succeeded_exit_0_across_split_batches(invoke, api, waits
 
 
 def test_a_failure_after_a_batch_was_submitted_names_it(invoke, api, monkeypatch):
-    monkeypatch.setattr("msgcli.limits.MAX_BATCH_REQUESTS", 1)
+    monkeypatch.setattr("msgcli.api.limits.MAX_BATCH_REQUESTS", 1)
     engine = BatchEngine(api)
     text = json.dumps("a") + "\n" + json.dumps("b") + "\n"
     creates = []
@@ -535,7 +536,7 @@ def test_no_key_is_exit_11_before_submitting(invoke, engine):
 
 
 def test_progress_on_a_terminal_from_request_counts(invoke, api, waits, monkeypatch):
-    monkeypatch.setattr("msgcli.output.Console.is_terminal", lambda self: True)
+    monkeypatch.setattr("msgcli.output.console.Console.is_terminal", lambda self: True)
     engine = BatchEngine(api, polls=3)
     a = engine.add(requests_for(["1", "2"]))
     r = invoke(["--batch-results", a, "--wait"])
@@ -572,7 +573,7 @@ def test_ctrl_c_while_waiting_after_a_submit(api, tmp_path):
 def test_results_are_read_as_they_arrive():
     """split_lines yields each line as soon as its end arrives, so a results file is
     never gathered whole (and a line split across reads is joined once)."""
-    from msgcli.batches import split_lines
+    from msgcli.batch.endpoints import split_lines
 
     def chunks():
         yield b'{"a":1}\r\n{"b"'
@@ -586,7 +587,7 @@ def test_results_are_read_as_they_arrive():
 
 
 def test_a_results_line_over_the_limit_is_refused(monkeypatch):
-    from msgcli.batches import split_lines
+    from msgcli.batch.endpoints import split_lines
     from msgcli.errors import BadResponseError
 
     with pytest.raises(BadResponseError, match="over"):
@@ -613,8 +614,8 @@ def test_usage_totals_with_u(invoke, engine):
 
 
 def test_a_create_retried_after_529_sends_the_whole_body_again(invoke, api, monkeypatch):
-    monkeypatch.setattr("msgcli.transport.INITIAL_BACKOFF", 0.01)
-    monkeypatch.setattr("msgcli.limits.MAX_BATCH_REQUESTS", 2)
+    monkeypatch.setattr("msgcli.wire.transport.INITIAL_BACKOFF", 0.01)
+    monkeypatch.setattr("msgcli.api.limits.MAX_BATCH_REQUESTS", 2)
     engine = BatchEngine(api, fail_first=True)
     r = invoke(["--jsonl", "--batch"], input=INPUT.encode())
     assert r.code == 0, r
@@ -632,7 +633,7 @@ def test_a_full_temporary_disk_is_exit_2_naming_it(invoke, engine, monkeypatch):
         def write(self, data):
             raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr("msgcli.batches.tempfile.TemporaryFile", lambda **_: Full())
+    monkeypatch.setattr("msgcli.batch.endpoints.tempfile.TemporaryFile", lambda **_: Full())
     r = invoke(["--jsonl", "--batch"], input=INPUT.encode())
     assert r.code == 2, r
     assert "cannot use a temporary file for the requests" in r.stderr
@@ -694,7 +695,8 @@ def test_results_are_bounded_by_their_request_count_not_the_stream_cap(invoke, e
                                                                       monkeypatch):
     """A big batch's results outgrow the cap on one event stream: they are bounded
     per line and by the request count instead."""
-    from msgcli import limits, transport
+    from msgcli.api import limits
+    from msgcli.wire import transport
 
     limits_seen = []
     original = transport.Transport.iter_chunks

@@ -1,15 +1,15 @@
 """Reading a reply's body over a real socket on this urllib3 (CI runs 1.26 and 2):
 every framing (chunked, Content-Length, until the connection closes), with the
-guarded shortcuts on and off (msgcli.chunked, msgcli.bodyread). Each must give the
+guarded shortcuts on and off (msgcli.wire.chunked, msgcli.wire.bodyread). Each must give the
 same bytes, give them out as they arrive, and refuse a body cut short."""
 
 
 import pytest
 from click.testing import CliRunner
 
-from msgcli import bodyread, chunked
-from msgcli.cli import cli
+from msgcli.cli.command import cli
 from msgcli.status import ExitStatus
+from msgcli.wire import bodyread, chunked
 from tests.conftest import _RUNNER_KWARGS, clean_env
 from tests.scripted_server import ScriptedServer, Sleep, sse_response
 from tests.sse import events_to_sse, text_stream

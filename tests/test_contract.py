@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from msgcli import render
+from msgcli.output import render
 from tests.conftest import REPO, assert_no_secret, clean_env, message
 from tests.scripted_server import plain_response, sse_response
 from tests.sse import events_to_sse, text_stream
@@ -102,11 +102,11 @@ def test_environment_value_that_is_not_utf8_names_its_variable(api):
 
 def test_ctrl_c_while_modules_load_is_130_and_quiet():
     """Deterministic stand-in for Ctrl-C in the first milliseconds: the interrupt
-    arrives while msgcli.cli (and click with it) is being imported."""
+    arrives while msgcli.cli.command (and click with it) is being imported."""
     code = ("import sys\n"
             "class Interrupt:\n"
             "    def find_spec(self, name, path=None, target=None):\n"
-            "        if name == 'msgcli.cli':\n"
+            "        if name == 'msgcli.cli.command':\n"
             "            raise KeyboardInterrupt\n"
             "sys.meta_path.insert(0, Interrupt())\n"
             "import msgcli\n"
@@ -190,7 +190,7 @@ def test_msgcli_debug_shows_the_traceback(api, monkeypatch):
     api.reply()
     from click.testing import CliRunner
 
-    from msgcli.cli import cli
+    from msgcli.cli.command import cli
 
     result = CliRunner().invoke(cli, ["Hi"], env=clean_env(api.base, MSGCLI_DEBUG="1"))
     assert isinstance(result.exception, RuntimeError)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from msgcli.options import DEFAULT_MODEL
+from msgcli.cli.options import DEFAULT_MODEL
 from tests.conftest import FAKE_KEY, FAKE_TOKEN, message
 from tests.spec import assert_valid
 
@@ -363,7 +363,7 @@ def test_stream_from_environment(api, invoke):
 
 
 def test_every_option_has_its_msgcli_variable():
-    from msgcli.cli import cli
+    from msgcli.cli.command import cli
 
     for param in cli.params:
         longest = max(param.opts, key=len)

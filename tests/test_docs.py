@@ -8,8 +8,8 @@ import subprocess
 import pytest
 from click.testing import CliRunner
 
-from msgcli import options
-from msgcli.cli import cli
+from msgcli.cli import options
+from msgcli.cli.command import cli
 from msgcli.status import EXIT_STATUS_MEANINGS, ExitStatus
 from tests.conftest import REPO
 
@@ -121,7 +121,7 @@ def _default_row(text, option):
     ("--parallel", options.DEFAULT_PARALLEL),
 ])
 def test_documented_defaults_are_the_real_ones(where, option, value):
-    """Each default lives in msgcli/options.py; the docs must say the same."""
+    """Each default lives in msgcli/cli/options.py; the docs must say the same."""
     row = _default_row(README if where == "README" else MAN, option)
     shown = f"{value:g}" if isinstance(value, float) else str(value)
     # roff markup (.BR, quotes, line breaks) may stand between "default" and the value

@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from msgcli.cli import cli
+from msgcli.cli.command import cli
 from tests.conftest import FAKE_KEY, REPO, assert_no_secret, clean_env, message
 from tests.sse import events_to_sse, text_stream
 

@@ -1,10 +1,10 @@
-"""The fast path (msgcli.fastpath, msgcli.chunked) against the plain path.
+"""The fast path (msgcli.stream.fastpath, msgcli.wire.chunked) against the plain path.
 
 A differential fuzz: random event streams, cut into network reads anywhere, are run
 through the whole command twice, once with MSGCLI_NO_FAST_PATH=1, and must give the
 same stdout bytes, stderr and exit status. The reads are delivered by a stand-in
 Transport, so that the cuts are exactly the ones drawn; the same streams are also sent
-chunk-framed through msgcli.chunked's decoder, whose reads the fast path may take
+chunk-framed through msgcli.wire.chunked's decoder, whose reads the fast path may take
 before they are decoded. The socket path (urllib3's public reads and the raw chunked
 reader) is compared separately below.
 """
@@ -22,9 +22,10 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from msgcli import chunked, fastpath
-from msgcli import transport as transport_module
-from msgcli.cli import cli
+from msgcli.cli.command import cli
+from msgcli.stream import fastpath
+from msgcli.wire import chunked
+from msgcli.wire import transport as transport_module
 from tests.conftest import _RUNNER_KWARGS, FAKE_KEY, Result, assert_no_secret, clean_env
 from tests.scripted_server import ScriptedServer, Sleep, sse_response
 from tests.sse import events_to_sse, text_stream
@@ -47,7 +48,7 @@ class _Response:
 
 def _fake_transport(reads, chunked_body=False):
     """A Transport whose stream is `reads`: decoded bytes, or with `chunked_body` a
-    chunked body's raw reads, decoded by msgcli.chunked as the raw reader does."""
+    chunked body's raw reads, decoded by msgcli.wire.chunked as the raw reader does."""
     class FakeTransport:
         request_id = None
 
@@ -267,7 +268,7 @@ def test_a_key_split_across_deltas_and_reads_is_redacted():
 
 def test_the_fast_path_is_taken_on_the_api_shape(monkeypatch):
     """Not a timing: the shortcut must actually see the API's exact bytes."""
-    from msgcli import events as events_module
+    from msgcli.stream import accumulator as events_module
 
     monkeypatch.delenv("MSGCLI_NO_FAST_PATH", raising=False)  # CI also runs it set
     calls = []

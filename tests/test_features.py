@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from msgcli.request import COUNT_TOKENS_FIELDS, DEFAULT_MODEL
+from msgcli.api.request import COUNT_TOKENS_FIELDS, DEFAULT_MODEL
 from tests.conftest import REPO, assert_no_secret, clean_env, message
 from tests.scripted_server import plain_response
 from tests.spec import assert_valid, spec

@@ -1,4 +1,4 @@
-"""--help's layout (msgcli.helpformat): click's page, wrapped at spaces only.
+"""--help's layout (msgcli.cli.helpformat): click's page, wrapped at spaces only.
 
 The wrapping is textwrap's greedy rule without its hyphen and long-word breaks,
 checked against textwrap itself; the page is click's own page, word for word,
@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from msgcli.cli import cli
-from msgcli.helpformat import PlainFormatter, wrap, wrap_paragraphs
+from msgcli.cli.command import cli
+from msgcli.cli.helpformat import PlainFormatter, wrap, wrap_paragraphs
 
 WORDS = st.text(alphabet="ab-/.[]'|", min_size=1, max_size=30)
 SPACES = st.sampled_from(["", " ", "  ", "   "])

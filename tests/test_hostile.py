@@ -220,7 +220,7 @@ def test_a_busy_conversation_file_is_exit_16_and_nothing_is_sent(hostile, invoke
                                                                    tmp_path, monkeypatch):
     import fcntl
 
-    from msgcli import conversation
+    from msgcli.inputs import conversation
 
     monkeypatch.setattr(conversation, "LOCK_WAIT_SECONDS", 0.3)
     server = hostile(reply(message()))

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from msgcli.limits import MAX_REPLY_BYTES, MAX_REQUEST_BYTES
+from msgcli.api.limits import MAX_REPLY_BYTES, MAX_REQUEST_BYTES
 from msgcli.status import ExitStatus
 from tests.conftest import REPO, Result, assert_no_secret, check_not_internal_error, clean_env
 from tests.hostile_server import (
@@ -51,7 +51,7 @@ JSON_HEAD = head()  # no length: the body runs until the server closes
 SSE_HEAD = head(content_type="text/event-stream")
 PING = event({"type": "ping"})
 # text deltas exactly as the API sends them, an event per chunk: the fast path takes
-# them from the chunked body itself (msgcli.chunked.Framed), and must count them too
+# them from the chunked body itself (msgcli.wire.chunked.Framed), and must count them too
 API_DELTAS = b"".join(chunked([
     b'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,'
     b'"delta":{"type":"text_delta","text":"' + b"x" * 4000 + b'"}}\n\n'] * 16)[:-1])

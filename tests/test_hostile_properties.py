@@ -18,13 +18,16 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from msgcli import conversation, core, render, reply
-from msgcli.cli import cli
+from msgcli import core
+from msgcli.api import reply
+from msgcli.cli.command import cli
+from msgcli.cli.options import Options
 from msgcli.errors import MsgcliError
-from msgcli.options import Options
-from msgcli.output import Collector, Console, Redactor
-from msgcli.sse import SSEParser
+from msgcli.inputs import conversation
+from msgcli.output import render
+from msgcli.output.console import Collector, Console, Redactor
 from msgcli.status import ExitStatus
+from msgcli.stream.sse import SSEParser
 from tests.conftest import FAKE_KEY, Result, assert_no_secret, clean_env
 
 EXAMPLES = int(os.environ.get("MSGCLI_FUZZ_EXAMPLES", "200"))

@@ -12,9 +12,9 @@ from datetime import UTC
 
 import pytest
 
-from msgcli import jsonl
+from msgcli.cli.options import DEFAULT_MODEL, Options
 from msgcli.errors import ApiError, InputError
-from msgcli.options import DEFAULT_MODEL, Options
+from msgcli.jsonl import lines as jsonl_lines
 from tests.conftest import REPO, assert_no_secret, clean_env
 from tests.many_server import ManyServer, last_text, reply_for
 
@@ -63,30 +63,30 @@ def until(condition, proc, timeout=30):
         time.sleep(0.02)
 
 
-# -- the line format (msgcli.jsonl) ---------------------------------------------------
+# -- the line format (msgcli.jsonl.lines) ---------------------------------------------------
 
 def test_read_lines_numbers_blank_lines_and_reports_bad_ones():
     data = b'"a"\n\n  \n\xff\xfe\n' + b"x" * 50 + b'\n"b"'
-    got = list(jsonl.read_lines(io.BytesIO(data), limit=20))
+    got = list(jsonl_lines.read_lines(io.BytesIO(data), limit=20))
     assert [n for n, _ in got] == [1, 4, 5, 6]
     assert got[0][1] == '"a"\n' and got[3][1] == '"b"'
     for lineno, text in got[1:3]:
         with pytest.raises(InputError, match=f"line {lineno}: "):
-            jsonl.parse_line(text, lineno)
+            jsonl_lines.parse_line(text, lineno)
 
 
 def test_parse_line_forms():
-    text = jsonl.parse_line('"ticket text"', 3, ("Classify", "it"))
+    text = jsonl_lines.parse_line('"ticket text"', 3, ("Classify", "it"))
     assert text.custom_id == "3" and text.history.messages == []
     assert text.turn == {"role": "user", "content": "ticket text\n\nClassify it"}
-    array = jsonl.parse_line('[{"role": "user", "content": "hi"}]', 4)
+    array = jsonl_lines.parse_line('[{"role": "user", "content": "hi"}]', 4)
     assert array.history.messages == [{"role": "user", "content": "hi"}]
     assert array.turn is None
-    obj = jsonl.parse_line('{"custom_id": "t-1", "system": "S", "messages": '
+    obj = jsonl_lines.parse_line('{"custom_id": "t-1", "system": "S", "messages": '
                            '[{"role": "user", "content": "hi"}]}', 5, ("more",))
     assert obj.custom_id == "t-1" and obj.history.fields == {"system": "S"}
     assert obj.turn == {"role": "user", "content": "more"}
-    batch = jsonl.parse_line('{"custom_id": "b", "params": {"model": "m", "max_tokens": 9, '
+    batch = jsonl_lines.parse_line('{"custom_id": "b", "params": {"model": "m", "max_tokens": 9, '
                              '"messages": [{"role": "user", "content": "x"}]}}', 6)
     assert batch.custom_id == "b"
     assert batch.history.fields == {"model": "m", "max_tokens": 9}
@@ -102,23 +102,23 @@ def test_parse_line_forms():
 ])
 def test_parse_line_errors_name_the_line(text, message):
     with pytest.raises(InputError, match=message):
-        jsonl.parse_line(text, 7)
+        jsonl_lines.parse_line(text, 7)
 
 
 def test_a_bad_line_keeps_its_custom_id():
     with pytest.raises(InputError) as caught:
-        jsonl.parse_line('{"custom_id": "keep", "params": {"messages": "no"}}', 2)
-    assert jsonl.custom_id_of(caught.value, 2) == "keep"
-    assert jsonl.custom_id_of(InputError("x"), 2) == "2"
+        jsonl_lines.parse_line('{"custom_id": "keep", "params": {"messages": "no"}}', 2)
+    assert jsonl_lines.custom_id_of(caught.value, 2) == "keep"
+    assert jsonl_lines.custom_id_of(InputError("x"), 2) == "2"
 
 
 def test_build_request_is_what_f_builds():
-    from msgcli import request
+    from msgcli.api import request
 
-    line = jsonl.parse_line('{"temperature": 0.1, "messages": '
+    line = jsonl_lines.parse_line('{"temperature": 0.1, "messages": '
                             '[{"role": "user", "content": "q"}]}', 1, ("go",))
     opts = Options(model="m2", system="S", max_tokens=7)
-    built = jsonl.build_request(opts, line, ("sk-ant-xxxxxxxxxxxxxxxx", None))
+    built = jsonl_lines.build_request(opts, line, ("sk-ant-xxxxxxxxxxxxxxxx", None))
     direct = request.build(opts, line.history, line.turn, ("sk-ant-xxxxxxxxxxxxxxxx", None))
     assert built.body == direct.body
     assert built.body["model"] == "m2" and built.body["temperature"] == 0.1
@@ -126,16 +126,16 @@ def test_build_request_is_what_f_builds():
 
 
 def test_result_line_keys_and_error_result():
-    line = jsonl.result_line("a", 0, reply_for({"messages": []}, "hi"), text="hi",
+    line = jsonl_lines.result_line("a", 0, reply_for({"messages": []}, "hi"), text="hi",
                              include_message=True, request_id="req_1")
     assert list(line) == KEYS + ["message"]
     assert line["stop_reason"] == "end_turn" and line["usage"]["output_tokens"] == 5
-    error = jsonl.error_result("b", ApiError(12, 429, "rate_limit_error", "slow", "req_2"))
+    error = jsonl_lines.error_result("b", ApiError(12, 429, "rate_limit_error", "slow", "req_2"))
     assert list(error) == KEYS
     assert error["status"] == 12 and error["request_id"] == "req_2"
     assert error["error"] == {"type": "rate_limit_error", "message": "slow",
                               "http_status": 429}
-    assert jsonl.error_result("c", InputError("bad"))["error"] == {
+    assert jsonl_lines.error_result("c", InputError("bad"))["error"] == {
         "type": "invalid_input", "message": "bad", "http_status": None}
 
 
@@ -309,7 +309,7 @@ def test_shared_backoff_counted_at_the_server(invoke, many):
 def test_ratelimit_headers_space_requests():
     from datetime import datetime, timedelta
 
-    from msgcli.ratelimit import Gate
+    from msgcli.wire.ratelimit import Gate
 
     gate = Gate(4)
     reset = (datetime.now(UTC) + timedelta(seconds=2)).isoformat()
@@ -507,7 +507,7 @@ def test_a_torn_or_foreign_output_file_is_redone_not_trusted(invoke, many, tmp_p
 
 
 def test_progress_line_on_a_terminal():
-    from msgcli.tally import Tally
+    from msgcli.jsonl.tally import Tally
 
     class Terminal:
         lines = []

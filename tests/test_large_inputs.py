@@ -12,10 +12,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from msgcli import files, request
+from msgcli.api import request
 from msgcli.errors import InputError
-from msgcli.files import decode_utf8
-from msgcli.inputs import join_prompt
+from msgcli.inputs import reading as inputs_reading
+from msgcli.inputs.reading import decode_utf8
+from msgcli.inputs.turn import join_prompt
 
 EXAMPLES = int(os.environ.get("MSGCLI_HYPOTHESIS_EXAMPLES", "150"))
 
@@ -97,34 +98,34 @@ def test_stdin_read_in_pieces_is_stdin_decoded_whole(parts, strip, piece):
         expected = decode_utf8(data, "stdin", strip_newlines=strip)
     except InputError as e:
         expected = e
-    old_stdin, old_piece = sys.stdin, files.TEXT_PIECE_BYTES
-    sys.stdin, files.TEXT_PIECE_BYTES = stdin_of(data), piece
+    old_stdin, old_piece = sys.stdin, inputs_reading.TEXT_PIECE_BYTES
+    sys.stdin, inputs_reading.TEXT_PIECE_BYTES = stdin_of(data), piece
     try:
-        got = files.read_stdin_text("prompt", "stdin", strip_newlines=strip)
+        got = inputs_reading.read_stdin_text("prompt", "stdin", strip_newlines=strip)
     except InputError as e:
         got = e
     finally:
-        sys.stdin, files.TEXT_PIECE_BYTES = old_stdin, old_piece
+        sys.stdin, inputs_reading.TEXT_PIECE_BYTES = old_stdin, old_piece
     if isinstance(expected, InputError):
         assert isinstance(got, InputError) and str(got) == str(expected)
     else:
         assert str(got) == expected
-        assert isinstance(got, str if len(data) <= piece else (str, files.LargeText))
+        assert isinstance(got, str if len(data) <= piece else (str, inputs_reading.LargeText))
 
 
 def test_stdin_over_the_limit_is_refused_in_pieces(monkeypatch):
     """Read up to the limit and one byte more, never further (an endless stdin is
     refused, not held), and too big is said before not UTF-8."""
     monkeypatch.setattr(sys, "stdin", stdin_of(b"\xff" + b"a" * 40))
-    monkeypatch.setattr(files, "TEXT_PIECE_BYTES", 8)
+    monkeypatch.setattr(inputs_reading, "TEXT_PIECE_BYTES", 8)
     with pytest.raises(InputError, match="over"):
-        files.read_stdin_text("prompt", "stdin", limit=32)
+        inputs_reading.read_stdin_text("prompt", "stdin", limit=32)
     assert sys.stdin.buffer.tell() == 33
     monkeypatch.setattr(sys, "stdin", stdin_of(b"a" * 32))
-    assert str(files.read_stdin_text("prompt", "stdin", limit=32)) == "a" * 32
+    assert str(inputs_reading.read_stdin_text("prompt", "stdin", limit=32)) == "a" * 32
 
 
-BIG = ("\ufeff" + "x" * (files.TEXT_PIECE_BYTES - 1) + "é" + "line é😀\n" * 200_000
+BIG = ("\ufeff" + "x" * (inputs_reading.TEXT_PIECE_BYTES - 1) + "é" + "line é😀\n" * 200_000
        + "\n\n").encode()
 
 
@@ -153,13 +154,13 @@ def test_big_stdin_is_never_held_twice(monkeypatch):
     monkeypatch.setattr(sys, "stdin", stdin_of(b"The quick brown fox.\n" * (size // 21)))
     tracemalloc.start()
     try:
-        text = join_prompt(files.read_stdin_text("prompt", "stdin", strip_newlines=True),
+        text = join_prompt(inputs_reading.read_stdin_text("prompt", "stdin", strip_newlines=True),
                            ["Summarize"])
         body = request.encode_body({"messages": [{"role": "user", "content": text}]})
         sent = sum(len(chunk) for chunk in body)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert isinstance(text, files.LargeText)
+    assert isinstance(text, inputs_reading.LargeText)
     assert sent > size - 42
     assert peak < 1.25 * size, f"{peak / size:.2f} times the input at the peak"

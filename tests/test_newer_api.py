@@ -15,11 +15,12 @@ import anthropic
 import pytest
 from urllib3 import HTTPResponse
 
-from msgcli import hints, models, servertools, status
-from msgcli.options import DEFAULT_MODEL
-from msgcli.params import ModelName
-from msgcli.transport import ApiRetry
-from msgcli.waits import WaitLimits
+from msgcli import status
+from msgcli.api import hints, models, server_tools
+from msgcli.cli.options import DEFAULT_MODEL
+from msgcli.cli.params import ModelName
+from msgcli.wire.transport import ApiRetry
+from msgcli.wire.waits import WaitLimits
 from tests.conftest import FAKE_KEY, message
 from tests.scripted_server import Pause, plain_response, sse_response
 from tests.sse import events_to_sse, text_stream
@@ -85,10 +86,10 @@ def test_deadline_from_environment_and_checked(invoke):
 
 def test_on_retry_gets_the_wait_and_what_is_left(monkeypatch):
     """The hook the terminal status line uses: wait and remaining seconds."""
-    import msgcli.transport
+    import msgcli.wire.transport
 
     slept, seen = [], []
-    monkeypatch.setattr(msgcli.transport, "time", types.SimpleNamespace(
+    monkeypatch.setattr(msgcli.wire.transport, "time", types.SimpleNamespace(
         sleep=slept.append, monotonic=time.monotonic))
     retry = ApiRetry(total=2, on_retry=lambda h, r, wait, remaining=None:
                      seen.append((wait, remaining)),
@@ -537,7 +538,7 @@ def test_pause_turn_continued_streamed_and_saved(scripted, invoke, tmp_path):
                base_url=server.url)
     assert (r.code, r.stdout) == (0, "Searching. Ants are insects.\n")
     first, second = server.json_bodies()
-    assert first["tools"] == [servertools.WEB_SEARCH] == second["tools"]
+    assert first["tools"] == [server_tools.WEB_SEARCH] == second["tools"]
     assert second["messages"][-1] == {"role": "assistant", "content": [
         {"type": "text", "text": "Searching. "}]}
     saved = json.loads(chat.read_text())
@@ -561,8 +562,8 @@ def test_pause_turn_with_prefill_resends_it_once(api, invoke):
 def test_unpaired_server_tool_use_dropped_on_continuation():
     content = [{"type": "text", "text": "a"}, SEARCH_CALL, SEARCH_RESULT,
                dict(SEARCH_CALL, id="srvtoolu_2")]
-    assert servertools.paired(content) == content[:3]
-    merged = servertools.merge({"content": content}, {"content": [SEARCH_CALL]})
+    assert server_tools.paired(content) == content[:3]
+    merged = server_tools.merge({"content": content}, {"content": [SEARCH_CALL]})
     assert merged["content"] == content[:3] + [SEARCH_CALL]
 
 
@@ -579,9 +580,9 @@ def test_citations_as_json_lines(api, invoke):
 
 
 def test_pause_turn_note_matches_the_bound():
-    assert f"{servertools.MAX_CONTINUATIONS} continuations" in \
+    assert f"{server_tools.MAX_CONTINUATIONS} continuations" in \
         status.STOP_REASONS["pause_turn"][1]
-    assert f"{servertools.MAX_CONTINUATIONS} continuations" in \
+    assert f"{server_tools.MAX_CONTINUATIONS} continuations" in \
         status.EXIT_STATUS_MEANINGS[status.ExitStatus.PAUSE_TURN]
 
 
@@ -619,7 +620,7 @@ def test_parts_of_a_paused_turn_sum_their_usage():
     later = {"content": [{"type": "text", "text": "b"}], "stop_reason": "end_turn", "usage": {
         "input_tokens": 9, "output_tokens": 2, "server_tool_use": {"web_search_requests": 2},
         "service_tier": "standard"}}
-    merged = servertools.merge(first, later)
+    merged = server_tools.merge(first, later)
     assert merged["usage"] == {"input_tokens": 14, "output_tokens": 3,
                                "server_tool_use": {"web_search_requests": 3},
                                "service_tier": "standard"}
@@ -628,8 +629,8 @@ def test_parts_of_a_paused_turn_sum_their_usage():
 
 
 def test_terminal_line_shows_what_is_left_of_the_deadline():
-    """The shell's waiting line (msgcli.progress), given --deadline by the transport."""
-    from msgcli.progress import Waiting
+    """The shell's waiting line (msgcli.output.progress), given --deadline by the transport."""
+    from msgcli.output.progress import Waiting
 
     now = [100.0]
     waiting = Waiting(types.SimpleNamespace(is_terminal=lambda: False), "claude-x",
@@ -651,7 +652,7 @@ def test_cache_breakpoints_from_the_environment(api, invoke):
 
 def test_a_deadline_already_spent_stops_at_once():
     """As after waiting out another run's lock on the conversation file."""
-    from msgcli.waits import DeadlineReached, alarm
+    from msgcli.wire.waits import DeadlineReached, alarm
 
     reached = []
     with pytest.raises(DeadlineReached):

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from msgcli.transport import ApiRetry, retry_after_seconds, should_retry
+from msgcli.wire.transport import ApiRetry, retry_after_seconds, should_retry
 from tests.conftest import FAKE_KEY, FAKE_TOKEN, REPO, assert_no_secret, clean_env, message
 from tests.scripted_server import Drop, Pause, ScriptedServer, Sleep, plain_response, sse_response
 from tests.sse import events_to_sse, text_stream
@@ -156,10 +156,10 @@ def test_long_retry_after_honoured_under_max_wait(invoke, scripted, monkeypatch)
     recorded, not slept."""
     import types
 
-    import msgcli.transport
+    import msgcli.wire.transport
 
     slept = []
-    monkeypatch.setattr(msgcli.transport, "time", types.SimpleNamespace(
+    monkeypatch.setattr(msgcli.wire.transport, "time", types.SimpleNamespace(
         sleep=slept.append, monotonic=time.monotonic))
     server = scripted(error("429 Too Many Requests", "rate_limit_error",
                             {"retry-after": "120"}), OK)

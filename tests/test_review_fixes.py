@@ -85,7 +85,7 @@ def test_output_file_gets_an_echoed_key_redacted(hostile, invoke, tmp_path, stre
 
 @pytest.mark.parametrize("large", [False, True])
 def test_text_like_the_large_string_placeholder_is_sent_as_is(large):
-    from msgcli.request import encode_body
+    from msgcli.api.request import encode_body
 
     body = {"messages": [{"role": "user", "content": "\ue000msgcli-large-string-0\ue000"}]}
     if large:
@@ -148,8 +148,8 @@ def test_sigterm_unwinds_while_the_files_are_written(api, invoke, tmp_path, monk
     its temp file) rather than killing the process mid-write."""
     import signal
 
-    from msgcli import conversation
-    from msgcli.failures import on_sigterm
+    from msgcli.cli.failure_gate import on_sigterm
+    from msgcli.inputs import conversation
 
     real, handlers = conversation.write_atomic, []
 
@@ -167,7 +167,7 @@ def test_sigterm_unwinds_while_the_files_are_written(api, invoke, tmp_path, monk
 def test_the_retry_policy_names_no_private_urllib3_parameter():
     import inspect
 
-    from msgcli.transport import ApiRetry
+    from msgcli.wire.transport import ApiRetry
 
     names = inspect.signature(ApiRetry.increment).parameters
     assert not [n for n in names if n.startswith("_")], names

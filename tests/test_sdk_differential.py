@@ -32,7 +32,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from msgcli import status
-from msgcli.request import DEFAULT_MODEL
+from msgcli.api.request import DEFAULT_MODEL
 from tests.conftest import FAKE_KEY, FAKE_TOKEN, REPO, message
 from tests.scripted_server import plain_response, sse_response
 from tests.sse import FIXTURE_NAMES, fixture_bytes

@@ -256,12 +256,12 @@ def test_output_directory_missing(api, invoke, tmp_path):
 
 def test_conversation_directory_not_writable(api, invoke, tmp_path, monkeypatch):
     """(os.access says no, as it would for a user; root may write anywhere.)"""
-    import msgcli.conversation
+    import msgcli.inputs.conversation
 
     locked = tmp_path / "locked"
     locked.mkdir()
     real_access = os.access
-    monkeypatch.setattr(msgcli.conversation.os, "access",
+    monkeypatch.setattr(msgcli.inputs.conversation.os, "access",
                         lambda path, mode: False if str(path) == str(locked)
                         else real_access(path, mode))
     refused(api, invoke(["-c", str(locked / "chat.json"), "Hi"]), "permission denied")
@@ -374,7 +374,7 @@ def test_tool_result_from_environment_needs_pairs(api, invoke, value):
 def test_help_defaults_as_typed_and_effort_in_words():
     from click.testing import CliRunner
 
-    from msgcli.cli import cli
+    from msgcli.cli.command import cli
 
     out = " ".join(CliRunner().invoke(cli, ["--help"], env={"COLUMNS": "80"}).output.split())
     assert "[default: 600]" in out and "600.0" not in out

@@ -1,11 +1,11 @@
-"""msgcli.sse.SSEParser against the vendored conformance vectors (tests/data/sse-vectors:
+"""msgcli.stream.sse.SSEParser against the vendored conformance vectors (tests/data/sse-vectors:
 web-platform-tests eventsource format cases, the SDK's SSE decoder tests and the HTML
 standard's rules). Each vector is parsed whole, in its own chunking where it has one,
 byte by byte, and split in two at every byte (bounded), and must give exactly the
 standard's events (type and data; msgcli ignores ids and retry).
 
 Deliberate differences from the standard: none in the events. The parser adds limits
-of its own (a line or an event over msgcli.limits' bounds is exit 13), which no vector
+of its own (a line or an event over msgcli.api.limits' bounds is exit 13), which no vector
 comes near."""
 
 import base64
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from msgcli.sse import SSEParser
+from msgcli.stream.sse import SSEParser
 
 VECTORS = json.loads((Path(__file__).parent / "data" / "sse-vectors" / "vectors.json")
                      .read_text(encoding="utf-8"))

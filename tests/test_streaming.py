@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from msgcli.events import MessageAccumulator
-from msgcli.sse import SSEParser
+from msgcli.stream.accumulator import MessageAccumulator
+from msgcli.stream.sse import SSEParser
 from tests.conftest import REPO, assert_no_secret, clean_env, message
 from tests.scripted_server import Drop, Pause, Sleep, plain_response, sse_response
 from tests.spec import assert_valid

@@ -1,0 +1,303 @@
+"""Assembling the HTTP request: body, headers and URL, exactly as the API expects.
+
+Flags override a messages file's fields, which override the built-in defaults;
+--extra sits between the file and the flags.
+"""
+
+import json
+import os
+import re
+
+from msgcli import __version__
+from msgcli.api import caching, server_tools, versions
+from msgcli.api.limits import MAX_REQUEST_BYTES, megabytes
+from msgcli.cli.options import DEFAULT_BASE_URL, DEFAULT_MAX_TOKENS, DEFAULT_MODEL
+from msgcli.errors import CredentialsError, InputError
+from msgcli.inputs.reading import LargeText
+
+MESSAGES_PATH = "/v1/messages"
+COUNT_TOKENS_PATH = "/v1/messages/count_tokens"
+# The fields CountMessageTokensParams accepts (checked against the spec by a test);
+# everything else in a Messages body is dropped when counting.
+COUNT_TOKENS_FIELDS = frozenset({
+    "cache_control", "messages", "model", "output_config", "system", "thinking",
+    "tool_choice", "tools"})
+SECRET_HEADERS = frozenset({"x-api-key", "authorization"})
+
+
+def deep_merge(base, override):
+    """`override` laid over `base`; nested objects merge, anything else replaces."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def build_body(file_fields, messages, flags, extra=None):
+    """Layers, lowest first: built-in defaults, the messages file's own fields,
+    --extra, then the flags the user gave (None means not given)."""
+    body = {"model": DEFAULT_MODEL, "max_tokens": DEFAULT_MAX_TOKENS}
+    body.update(file_fields)
+    if extra:
+        body = deep_merge(body, extra)
+    body = deep_merge(body, {k: v for k, v in flags.items() if v is not None})
+    body["messages"] = messages
+    return body
+
+
+def count_tokens_body(body):
+    return {k: v for k, v in body.items() if k in COUNT_TOKENS_FIELDS}
+
+
+def check_body(body):
+    """Checks the API would fail on anyway, made here to fail early and clearly."""
+    messages = body.get("messages")
+    if not messages:
+        raise InputError("nothing to send: give a PROMPT, pipe text on stdin, or use "
+                         "-f/--messages or -c/--conversation")
+    thinking = body.get("thinking")
+    if isinstance(thinking, dict) and thinking.get("type") == "enabled":
+        budget, max_tokens = thinking.get("budget_tokens"), body.get("max_tokens")
+        if isinstance(budget, int) and isinstance(max_tokens, int):
+            if budget < 1024:
+                raise InputError(f"--thinking budget {budget} is below the API's "
+                                 "minimum of 1024 tokens")
+            if budget >= max_tokens:
+                raise InputError(f"--thinking budget {budget} must be less than "
+                                 f"--max-tokens ({max_tokens})")
+
+
+# Strings this long (base64 images and documents, big prompts) are encoded on their
+# own, a piece at a time; a piece without quotes, backslashes or control characters
+# is its own JSON.
+_LARGE_STRING = 64 * 1024
+_PIECE = 64 * 1024
+_NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f]')
+
+
+def _json_pieces(text):
+    """`text` (a str or a LargeText) as the UTF-8 bytes of a JSON string, a piece at
+    a time. json escapes character by character, so the pieces join into exactly
+    json.dumps(str(text))."""
+    yield b'"'
+    for whole in text.pieces if isinstance(text, LargeText) else (text,):
+        for start in range(0, len(whole), _PIECE):
+            piece = whole[start:start + _PIECE]
+            if piece.isascii() and not _NEEDS_ESCAPE.search(piece):
+                yield piece.encode("ascii")
+            else:
+                yield json.dumps(piece, ensure_ascii=False)[1:-1].encode("utf-8")
+    yield b'"'
+
+
+class EncodedBody:
+    """A JSON request body as byte chunks, made as they are sent.
+
+    json.dumps(...).encode() would hold a big prompt or a 5 MB base64 image three
+    times at once (the dict's string, the JSON text, the bytes). Here each large
+    string is encoded by itself, 64 KiB at a time, while requests sends the
+    chunks in turn with a Content-Length (and again for a retry): the string in the
+    body is the only whole copy."""
+
+    def __init__(self, parts):
+        self.parts = parts  # bytes, or a large string to encode when sent
+        # The first encoding, thrown away, measures the body and finds text that
+        # cannot be UTF-8 before anything is sent.
+        self.length = sum(len(p) if isinstance(p, bytes) else
+                          sum(len(c) for c in _json_pieces(p)) for p in parts)
+
+    def __len__(self):
+        return self.length
+
+    def __iter__(self):
+        for part in self.parts:
+            if isinstance(part, bytes):
+                yield part
+            else:
+                yield from _json_pieces(part)
+
+
+def encode_body(body):
+    large = []
+    # a nonce per call: no text the user sends can look like the placeholder
+    mark = f"\ue000msgcli-large-string-{os.urandom(8).hex()}-"
+
+    def set_aside(value):
+        if isinstance(value, dict):
+            return {k: set_aside(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [set_aside(v) for v in value]
+        if isinstance(value, LargeText) or \
+                isinstance(value, str) and len(value) >= _LARGE_STRING:
+            large.append(value)
+            return f"{mark}{len(large) - 1}\ue000"
+        return value
+
+    try:
+        skeleton = json.dumps(set_aside(body), ensure_ascii=False, separators=(",", ":"),
+                              allow_nan=False)
+    except ValueError:
+        raise InputError("the request holds a number JSON cannot carry (NaN or "
+                         "Infinity); check the messages file and --extra") from None
+    parts = []
+    for i, piece in enumerate(re.split(f'"{mark}\\d+\ue000"', skeleton)):
+        parts.append(piece)
+        if i < len(large):
+            parts.append(large[i])
+    try:
+        data = EncodedBody([p.encode("utf-8") if i % 2 == 0 else p
+                            for i, p in enumerate(parts)])
+    except UnicodeEncodeError:
+        raise InputError("the request holds text that is not valid Unicode (a lone "
+                         "surrogate, as from a \\ud800 escape)") from None
+    if len(data) > MAX_REQUEST_BYTES:
+        raise InputError(f"the request is {megabytes(len(data))}; the API accepts at "
+                         f"most {megabytes(MAX_REQUEST_BYTES)}")
+    return data
+
+
+def build_headers(api_version, api_key=None, auth_token=None, betas=(), extra=()):
+    headers = {
+        "accept": "application/json",
+        "anthropic-version": api_version,
+        "content-type": "application/json",
+        "user-agent": f"msgcli/{__version__}",
+    }
+    if api_key:
+        headers["x-api-key"] = api_key
+    if auth_token:
+        headers["authorization"] = f"Bearer {auth_token}"
+    beta_names = [b.strip() for spec in betas for b in spec.split(",") if b.strip()]
+    if beta_names:
+        headers["anthropic-beta"] = ",".join(beta_names)
+    for name, value in extra:
+        headers = {k: v for k, v in headers.items() if k.lower() != name.lower()}
+        headers[name] = value
+    for name, value in headers.items():
+        _check_header_value(name, value)
+    return headers
+
+
+def _check_header_value(name, value):
+    """HTTP carries header values as Latin-1 without control characters."""
+    try:
+        value.encode("latin-1")
+        bad = any(ord(c) < 32 and c != "\t" or ord(c) == 127 for c in value)
+    except UnicodeEncodeError:
+        bad = True
+    if bad:
+        source = {"x-api-key": "ANTHROPIC_API_KEY", "authorization": "ANTHROPIC_AUTH_TOKEN",
+                  "anthropic-beta": "--beta", "anthropic-version": "--api-version"}.get(
+                      name.lower(), f"-H {name!r}")
+        raise InputError(f"{source}: the value has characters an HTTP header cannot "
+                         "carry (non-Latin-1 or control characters)")
+
+
+def build_url(base_url, path, beta=False):
+    # The official SDKs mark beta calls with ?beta=true; the API ignores it, and
+    # it selects the beta request schema in the published spec.
+    return base_url.rstrip("/") + path + ("?beta=true" if beta else "")
+
+
+def flag_fields(opts, tools_from_file=None):
+    """The body fields the flags set; None means not given, so the file's value
+    (or the default) stays."""
+    output_config = {}
+    if opts.effort:
+        output_config["effort"] = opts.effort
+    if opts.schema is not None:
+        output_config["format"] = {"type": "json_schema", "schema": opts.schema}
+    tools = server_tools.with_server_tools(
+        opts, opts.tools if opts.tools is not None else tools_from_file) \
+        if (opts.web_search or opts.web_fetch) else opts.tools
+    return {
+        "model": opts.model,
+        "max_tokens": opts.max_tokens,
+        "system": opts.system,
+        "temperature": opts.temperature,
+        "top_p": opts.top_p,
+        "top_k": opts.top_k,
+        "stop_sequences": list(opts.stop) or None,
+        "thinking": opts.thinking,
+        "output_config": output_config or None,
+        "tools": tools,
+        "tool_choice": tool_choice(opts.tool_choice, tools if tools is not None
+                                   else tools_from_file),
+        "cache_control": caching.top_level(opts),
+        # False is a value: --no-stream overrides "stream": true in a file
+        "stream": None if opts.stream is None or opts.count_tokens else opts.stream,
+    }
+
+
+def tool_choice(choice, tools):
+    if not choice:
+        return None
+    if choice in ("auto", "any", "none"):
+        return {"type": choice}
+    names = {t.get("name") for t in tools if isinstance(t.get("name"), str)} \
+        if isinstance(tools, list) and all(isinstance(t, dict) for t in tools) else None
+    if names is None:
+        raise InputError(f"--tool-choice {choice!r} names a tool, but no tools are "
+                         "defined: give --tools (or tools in the messages file)")
+    if choice not in names:
+        raise InputError(f"--tool-choice {choice!r}: no tool of that name in --tools")
+    return {"type": "tool", "name": choice}
+
+
+class Request:
+    """One API call, ready to send: where, how, and the body both as a value (for
+    --dry-run and for the record) and as the bytes that go on the wire."""
+
+    secret_headers = SECRET_HEADERS
+    method = "POST"
+
+    def __init__(self, url, headers, body, data):
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.data = data
+
+    def require_credentials(self):
+        if not any(k.lower() in SECRET_HEADERS for k in self.headers):
+            raise CredentialsError("no credentials: set ANTHROPIC_API_KEY (or "
+                                   "ANTHROPIC_AUTH_TOKEN) in the environment")
+
+
+def messages_with_prefill(history_messages, turn, prefill):
+    messages = list(history_messages) + ([turn] if turn else [])
+    if prefill is not None:
+        messages.append({"role": "assistant", "content": prefill})
+    return messages
+
+
+def build(opts, history, turn, credentials, redactor=None):
+    """Step two of a run: the Request for this history and new turn.
+
+    `credentials` is (api key, auth token); secret header values given with -H are
+    added to `redactor` so they are never shown."""
+    messages = messages_with_prefill(history.messages, turn, opts.prefill)
+    tools_elsewhere = (opts.extra or {}).get("tools", history.fields.get("tools"))
+    body = build_body(history.fields, messages, flag_fields(opts, tools_elsewhere),
+                      opts.extra)
+    caching.mark_breakpoints(body, opts, turn)
+    if opts.show_thinking:
+        caching.show_thinking(body)
+    check_body(body)
+    path = MESSAGES_PATH
+    if opts.count_tokens:
+        body = count_tokens_body(body)
+        path = COUNT_TOKENS_PATH
+    versions.check(body, opts)
+    if redactor is not None:
+        for name, value in opts.header:
+            if name.lower() in SECRET_HEADERS:
+                redactor.add(value)
+                redactor.add(value.partition(" ")[2])
+    headers = build_headers(opts.api_version, credentials[0], credentials[1], opts.beta,
+                            opts.header)
+    url = build_url(opts.base_url or DEFAULT_BASE_URL, path,
+                    beta="anthropic-beta" in headers)
+    return Request(url, headers, body, encode_body(body))

@@ -1,0 +1,301 @@
+"""The batch modes: `--jsonl --batch` (submit the lines as Message Batches, and
+with --wait, wait and print the results), `--batch-results`, `--batch-status`,
+`--batch-cancel` and `--batch-list`.
+
+Here: reading and checking the input before anything is sent, submitting,
+waiting (polls that slow down and honour retry-after), and what a failure or
+Ctrl-C says once batches exist. The results themselves are msgcli.batch.results.
+"""
+
+import sys
+import time
+from contextlib import contextmanager
+
+from msgcli import core
+from msgcli.api import request
+from msgcli.batch import endpoints
+from msgcli.batch.results import print_results
+from msgcli.cli.failure_gate import Terminated
+from msgcli.cli.modes import batch_command
+from msgcli.cli.options import DEFAULT_BASE_URL
+from msgcli.errors import ApiError, InputError, MsgcliError, NetworkError
+from msgcli.inputs import reading as inputs_reading
+from msgcli.jsonl import lines as jsonl_lines
+from msgcli.output import render
+from msgcli.output.console import Stdout
+from msgcli.status import ExitStatus
+
+# Polling: soon at first (a small batch can end within a minute), then less and
+# less often, up to once a minute; a retry-after on a poll is honoured up to 10 min.
+POLL_FIRST = 2.0
+POLL_FACTOR = 1.5
+POLL_MAX = 60.0
+POLL_MAX_RETRY_AFTER = 600.0
+# A wait may last a day: a poll that fails for a passing reason (the network, a
+# 429, a 5xx, each already retried --retries times) is tried again at the next
+# interval, and the wait gives up only after this many failures in a row.
+POLL_MAX_FAILURES = 10
+# Tests replace this to record the waits instead of sleeping through them.
+sleep = time.sleep
+
+
+def run(opts, console):
+    credentials = core.credentials(opts, console)
+    headers = request.build_headers(opts.api_version, credentials[0], credentials[1],
+                                    opts.beta, opts.header)
+    for name, value in opts.header:
+        if name.lower() in request.SECRET_HEADERS:
+            console.redactor.add(value)
+            console.redactor.add(value.partition(" ")[2])
+    base_url = opts.base_url or DEFAULT_BASE_URL
+    out = Stdout(console.redactor)
+    if opts.batch:
+        from msgcli.jsonl import runner
+
+        runner.check(opts.replace(dry_run=False))  # what --jsonl refuses, bar --dry-run
+        return submit(opts, console, base_url, out, credentials)
+    command = batch_command(opts)
+    ids = [] if command == "batch_list" else batch_ids(opts)
+    if opts.dry_run:
+        return dry_run_calls(opts, command, ids, base_url, headers, out)
+    request.Request(base_url, headers, None, None).require_credentials()
+    from msgcli.wire.transport import Transport
+
+    with core.terminable(), Transport(opts.retries, opts.timeout, console,
+                                      verbose=opts.verbose) as transport:
+        api = endpoints.Api(transport, base_url, headers)
+        if command == "batch_results" and not opts.wait:
+            found = not_waiting(api, ids)
+            return print_results(opts, api, [(found[i], None) for i in ids], out, console)
+        if command == "batch_results":
+            with resumable(ids):
+                found = wait(api, ids, console)
+                return print_results(opts, api, [(found[i], None) for i in ids], out,
+                                     console)
+        if command == "batch_list":
+            shown = api.list()
+        elif command == "batch_cancel":
+            shown = (api.cancel(i) for i in ids)
+        else:
+            shown = (api.retrieve(i)[0] for i in ids)
+        for batch in shown:
+            out.write(render.compact_json(batch) + "\n")
+            out.flush()
+    return ExitStatus.OK
+
+
+def batch_ids(opts):
+    """The batch ids: the PROMPT words, or else stdin's lines (each an id, or a
+    batch object as --batch prints, so its output can be piped in)."""
+    words = list(opts.prompt)
+    if not words and not opts.no_stdin:
+        data = inputs_reading.read_stdin_bytes("batch ids") or b""
+        for line in inputs_reading.decode_utf8(data, "stdin").splitlines():
+            line = line.strip()
+            if line.startswith("{"):
+                value = inputs_reading.parse_json_text(line, "stdin")
+                line = value.get("id") if isinstance(value, dict) else None
+            if line:
+                words.append(line)
+    if not words:
+        raise InputError("give the batch ids (msgbatch_...) as arguments or on stdin")
+    return list(dict.fromkeys(endpoints.check_batch_id(w) for w in words))
+
+
+def dry_run_calls(opts, command, ids, base_url, headers, out):
+    api = endpoints.Api(None, base_url, headers)
+    calls = {"batch_list": [("GET", api.url(query={"limit": endpoints.LIST_PAGE_SIZE}))],
+             "batch_cancel": [("POST", api.url(i, "cancel")) for i in ids]}.get(
+                 command, [("GET", api.url(i)) for i in ids])
+    for method, url in calls:
+        render.dry_run(opts.replace(json=False), _Shown(method, url, api.get_headers), out)
+    return ExitStatus.OK
+
+
+class _Shown(request.Request):
+    """A call as --dry-run shows it; a GET has no body."""
+
+    def __init__(self, method, url, headers, body=None):
+        super().__init__(url, headers, body, None)
+        self.method = method
+
+
+def read_requests(opts, console, credentials):
+    """Every input line checked and spooled, before anything is sent: a bad line, or
+    a custom_id the API would refuse or that is used twice, is exit 2 naming it."""
+    spool = endpoints.Spool()
+    seen = {}
+    headers = None
+    stdin = sys.stdin.buffer if sys.stdin is not None and not inputs_reading.stdin_is_terminal() \
+        else None
+    if stdin is None:
+        raise InputError("--batch reads its requests from stdin, one per line: "
+                         "msgcli --jsonl --batch < requests.jsonl")
+    try:
+        for lineno, text in jsonl_lines.read_lines(stdin):
+            try:
+                line = jsonl_lines.parse_line(text, lineno, opts.prompt)
+                custom_id = line.custom_id
+                if not endpoints.CUSTOM_ID.fullmatch(custom_id):
+                    raise InputError(f"custom_id {custom_id!r} is not what the API "
+                                     "accepts: 1 to 64 of a-z, A-Z, 0-9, _ and -")
+                if custom_id in seen:
+                    raise InputError(f"custom_id {custom_id!r} is already the custom_id "
+                                     f"of line {seen[custom_id]}")
+                req = jsonl_lines.build_request(opts, line, credentials, console.redactor)
+                params = {k: v for k, v in req.body.items() if k != "stream"}
+                spool.add(custom_id, endpoints.encode_request(custom_id, params))
+            except InputError as e:
+                prefix = f"line {lineno}"
+                raise InputError(e.message if e.message.startswith(prefix)
+                                 else f"{prefix}: {e.message}") from None
+            seen[custom_id] = lineno
+            headers = headers or req.headers
+    except BaseException:
+        spool.close()
+        raise
+    if headers is None:
+        spool.close()
+        raise InputError("no requests: stdin holds no lines")
+    return spool, headers
+
+
+def submit(opts, console, base_url, out, credentials):
+    spool, headers = read_requests(opts, console, credentials)
+    with spool:
+        api = endpoints.Api(None, base_url, headers)
+        if opts.dry_run:
+            for i in range(len(spool.batches)):
+                body = spool.value(i)
+                render.dry_run(opts, _Shown("POST", api.url(), headers, body), out)
+            return ExitStatus.OK
+        request.Request(base_url, headers, None, None).require_credentials()
+        from msgcli.wire.transport import Transport
+
+        submitted = []
+        with core.terminable(), Transport(opts.retries, opts.timeout, console,
+                                          verbose=opts.verbose) as transport:
+            api.transport = transport
+            try:
+                for i in range(len(spool.batches)):
+                    batch = api.create(spool.body(i))
+                    submitted.append((batch, spool.custom_ids(i)))
+                    if opts.wait:  # stdout is for the result lines, as with --jsonl
+                        console.line(f"submitted batch {batch['id']} "
+                                     f"({len(spool.custom_ids(i))} requests)")
+                        continue
+                    out.write(render.compact_json(batch) + "\n")
+                    out.flush()
+            except (MsgcliError, KeyboardInterrupt, Terminated) as e:
+                if not submitted:
+                    raise
+                raise _unfinished(e, [b["id"] for b, _ in submitted],
+                                  f"batch {len(submitted) + 1} of {len(spool.batches)} "
+                                  "was not submitted") from None
+            if not opts.wait:
+                return ExitStatus.OK
+            ids = [b["id"] for b, _ in submitted]
+            with resumable(ids):
+                found = wait(api, ids, console)
+                return print_results(opts, api, [(found[b["id"]], order)
+                                                 for b, order in submitted], out, console)
+
+
+def _unfinished(error, ids, what=""):
+    """A failure or interruption once batches exist: they are not affected, so the
+    one line says which they are and how to get their results."""
+    resume = f"msgcli --batch-results {' '.join(ids)} --wait"
+    if isinstance(error, KeyboardInterrupt):
+        reason, code = "interrupted", ExitStatus.INTERRUPTED
+    elif isinstance(error, Terminated):
+        reason, code = "terminated", ExitStatus.TERMINATED
+    else:
+        reason, code = error.message, error.exit_code
+    what = f"{what}; " if what else ""
+    return MsgcliError(f"{reason}; {what}nothing was canceled: get the results with "
+                       f"{resume}", code)
+
+
+@contextmanager
+def resumable(ids):
+    """Ctrl-C, or a passing failure, while waiting for batches or reading their
+    results says how to pick up from there; a 404, say, is left as it is."""
+    try:
+        yield
+    except (NetworkError, ApiError, KeyboardInterrupt, Terminated) as e:
+        if isinstance(e, ApiError) and not _passing(e):
+            raise
+        raise _unfinished(e, ids) from None
+
+
+def not_waiting(api, ids):
+    found = {}
+    for batch_id in ids:
+        batch, _ = api.retrieve(batch_id)
+        if batch["processing_status"] != "ended":
+            raise MsgcliError(f"batch {batch_id} has not ended yet "
+                              f"({batch['processing_status']}, {_counts(batch)}); add "
+                              "--wait to wait for it", ExitStatus.BATCH_NOT_ENDED)
+        found[batch_id] = batch
+    return found
+
+
+def _counts(batch):
+    counts = batch["request_counts"]
+    done = sum(v for k, v in counts.items() if k != "processing" and isinstance(v, int))
+    total = done + (counts.get("processing") or 0)
+    return f"{done} of {total} requests done"
+
+
+def wait(api, ids, console):
+    """Poll until every batch has ended; {id: batch}."""
+    from msgcli.wire.transport import retry_after_seconds
+
+    found, pending, interval, failures = {}, list(ids), POLL_FIRST, 0
+    try:
+        while pending:
+            hint = 0.0
+            for batch_id in list(pending):
+                try:
+                    batch, headers = api.retrieve(batch_id)
+                except (NetworkError, ApiError) as e:
+                    failures += 1
+                    if not _passing(e) or failures >= POLL_MAX_FAILURES:
+                        raise
+                    console.line(f"polling {batch_id} failed ({e.message}); trying again "
+                                 f"in {interval:g} s")
+                    break
+                failures = 0
+                found[batch_id] = batch
+                if batch["processing_status"] == "ended":
+                    pending.remove(batch_id)
+                hint = max(hint, retry_after_seconds(headers, POLL_MAX_RETRY_AFTER) or 0)
+            if found:
+                console.status(progress(found.values()))
+            if pending:
+                sleep(max(interval, hint))
+                interval = min(interval * POLL_FACTOR, POLL_MAX)
+    finally:
+        console.clear_status()
+    return found
+
+
+def _passing(error):
+    return isinstance(error, NetworkError) or error.http_status in (408, 409, 429) or \
+        (error.http_status or 0) >= 500
+
+
+def progress(found):
+    totals = {}
+    ended = 0
+    for batch in found:
+        ended += batch["processing_status"] == "ended"
+        for key, value in batch["request_counts"].items():
+            if isinstance(value, int):
+                totals[key] = totals.get(key, 0) + value
+    done = sum(v for k, v in totals.items() if k != "processing")
+    parts = [f"{totals[k]} {k}" for k in ("succeeded", "errored", "canceled", "expired")
+             if totals.get(k)]
+    return (f"batches: {ended}/{len(found)} ended; requests: {done}/"
+            f"{done + totals.get('processing', 0)} done"
+            + (f" ({', '.join(parts)})" if parts else ""))

@@ -1,0 +1,273 @@
+"""The options, typed: each default in one place, each value parsed and checked by
+a click type at the edge, and the frozen Options that the rest of msgcli reads.
+
+A value that cannot be right (a NaN timeout, a thinking budget in superscript
+digits, a header without a colon, text that is not UTF-8) is a usage error here,
+exit 2, before anything is read or sent.
+"""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from msgcli.cli import modes
+from msgcli.cli.numeric import FiniteFloat, Integer  # noqa: F401 (re-exported for cli)
+
+# The rule in README's "Newer models": newest in SDK 2.12's table, no retirement date
+# in SDK 2.14's, takes a prefill (4.6+ refuse one). opus-4-5 retires 2027-01-22.
+DEFAULT_MODEL = "claude-haiku-4-5"
+DEFAULT_MAX_TOKENS = 4096
+DEFAULT_BASE_URL = "https://api.anthropic.com"
+DEFAULT_API_VERSION = "2023-06-01"
+DEFAULT_RETRIES = 2
+DEFAULT_TIMEOUT = 600.0
+DEFAULT_STDIN_TIMEOUT = 2.0
+DEFAULT_PARALLEL = 8  # --jsonl: see msgcli.jsonl.runner for why
+DEFAULT_MAX_WAIT = 600.0  # the longest retry-after honoured: --timeout's default
+CACHE_TTLS = ("5m", "1h")
+CACHE_BREAKPOINTS = ("system", "documents")
+# The longest wait --timeout and --stdin-timeout take (about 11.6 days): far beyond
+# any real wait, and far below what select() and socket timeouts overflow at.
+MAX_SECONDS = 1e6
+EFFORTS = ("low", "medium", "high", "xhigh", "max")
+
+
+class Thinking(click.ParamType):
+    """--thinking: a budget in ASCII digits, 'adaptive' or 'off', as the request's
+    thinking object."""
+
+    name = "BUDGET|adaptive|off"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, dict):
+            return value
+        word = value.strip().lower()
+        if word == "adaptive":
+            return {"type": "adaptive"}
+        if word in ("off", "disabled"):
+            return {"type": "disabled"}
+        if word.isascii() and word.isdigit():
+            return {"type": "enabled", "budget_tokens": int(word)}
+        self.fail(f"{value!r}: give a token budget (e.g. 2048), 'adaptive' or 'off'",
+                  param, ctx)
+
+    def shell_complete(self, ctx, param, incomplete):
+        return [click.shell_completion.CompletionItem(w)
+                for w in ("adaptive", "off", "2048", "8192") if w.startswith(incomplete)]
+
+
+class JsonSource(click.ParamType):
+    """Inline JSON, @FILE, or (with `paths`) a file name; parsed and of one kind."""
+
+    def __init__(self, kind, paths=True):
+        self.kind = kind
+        self.paths = paths
+        self.name = "FILE|JSON" if paths else "JSON|@FILE"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, self.kind):
+            return value
+        from msgcli.inputs.reading import decode_utf8, json_kind, parse_json_text, read_file_bytes
+
+        flag = _flag(param)
+        stripped = value.lstrip()
+        inline = stripped[:1] in ("{", "[")
+        path = value[1:] if value.startswith("@") else None
+        if path is None and not inline and self.paths and os.path.exists(value):
+            path = value
+        if path is not None:
+            where = f"{flag} file {path!r}"
+            parsed = parse_json_text(decode_utf8(read_file_bytes(path, f"{flag} file"),
+                                                 where), where)
+        else:
+            where = flag
+            try:
+                parsed = parse_json_text(value, where)
+            except click.UsageError:
+                raise
+            except Exception:
+                if inline or not self.paths:
+                    raise
+                self.fail(f"{value!r} does not exist (and is not JSON)", param, ctx)
+        if not isinstance(parsed, self.kind):
+            kind = "object" if self.kind is dict else "array"
+            self.fail(f"must be a JSON {kind}, not {json_kind(parsed)}", param, ctx)
+        return parsed
+
+    def shell_complete(self, ctx, param, incomplete):
+        return [click.shell_completion.CompletionItem(incomplete, type="file")]
+
+
+class Options:
+    """Every option after parsing, frozen. None means "not given" wherever a
+    messages file or a default may supply the value instead.
+
+    A plain annotated class rather than a NamedTuple or dataclass: building one of
+    those for forty fields costs --help several milliseconds at start-up."""
+
+    prompt: tuple = ()
+    messages: str | None = None
+    conversation: str | None = None
+    system: str | None = None
+    model: str | None = None
+    max_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    stop: tuple = ()
+    prefill: str | None = None
+    hide_prefill: bool = False
+    image: tuple = ()
+    document: tuple = ()
+    thinking: dict | None = None
+    show_thinking: bool = False
+    effort: str | None = None
+    schema: dict | None = None
+    tools: list | None = None
+    tool_choice: str | None = None
+    tool_result: tuple = ()
+    tool_error: tuple = ()
+    extra: dict | None = None
+    count_tokens: bool = False
+    json: bool = False
+    output: str | None = None
+    no_newline: bool = False
+    usage: bool = False
+    verbose: bool = False
+    dry_run: bool = False
+    stream: bool | None = None
+    base_url: str | None = None
+    api_version: str = DEFAULT_API_VERSION
+    beta: tuple = ()
+    header: tuple = ()
+    retries: int = DEFAULT_RETRIES
+    timeout: float = DEFAULT_TIMEOUT
+    stdin_timeout: float = DEFAULT_STDIN_TIMEOUT
+    no_stdin: bool = False
+    stdin: bool = False
+    ok: tuple = ()
+    api_key_file: str | None = None
+    jsonl: bool = False
+    parallel: int | None = None
+    batch: bool = False
+    wait: bool = False
+    batch_results: bool = False
+    batch_status: bool = False
+    batch_cancel: bool = False
+    batch_list: bool = False
+    max_wait: float = DEFAULT_MAX_WAIT
+    deadline: float | None = None
+    cache: bool = False
+    cache_ttl: str | None = None
+    cache_breakpoint: tuple = ()
+    usage_json: bool = False
+    cost: dict | None = None
+    list_models: bool = False
+    web_search: bool = False
+    web_fetch: bool = False
+    citations: bool = False
+
+    def __init__(self, **values):
+        fields = type(self).__annotations__
+        unknown = set(values) - set(fields)
+        if unknown:
+            raise TypeError(f"unknown options: {sorted(unknown)}")
+        for name in fields:
+            object.__setattr__(self, name, values.get(name, getattr(type(self), name)))
+
+    def __setattr__(self, name, value):
+        raise AttributeError("Options are frozen; use replace()")
+
+    def replace(self, **changes):
+        """A copy with some values changed."""
+        return Options(**{**vars(self), **changes})
+
+    def __repr__(self):
+        return f"Options({vars(self)!r})"
+
+
+def _flag(param):
+    if param is None:
+        return "value"
+    if isinstance(param, click.Argument):
+        return param.human_readable_name
+    longs = [o for o in param.opts if o.startswith("--")]
+    return "/".join(sorted(param.opts, key=len)) if len(param.opts) > 1 else \
+        (longs or param.opts)[0]
+
+
+def source_name(param, argv=()):
+    """How the user gave a parameter: its flag, or, when the command line does not
+    hold it, the environment variable it came from."""
+    flag = _flag(param)
+    if param is None or isinstance(param, click.Argument) or not param.name:
+        return flag
+    for arg in argv:
+        for opt in param.opts + param.secondary_opts:
+            if arg == opt or arg.startswith(opt + "=") or \
+                    (len(opt) == 2 and not arg.startswith("--") and arg.startswith(opt)):
+                return flag
+    envvar = getattr(param, "envvar", None)
+    names = list(envvar) if isinstance(envvar, (list, tuple)) else [envvar]
+    names.append(f"MSGCLI_{param.name.upper()}")
+    return next((name for name in names if name and name in os.environ), flag)
+
+
+def _not_utf8(value):
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _check_text(ctx, command):
+    """A non-UTF-8 byte in an argument arrives as a lone surrogate (Python's
+    surrogateescape); it could never be sent, so it is an input error that names
+    where it came from."""
+    for param in command.params:
+        value = ctx.params.get(param.name)
+        values = value if isinstance(value, tuple) else (value,)
+        flat = [v for item in values for v in (item if isinstance(item, tuple) else (item,))]
+        if any(isinstance(v, str) and _not_utf8(v) for v in flat):
+            raise click.BadParameter("is not valid UTF-8 (check the locale and the "
+                                     "bytes given)", ctx=ctx, param=param)
+
+
+def stdin_taken(opts):
+    """Whether an option already reads stdin ('-'), so it is not also the prompt."""
+    return opts.messages == "-" or "-" in opts.image or "-" in opts.document
+
+
+def _check_combinations(o):
+    if o.messages and o.conversation:
+        raise click.UsageError("use either -f/--messages or -c/--conversation, not both")
+    if o.prefill is not None:
+        if not o.prefill.strip():
+            raise click.UsageError("-p/--prefill is empty")
+        if o.prefill != o.prefill.rstrip():
+            raise click.UsageError("-p/--prefill cannot end with whitespace (the API "
+                                   "rejects a final assistant turn that does)")
+    if o.no_stdin and o.stdin:
+        raise click.UsageError("use either --stdin or --no-stdin, not both")
+    if o.no_stdin and stdin_taken(o):
+        raise click.UsageError("'-' reads stdin, but --no-stdin says not to")
+    for name, path in (("-f/--messages", o.messages), ("-c/--conversation",
+                                                        o.conversation)):
+        if path and "\0" in path:
+            raise click.UsageError(f"{name}: not a valid file name")
+
+
+def build(ctx, command):
+    """The Options for a parsed command line."""
+    _check_text(ctx, command)
+    params = dict(ctx.params)
+    params["json"] = params.pop("json_", False)
+    params["cache_breakpoint"] = tuple(dict.fromkeys(
+        name for names in params.get("cache_breakpoint", ()) for name in names))
+    options = Options(**params)
+    _check_combinations(options)
+    modes.check(options)
+    return options
