@@ -15,12 +15,14 @@ import sys
 MUTANTS = [
     "msgcli.output.render:TextRenderer.feed", "msgcli.output.render:TextRenderer.finish",
     "msgcli.output.render:TextRenderer._start", "msgcli.output.render:TextRenderer._emit",
-    "msgcli.output.render:text_renderer", "msgcli.output.render:whole", "msgcli.output.render:stream",
+    "msgcli.output.render:text_renderer", "msgcli.output.render:whole",
+    "msgcli.output.render:stream",
     "msgcli.output.render:count", "msgcli.output.render:dry_run", "msgcli.output.render:usage_line",
     "msgcli.output.render:tool_calls", "msgcli.output.render:compact_json",
     "msgcli.inputs.conversation:save", "msgcli.inputs.conversation:write_atomic",
     "msgcli.inputs.conversation:assistant_turn", "msgcli.inputs.conversation:dumps",
-    "msgcli.output.console:Stdout.write", "msgcli.output.console:Stdout.flush", "msgcli.output.console:Stdout.close",
+    "msgcli.output.console:Stdout.write", "msgcli.output.console:Stdout.flush",
+    "msgcli.output.console:Stdout.close",
     "msgcli.output.console:Collector.write", "msgcli.output.console:Collector.text",
     # issue 17
     "msgcli.api.caching:mark_breakpoints", "msgcli.api.caching:show_thinking",

@@ -12,8 +12,9 @@ from datetime import UTC
 
 import pytest
 
+from msgcli.api.reply import ApiError
 from msgcli.cli.options import DEFAULT_MODEL, Options
-from msgcli.errors import ApiError, InputError
+from msgcli.errors import InputError
 from msgcli.jsonl import lines as jsonl_lines
 from tests.conftest import REPO, assert_no_secret, clean_env
 from tests.many_server import ManyServer, last_text, reply_for

@@ -6,11 +6,56 @@ code that shows it can trust its shape. Anything unexpected is a BadResponseErro
 import json
 import re
 
-from msgcli.errors import ApiError, BadResponseError
-from msgcli.status import for_error_type
+from msgcli.errors import BadResponseError, MsgcliError
+from msgcli.status import ExitStatus, for_error_type
 
 STREAM = "stream"
 WHOLE = "whole"
+
+
+_HINTS = {
+    ExitStatus.AUTH: "check ANTHROPIC_API_KEY or ANTHROPIC_AUTH_TOKEN",
+    ExitStatus.RATE_LIMITED: "wait and retry, or raise --retries",
+    ExitStatus.SERVER_ERROR: "the API is having trouble; try again later",
+}
+
+
+class ApiError(MsgcliError):
+    """An error reported by the API, as an HTTP status or a stream `error` event."""
+
+    def __init__(self, exit_code, http_status, error_type, message, request_id,
+                 attempts=1, note=None):
+        from msgcli.output.console import one_line  # only an error needs it
+
+        # all three come from the server: shown as one line, control characters escaped
+        error_type, message, request_id = (one_line(v) if v else v for v in
+                                           (error_type, message, request_id))
+        self.http_status = http_status
+        self.error_type = error_type
+        self.api_message = message
+        self.request_id = request_id
+        where = f"HTTP {http_status}" if http_status else "in the stream"
+        parts = [f"API error {where}: {error_type or 'unknown error'}"]
+        if message:
+            parts.append(f": {message}")
+        if request_id:
+            parts.append(f" (request-id {request_id})")
+        if attempts > 1:
+            parts.append(f" after {attempts} attempts")
+        if note:
+            parts.append(f"; {note}")
+        hint = None
+        if http_status in (400, None):
+            from msgcli.api import hints  # only an API error needs the table
+
+            hint = hints.for_message(message)
+        if hint is None and not note:  # a note already says what to change
+            hint = "check --model and --base-url" if http_status == 404 \
+                else _HINTS.get(exit_code)
+        if hint:
+            parts.append(f"; {hint}")
+        super().__init__("".join(parts), exit_code)
+
 
 
 def kind(http_status, content_type):

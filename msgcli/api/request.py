@@ -10,8 +10,8 @@ import re
 
 from msgcli import __version__
 from msgcli.api import caching, server_tools, versions
+from msgcli.api.defaults import DEFAULT_BASE_URL, DEFAULT_MAX_TOKENS, DEFAULT_MODEL
 from msgcli.api.limits import MAX_REQUEST_BYTES, megabytes
-from msgcli.cli.options import DEFAULT_BASE_URL, DEFAULT_MAX_TOKENS, DEFAULT_MODEL
 from msgcli.errors import CredentialsError, InputError
 from msgcli.inputs.reading import LargeText
 

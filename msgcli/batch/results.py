@@ -81,8 +81,8 @@ def result_of(opts, custom_id, item):
         except BadResponseError as e:
             return jsonl_lines.error_result(custom_id, e, include_message=opts.json)
         code, _ = core.outcome(opts, message)
-        return jsonl_lines.result_line(custom_id, code, message=message, text=text_of(opts, message),
-                                 include_message=opts.json)
+        return jsonl_lines.result_line(custom_id, code, message=message,
+                                       text=text_of(opts, message), include_message=opts.json)
     if kind == "errored":
         error = result.get("error") if isinstance(result.get("error"), dict) else {}
         return jsonl_lines.error_result(custom_id, reply.api_error(error),

@@ -12,15 +12,15 @@ import os
 
 import click
 
+from msgcli.api.defaults import (  # noqa: F401  (the defaults the options show)
+    DEFAULT_API_VERSION,
+    DEFAULT_BASE_URL,
+    DEFAULT_MAX_TOKENS,
+    DEFAULT_MODEL,
+)
 from msgcli.cli import modes
 from msgcli.cli.numeric import FiniteFloat, Integer  # noqa: F401 (re-exported for cli)
 
-# The rule in README's "Newer models": newest in SDK 2.12's table, no retirement date
-# in SDK 2.14's, takes a prefill (4.6+ refuse one). opus-4-5 retires 2027-01-22.
-DEFAULT_MODEL = "claude-haiku-4-5"
-DEFAULT_MAX_TOKENS = 4096
-DEFAULT_BASE_URL = "https://api.anthropic.com"
-DEFAULT_API_VERSION = "2023-06-01"
 DEFAULT_RETRIES = 2
 DEFAULT_TIMEOUT = 600.0
 DEFAULT_STDIN_TIMEOUT = 2.0
@@ -187,6 +187,11 @@ class Options:
     def __repr__(self):
         return f"Options({vars(self)!r})"
 
+    @property
+    def stdin_taken(self):
+        """Whether an option already reads stdin ('-'), so it is not also the prompt."""
+        return self.messages == "-" or "-" in self.image or "-" in self.document
+
 
 def _flag(param):
     if param is None:
@@ -236,11 +241,6 @@ def _check_text(ctx, command):
                                      "bytes given)", ctx=ctx, param=param)
 
 
-def stdin_taken(opts):
-    """Whether an option already reads stdin ('-'), so it is not also the prompt."""
-    return opts.messages == "-" or "-" in opts.image or "-" in opts.document
-
-
 def _check_combinations(o):
     if o.messages and o.conversation:
         raise click.UsageError("use either -f/--messages or -c/--conversation, not both")
@@ -252,7 +252,7 @@ def _check_combinations(o):
                                    "rejects a final assistant turn that does)")
     if o.no_stdin and o.stdin:
         raise click.UsageError("use either --stdin or --no-stdin, not both")
-    if o.no_stdin and stdin_taken(o):
+    if o.no_stdin and o.stdin_taken:
         raise click.UsageError("'-' reads stdin, but --no-stdin says not to")
     for name, path in (("-f/--messages", o.messages), ("-c/--conversation",
                                                         o.conversation)):

@@ -168,7 +168,8 @@ def read(opts):
 
 def dumps(value):
     # One fixed layout, so a rewrite changes only the turns that were appended.
-    return json.dumps(value, ensure_ascii=False, indent=2, default=inputs_reading.json_default) + "\n"
+    return json.dumps(value, ensure_ascii=False, indent=2,
+                      default=inputs_reading.json_default) + "\n"
 
 
 def assistant_turn(message, prefill=None):

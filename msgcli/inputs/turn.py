@@ -4,7 +4,6 @@ tool results, images and documents.
 Everything here fails with InputError (exit 2), before any byte is sent.
 """
 
-from msgcli.cli.options import stdin_taken
 from msgcli.errors import InputError
 from msgcli.inputs.reading import LargeText, read_stdin_text, stdin_is_terminal
 
@@ -50,7 +49,7 @@ def tool_result_blocks(opts):
 
 
 def stdin_text(opts, console, has_other_input):
-    if stdin_taken(opts):
+    if opts.stdin_taken:
         return ""
     if opts.no_stdin:
         if not has_other_input:

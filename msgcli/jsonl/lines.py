@@ -19,7 +19,8 @@ from typing import NamedTuple
 
 from msgcli.api import request
 from msgcli.api.limits import MAX_REQUEST_BYTES, megabytes
-from msgcli.errors import ApiError, BadResponseError, CredentialsError, InputError, NetworkError
+from msgcli.api.reply import ApiError
+from msgcli.errors import BadResponseError, CredentialsError, InputError, NetworkError
 from msgcli.inputs import conversation, reading
 from msgcli.inputs import turn as inputs_turn
 

@@ -25,9 +25,10 @@ import time
 import click
 
 from msgcli import core
+from msgcli.api.reply import ApiError
 from msgcli.cli.failure_gate import Terminated
 from msgcli.cli.options import DEFAULT_PARALLEL
-from msgcli.errors import ApiError, CredentialsError, InputError, MsgcliError
+from msgcli.errors import CredentialsError, InputError, MsgcliError
 from msgcli.inputs import conversation, reading
 from msgcli.jsonl import journal
 from msgcli.jsonl import lines as jsonl_lines

@@ -8,7 +8,7 @@ run has one progress line for all its requests (msgcli.jsonl.tally).
 
 import threading
 
-from msgcli.errors import ApiError
+from msgcli.api.reply import ApiError
 from msgcli.wire.ratelimit import Gate
 from msgcli.wire.transport import Transport
 

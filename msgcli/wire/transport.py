@@ -24,8 +24,8 @@ from urllib3.util.retry import Retry
 
 from msgcli import status
 from msgcli.api.limits import MAX_REPLY_BYTES, MAX_STREAM_BYTES, megabytes
-from msgcli.api.reply import error_summary
-from msgcli.errors import ApiError, BadResponseError, NetworkError
+from msgcli.api.reply import ApiError, error_summary
+from msgcli.errors import BadResponseError, NetworkError
 from msgcli.output.progress import Waiting
 from msgcli.wire import chunked
 from msgcli.wire.waits import WaitLimits
