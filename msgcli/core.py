@@ -20,7 +20,7 @@ from msgcli.errors import BadResponseError
 from msgcli.inputs import conversation
 from msgcli.inputs import reading as inputs_reading
 from msgcli.inputs import turn as inputs_turn
-from msgcli.output import render
+from msgcli.output import atomic, render
 from msgcli.output.console import Collector, Stdout
 from msgcli.status import ExitStatus
 from msgcli.wire.waits import alarm
@@ -43,7 +43,7 @@ def run(opts, console):
     for path, what in ((opts.conversation, "conversation file"),
                        (opts.output, "output file")):
         if path and not opts.dry_run:
-            conversation.check_writable(path, what)
+            atomic.check_writable(path, what)
     if opts.conversation and not (opts.dry_run or opts.count_tokens):
         # from reading the file to renaming the new one in: no other run's turn is lost
         with conversation.locked(opts.conversation, console):
@@ -82,14 +82,14 @@ def _run(opts, console, deadline=None):
 def _finish(opts, message, console, out, history, turn, request_id=None):
     if message is None:  # --count-tokens printed its number
         if opts.output:
-            conversation.write_atomic(opts.output, out.text(), "output file")
+            atomic.write(opts.output, out.text(), "output file")
         return ExitStatus.OK
     if opts.citations:
         for line in server_tools.citation_lines(message):
             console.raw(line + "\n")
     code = conclude(opts, message, console, request_id)
     if opts.output and code == ExitStatus.OK:
-        conversation.write_atomic(opts.output, out.text(), "output file")
+        atomic.write(opts.output, out.text(), "output file")
     if opts.conversation and message.get("stop_reason") != "refusal" \
             and message.get("content"):
         conversation.save(opts.conversation, history, turn, message, opts.prefill)
@@ -128,7 +128,7 @@ def list_models(opts, console):
     models.list_models(opts, headers, base_url, console, out)
     out.close()
     if opts.output:
-        conversation.write_atomic(opts.output, out.text(), "output file")
+        atomic.write(opts.output, out.text(), "output file")
     return ExitStatus.OK
 
 
@@ -195,7 +195,7 @@ def outcome(opts, message):
 def terminable():
     """While a request runs, SIGTERM unwinds like Ctrl-C, so that nothing is left
     half-written; before that, its default action (exit 143) is already right."""
-    from msgcli.cli.failure_gate import on_sigterm
+    from msgcli.errors import on_sigterm
 
     try:
         previous = signal.signal(signal.SIGTERM, on_sigterm)

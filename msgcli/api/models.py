@@ -57,12 +57,12 @@ def cached_ids():
 
 
 def write_cache(base_url, models, console):
-    from msgcli.inputs.conversation import write_atomic
+    from msgcli.output import atomic
 
     path = cache_path()
     try:
         os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-        write_atomic(path, json.dumps({"fetched_at": time.time(), "base_url": base_url,
+        atomic.write(path, json.dumps({"fetched_at": time.time(), "base_url": base_url,
                                        "data": models}, ensure_ascii=False) + "\n",
                      "model cache")
     except (OSError, InputError) as e:

@@ -17,9 +17,8 @@ from msgcli.api.defaults import DEFAULT_BASE_URL
 from msgcli.api.reply import ApiError
 from msgcli.batch import endpoints
 from msgcli.batch.results import print_results
-from msgcli.cli.failure_gate import Terminated
 from msgcli.cli.modes import batch_command
-from msgcli.errors import InputError, MsgcliError, NetworkError
+from msgcli.errors import InputError, MsgcliError, NetworkError, Terminated
 from msgcli.inputs import reading as inputs_reading
 from msgcli.jsonl import lines as jsonl_lines
 from msgcli.output import render

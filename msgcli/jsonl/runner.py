@@ -26,14 +26,13 @@ import click
 
 from msgcli import core
 from msgcli.api.reply import ApiError
-from msgcli.cli.failure_gate import Terminated
 from msgcli.cli.options import DEFAULT_PARALLEL
-from msgcli.errors import CredentialsError, InputError, MsgcliError
-from msgcli.inputs import conversation, reading
+from msgcli.errors import CredentialsError, InputError, MsgcliError, Terminated
+from msgcli.inputs import reading
 from msgcli.jsonl import journal
 from msgcli.jsonl import lines as jsonl_lines
 from msgcli.jsonl.tally import Tally, count_lines
-from msgcli.output import render
+from msgcli.output import atomic, render
 from msgcli.output.console import Collector
 from msgcli.status import ExitStatus
 
@@ -245,7 +244,7 @@ def run(opts, console):
     parallel = opts.parallel or DEFAULT_PARALLEL
     console.threaded()  # workers write -v lines and notes too
     # -o as for a single run: symlinks written through, a directory or device refused
-    sink = journal.FileResults(conversation.check_writable(opts.output, "output file")) \
+    sink = journal.FileResults(atomic.check_writable(opts.output, "output file")) \
         if opts.output else journal.StdoutResults()
     try:
         # --max-wait and --deadline bound every request's waits; past the deadline
