@@ -115,16 +115,14 @@ def converse(opts, req, transport, out, console):
 def list_models(opts, console):
     from msgcli.api import models
 
-    headers = request.build_headers(opts.api_version, *credentials(), opts.beta,
-                                    opts.header)
+    headers = request.headers_for(opts, credentials(opts, console), console.redactor)
     base_url = opts.base_url or request.DEFAULT_BASE_URL
     out = Collector() if opts.output else Stdout(console.redactor)
     if opts.dry_run:
-        shown = request.Request(models.page_url(base_url), headers, None, None)
-        shown.method = "GET"
+        shown = request.Request(models.page_url(base_url), headers, method="GET")
         render.dry_run(opts, shown, out)
         return ExitStatus.OK
-    request.Request("", headers, None, None).require_credentials()
+    request.require_credentials(headers)
     models.list_models(opts, headers, base_url, console, out)
     out.close()
     if opts.output:

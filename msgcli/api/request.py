@@ -252,18 +252,36 @@ class Request:
     --dry-run and for the record) and as the bytes that go on the wire."""
 
     secret_headers = SECRET_HEADERS
-    method = "POST"
 
-    def __init__(self, url, headers, body, data):
+    def __init__(self, url, headers, body=None, data=None, method="POST"):
         self.url = url
         self.headers = headers
         self.body = body
         self.data = data
+        self.method = method
 
     def require_credentials(self):
-        if not any(k.lower() in SECRET_HEADERS for k in self.headers):
-            raise CredentialsError("no credentials: set ANTHROPIC_API_KEY (or "
-                                   "ANTHROPIC_AUTH_TOKEN) in the environment")
+        require_credentials(self.headers)
+
+
+def require_credentials(headers):
+    """No call is made without a credential among `headers`: exit 11 before sending."""
+    if not any(k.lower() in SECRET_HEADERS for k in headers):
+        raise CredentialsError("no credentials: set ANTHROPIC_API_KEY (or "
+                               "ANTHROPIC_AUTH_TOKEN) in the environment")
+
+
+def headers_for(opts, credentials, redactor=None):
+    """The headers of every call these options make (messages, token counts,
+    batches, models): version, credentials, betas and -H. The secret values given
+    with -H join `redactor`, so they are never shown."""
+    if redactor is not None:
+        for name, value in opts.header:
+            if name.lower() in SECRET_HEADERS:
+                redactor.add(value)
+                redactor.add(value.partition(" ")[2])
+    return build_headers(opts.api_version, credentials[0], credentials[1], opts.beta,
+                         opts.header)
 
 
 def messages_with_prefill(history_messages, turn, prefill):
@@ -291,13 +309,7 @@ def build(opts, history, turn, credentials, redactor=None):
         body = count_tokens_body(body)
         path = COUNT_TOKENS_PATH
     versions.check(body, opts)
-    if redactor is not None:
-        for name, value in opts.header:
-            if name.lower() in SECRET_HEADERS:
-                redactor.add(value)
-                redactor.add(value.partition(" ")[2])
-    headers = build_headers(opts.api_version, credentials[0], credentials[1], opts.beta,
-                            opts.header)
+    headers = headers_for(opts, credentials, redactor)
     url = build_url(opts.base_url or DEFAULT_BASE_URL, path,
                     beta="anthropic-beta" in headers)
     return Request(url, headers, body, encode_body(body))
