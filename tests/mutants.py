@@ -29,7 +29,8 @@ MUTANTS = [
     "msgcli.api.caching:mark_breakpoints", "msgcli.api.caching:show_thinking",
     "msgcli.api.server_tools:continuation", "msgcli.api.server_tools:merge",
     "msgcli.api.server_tools:paired", "msgcli.api.server_tools:citation_lines",
-    "msgcli.api.usage:json_line", "msgcli.api.usage:cost", "msgcli.api.versions:check",
+    "msgcli.api.usage:json_line", "msgcli.api.usage:cost",
+    "msgcli.api.versions:refuse_what_it_rejects",
     "msgcli.api.hints:for_message", "msgcli.api.models:lifecycle_note", "msgcli.api.models:fetch",
     "msgcli.api.models:write_cache", "msgcli.wire.waits:WaitLimits.refuse",
 ]

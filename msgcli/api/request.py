@@ -308,7 +308,7 @@ def build(opts, history, turn, credentials, redactor=None):
     if opts.count_tokens:
         body = count_tokens_body(body)
         path = COUNT_TOKENS_PATH
-    versions.check(body, opts)
+    versions.refuse_what_it_rejects(body, opts)
     headers = headers_for(opts, credentials, redactor)
     url = build_url(opts.base_url or DEFAULT_BASE_URL, path,
                     beta="anthropic-beta" in headers)
