@@ -30,6 +30,7 @@ import pytest
 from anthropic._constants import ANTHROPIC_API_VERSION
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from werkzeug import Response
 
 from msgcli import status
 from msgcli.request import DEFAULT_MODEL
@@ -412,32 +413,40 @@ def test_pause_turn_continued_like_the_sdk_docs(invoke, scripted):
 
 
 def test_list_models_asks_for_the_pages_the_sdk_asks_for(api, invoke):
-    """--list-models against `client.models.list(limit=1000)` iterated to the end:
-    the same GETs, query strings included (after_id = the page's last_id)."""
+    """--list-models against SDK 2.16's `client.models.list(limit=1000,
+    lifecycle=["active", "deprecated", "retired"])` iterated to the end: the same GETs,
+    query strings byte for byte (the lifecycle[] pairs as the SDK encodes them, after_id
+    = the page's last_id), and the same models listed, the retired one included."""
     pages = [{"data": [{"type": "model", "id": "m1", "display_name": "M1",
                         "created_at": "2026-01-01T00:00:00Z", "lifecycle": "active"}],
               "has_more": True, "first_id": "m1", "last_id": "m1"},
              {"data": [{"type": "model", "id": "m2", "display_name": "M2",
-                        "created_at": "2026-01-01T00:00:00Z", "lifecycle": "deprecated",
+                        "created_at": "2026-01-01T00:00:00Z", "lifecycle": "retired",
                         "deprecated_at": "2026-06-01T00:00:00Z",
-                        "retires_at": "2027-01-01T00:00:00Z"}],
+                        "retires_at": "2026-09-01T00:00:00Z"}],
               "has_more": False, "first_id": "m2", "last_id": "m2"}]
 
     def serve():
         api.clear()
-        api.expect_request("/v1/models", query_string={"limit": "1000"}).respond_with_json(
-            pages[0])
-        api.expect_request("/v1/models", query_string={
-            "limit": "1000", "after_id": "m1"}).respond_with_json(pages[1])
+        api.expect_request("/v1/models").respond_with_handler(
+            lambda req: Response(json.dumps(pages[1] if req.args.get("after_id") == "m1"
+                                            else pages[0]),
+                                 content_type="application/json"))
+
+    def sent():
+        return [(req.method, req.path, req.query_string.decode()) for req, _ in api.log]
 
     serve()
     r = invoke(["--list-models"])
     assert r.code == 0
-    ours = [(req.method, req.path, sorted(req.args.items(multi=True))) for req, _ in api.log]
+    ours = sent()
     serve()
     client = anthropic.Anthropic(api_key=FAKE_KEY, base_url=api.base, max_retries=0)
-    listed = list(client.models.list(limit=1000))
-    theirs = [(req.method, req.path, sorted(req.args.items(multi=True))) for req, _ in api.log]
-    assert ours == theirs
+    listed = list(client.models.list(limit=1000, lifecycle=["active", "deprecated",
+                                                            "retired"]))
+    theirs = sent()
+    stages = "lifecycle%5B%5D=active&lifecycle%5B%5D=deprecated&lifecycle%5B%5D=retired"
+    assert ours == theirs == [("GET", "/v1/models", f"{stages}&limit=1000"),
+                              ("GET", "/v1/models", f"{stages}&limit=1000&after_id=m1")]
     assert [json.loads(line)["id"] for line in r.stdout.splitlines()] == \
-        [m.id for m in listed]
+        [m.id for m in listed] == ["m1", "m2"]
