@@ -16,11 +16,15 @@ from msgcli.options import DEFAULT_BASE_URL, DEFAULT_MAX_TOKENS, DEFAULT_MODEL
 
 MESSAGES_PATH = "/v1/messages"
 COUNT_TOKENS_PATH = "/v1/messages/count_tokens"
-# The fields CountMessageTokensParams accepts (checked against the spec by a test);
-# everything else in a Messages body is dropped when counting.
-COUNT_TOKENS_FIELDS = frozenset({
-    "cache_control", "messages", "model", "output_config", "system", "thinking",
-    "tool_choice", "tools"})
+# The Messages fields the token count refuses, dropped when counting: those of SDK
+# 2.16's messages.create (and beta.messages.create) that its count_tokens does not
+# take, and the sampling fields SDK 2.x passes only through extra_body (a test checks
+# the list against the SDK). Only these: a field the endpoint takes, or a newer one
+# (speed, given with --extra), is counted as it would be sent.
+COUNT_TOKENS_REFUSED = frozenset({
+    "container", "diagnostics", "fallback_credit_token", "fallbacks", "inference_geo",
+    "max_tokens", "metadata", "service_tier", "stop_sequences", "stream", "temperature",
+    "thread", "top_k", "top_p"})
 SECRET_HEADERS = frozenset({"x-api-key", "authorization"})
 
 
@@ -48,7 +52,7 @@ def build_body(file_fields, messages, flags, extra=None):
 
 
 def count_tokens_body(body):
-    return {k: v for k, v in body.items() if k in COUNT_TOKENS_FIELDS}
+    return {k: v for k, v in body.items() if k not in COUNT_TOKENS_REFUSED}
 
 
 def check_body(body):

@@ -33,7 +33,7 @@ from hypothesis import strategies as st
 from werkzeug import Response
 
 from msgcli import status
-from msgcli.request import DEFAULT_MODEL
+from msgcli.request import COUNT_TOKENS_REFUSED, DEFAULT_MODEL
 from tests.conftest import FAKE_KEY, FAKE_TOKEN, REPO, message
 from tests.scripted_server import plain_response, sse_response
 from tests.sse import FIXTURE_NAMES, fixture_bytes
@@ -139,6 +139,13 @@ CASES = {
     "count tokens with cache": (["--count-tokens", "--cache", "Hi"],
                                 dict(model=MODEL, cache_control=EPHEMERAL,
                                      messages=user("Hi")), "count_tokens"),
+    # issue 26: what the current count_tokens takes is kept (speed is newer than the
+    # May spec), what it refuses is dropped (max_tokens, stop_sequences, metadata)
+    "count tokens keeps speed, drops create-only fields": (
+        ["--count-tokens", "--extra", '{"speed": "fast", "metadata": {"user_id": "u1"}}',
+         "-t", "99", "-S", "END", "--effort", "high", "--thinking", "adaptive", "Hi"],
+        dict(model=MODEL, speed="fast", output_config={"effort": "high"},
+             thinking={"type": "adaptive"}, messages=user("Hi")), "count_tokens"),
     "show thinking (budget)": (
         ["--thinking", "2048", "--show-thinking", "Hi"],
         base(thinking={"type": "enabled", "budget_tokens": 2048, "display": "summarized"},
@@ -226,6 +233,31 @@ def test_same_request_as_the_sdk(api, invoke, sdk_run, name):
     # by design: x-api-key (msgcli's contract) against Bearer (SDK 2.x), same key
     assert ours.headers["x-api-key"] == FAKE_KEY
     assert theirs.headers["authorization"] == f"Bearer {FAKE_KEY}"
+
+
+def _body_params(method):
+    """The body fields an SDK method takes: its named parameters, bar those it sends as
+    headers (betas, workspace_id, user_profile_id) and the SDK-side output_format helper
+    (it becomes output_config)."""
+    import inspect
+
+    names = set(inspect.signature(method).parameters) - {"timeout"}
+    return {n for n in names if not n.startswith("extra_")} - {
+        "betas", "workspace_id", "user_profile_id", "output_format"}
+
+
+def test_count_tokens_drops_only_what_the_sdk_count_does_not_take():
+    """issue 26: --count-tokens drops from the Messages body only the fields no token
+    count of SDK 2.16 takes (plain or beta), plus the sampling fields SDK 2.x leaves to
+    extra_body; every field the endpoint takes is kept, newer ones included."""
+    client = anthropic.Anthropic(api_key=FAKE_KEY, base_url="http://127.0.0.1:9")
+    create = _body_params(client.messages.create) | \
+        _body_params(client.beta.messages.create)
+    count = _body_params(client.messages.count_tokens) | \
+        _body_params(client.beta.messages.count_tokens)
+    assert {"speed", "output_config", "context_management"} <= count
+    assert COUNT_TOKENS_REFUSED == (create - count) | {"temperature", "top_p", "top_k"}
+    client.close()
 
 
 def test_auth_token_headers_identical(api, invoke, sdk_run):
