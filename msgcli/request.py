@@ -199,10 +199,11 @@ def _check_header_value(name, value):
                          "carry (non-Latin-1 or control characters)")
 
 
-def build_url(base_url, path, beta=False):
-    # The official SDKs mark beta calls with ?beta=true; the API ignores it, and
-    # it selects the beta request schema in the published spec.
-    return base_url.rstrip("/") + path + ("?beta=true" if beta else "")
+def build_url(base_url, path):
+    # No ?beta=true on beta calls: SDKs before 2.x added it, SDK 2.x (2.16 checked)
+    # does not. The anthropic-beta header is what selects a beta feature; the query
+    # only named the beta operation in the published spec.
+    return base_url.rstrip("/") + path
 
 
 def flag_fields(opts, tools_from_file=None):
@@ -301,6 +302,5 @@ def build(opts, history, turn, credentials, redactor=None):
                 redactor.add(value.partition(" ")[2])
     headers = build_headers(opts.api_version, credentials[0], credentials[1], opts.beta,
                             opts.header)
-    url = build_url(opts.base_url or DEFAULT_BASE_URL, path,
-                    beta="anthropic-beta" in headers)
+    url = build_url(opts.base_url or DEFAULT_BASE_URL, path)
     return Request(url, headers, body, encode_body(body))

@@ -268,7 +268,7 @@ def test_dry_run_touches_no_network_and_redacts(api, invoke):
     assert api.log == []
     head, _, body = r.stdout.partition("\n\n")
     lines = head.splitlines()
-    assert lines[0] == f"POST {api.base}/v1/messages?beta=true"
+    assert lines[0] == f"POST {api.base}/v1/messages"  # no ?beta=true, as SDK 2.x
     assert "x-api-key: [REDACTED]" in lines
     assert "anthropic-beta: foo-2025-01-01" in lines
     assert "X-Trace: 1" in lines
@@ -322,7 +322,7 @@ def test_api_version_beta_and_headers(api, invoke):
     assert h["anthropic-beta"] == "a-1,b-2,c-3"
     assert h["x-custom"] == "yes"
     req = api.log[0][0]
-    assert req.args.get("beta") == "true"
+    assert req.query_string == b""  # the header selects the betas; no ?beta=true (SDK 2.x)
     assert_valid(api.bodies()[0], "BetaCreateMessageParams")
 
 

@@ -12,7 +12,6 @@ Differences by design, stated per case:
 - anthropic-version: the SDK defaults to its own ANTHROPIC_API_VERSION, msgcli to
   2023-06-01 (its contract); the cases pass --api-version set to the SDK's value, and
   test_default_versions_differ states the default difference.
-- beta URL: msgcli marks beta calls with ?beta=true as older SDKs did; SDK 2.x does not.
 - SDK 2.x has no named temperature/top_p/top_k arguments: they go through extra_body,
   and under the SDK's own version (2026-10-21) the API rejects them, so msgcli refuses
   them locally there; the sampling case runs both sides at 2023-06-01.
@@ -227,7 +226,8 @@ def test_same_request_as_the_sdk(api, invoke, sdk_run, name):
 
     ours, theirs = capture(api, with_msgcli), capture(api, with_sdk)
     assert json.loads(ours.get_data()) == json.loads(theirs.get_data())
-    assert ours.path == theirs.path
+    # the query too: no ?beta=true on a beta call, as SDK 2.x (issue 26)
+    assert (ours.path, ours.query_string) == (theirs.path, theirs.query_string)
     for header in ("anthropic-version", "anthropic-beta", "content-type"):
         assert ours.headers.get(header) == theirs.headers.get(header), header
     # by design: x-api-key (msgcli's contract) against Bearer (SDK 2.x), same key
