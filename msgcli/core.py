@@ -22,12 +22,23 @@ from msgcli.waits import alarm
 
 
 def credentials(opts=None, console=None):
-    """files.credentials for these options; a key read from a file joins the
-    redactor at once."""
-    keys = files.credentials(opts.api_key_file if opts is not None else None)
+    """The credential a request sends, as (API key, auth token), at most one of them
+    set: files.credentials for these options; a key read from a file joins the
+    redactor at once. With both, the key is sent and the token dropped, as SDK 2.16
+    does: two credentials leave the API to pick one, and a request should say whose
+    it is. Said on stderr when `console` is given."""
+    key, token = files.credentials(opts.api_key_file if opts is not None else None)
     if console is not None:
-        console.redactor.add(keys[0])
-    return keys
+        console.redactor.add(key)
+    if key and token:
+        if console is not None:
+            source = "--api-key-file" if opts is not None and opts.api_key_file \
+                else "ANTHROPIC_API_KEY"
+            console.line(f"warning: both {source} and ANTHROPIC_AUTH_TOKEN are set; "
+                         f"sending the API key only (x-api-key): unset {source} to use "
+                         "the token")
+        token = None
+    return key, token
 
 
 def run(opts, console):
@@ -110,8 +121,8 @@ def converse(opts, req, transport, out, console):
 def list_models(opts, console):
     from msgcli import models
 
-    headers = request.build_headers(opts.api_version, *credentials(), opts.beta,
-                                    opts.header)
+    headers = request.build_headers(opts.api_version, *credentials(opts, console),
+                                    opts.beta, opts.header)
     base_url = opts.base_url or request.DEFAULT_BASE_URL
     out = Collector() if opts.output else Stdout(console.redactor)
     if opts.dry_run:

@@ -233,7 +233,7 @@ def run(opts, console):
     if files.stdin_is_terminal() or stream is None:
         raise InputError("--jsonl reads one request per line from stdin, but stdin is a "
                          "terminal: redirect a file (msgcli --jsonl < requests.jsonl)")
-    if not any(core.credentials(opts, console)) and not any(
+    if not any(core.credentials(opts)) and not any(  # Run says what both set means
             name.lower() in ("x-api-key", "authorization") for name, _ in opts.header):
         raise CredentialsError("no credentials: set ANTHROPIC_API_KEY (or "
                                "ANTHROPIC_AUTH_TOKEN) in the environment")

@@ -299,6 +299,34 @@ def test_auth_token_is_bearer(api, invoke):
     assert "x-api-key" not in headers
 
 
+BOTH_SET = ("msgcli: warning: both ANTHROPIC_API_KEY and ANTHROPIC_AUTH_TOKEN are set; "
+            "sending the API key only (x-api-key): unset ANTHROPIC_API_KEY to use the "
+            "token\n")
+
+
+@pytest.mark.parametrize("args, stdin, path, reply", [
+    (["Hi"], b"", "/v1/messages", message()),
+    (["--count-tokens", "Hi"], b"", "/v1/messages/count_tokens", {"input_tokens": 3}),
+    (["--jsonl", "-P", "1"], b'"Hi"\n', "/v1/messages", message()),
+    (["--list-models"], b"", "/v1/models",
+     {"data": [], "has_more": False, "first_id": None, "last_id": None}),
+    (["--batch-list"], b"", "/v1/messages/batches",
+     {"data": [], "has_more": False, "first_id": None, "last_id": None}),
+], ids=["single", "count-tokens", "jsonl", "list-models", "batch-list"])
+def test_both_credentials_send_the_key_alone_and_say_so_once(api, invoke, args, stdin,
+                                                              path, reply):
+    """issue 26: with both variables set, one credential is sent, the key (as SDK 2.16
+    chooses), in every kind of run, and stderr says so once."""
+    api.expect_request(path).respond_with_json(reply)
+    r = invoke(args, input=stdin, env={"ANTHROPIC_AUTH_TOKEN": FAKE_TOKEN})
+    assert r.code == 0, r
+    assert r.stderr.count("both ANTHROPIC_API_KEY") == 1
+    assert r.stderr.startswith(BOTH_SET)
+    for headers in api.headers():
+        assert headers["x-api-key"] == FAKE_KEY
+        assert "authorization" not in headers
+
+
 def test_no_credentials_is_exit_11_before_sending(api, invoke):
     r = invoke(["Hi"], env={"ANTHROPIC_API_KEY": None})
     assert r.code == 11

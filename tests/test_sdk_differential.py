@@ -277,6 +277,37 @@ def test_auth_token_headers_identical(api, invoke, sdk_run):
     assert "x-api-key" not in ours.headers and "x-api-key" not in theirs.headers
 
 
+def test_both_credentials_set_one_is_sent_the_key_as_the_sdk(api, invoke):
+    """issue 26: with ANTHROPIC_API_KEY and ANTHROPIC_AUTH_TOKEN both set, SDK 2.16
+    sends the key alone (as `Authorization: Bearer`, its way) and warns; msgcli sends
+    the key alone too (as x-api-key, its contract), never the token beside it, and
+    says so on stderr."""
+    env = {"ANTHROPIC_API_KEY": FAKE_KEY, "ANTHROPIC_AUTH_TOKEN": FAKE_TOKEN}
+
+    def with_msgcli():
+        api.reply()
+        r = invoke(["Hi"], env=env)
+        assert (r.code, r.stdout) == (0, "Hello!\n")
+        assert r.stderr == ("msgcli: warning: both ANTHROPIC_API_KEY and "
+                            "ANTHROPIC_AUTH_TOKEN are set; sending the API key only "
+                            "(x-api-key): unset ANTHROPIC_API_KEY to use the token\n")
+
+    def with_sdk():
+        api.reply()
+        with pytest.MonkeyPatch.context() as mp:
+            for name, value in env.items():
+                mp.setenv(name, value)
+            client = anthropic.Anthropic(base_url=api.base, max_retries=0)
+            client.messages.create(**base(messages=user("Hi")))
+            client.close()
+
+    ours, theirs = capture(api, with_msgcli), capture(api, with_sdk)
+    assert theirs.headers["authorization"] == f"Bearer {FAKE_KEY}"
+    assert "x-api-key" not in theirs.headers
+    assert ours.headers["x-api-key"] == FAKE_KEY
+    assert "authorization" not in ours.headers
+
+
 def test_default_versions_differ_by_design(api, invoke):
     """msgcli's default is its frozen contract; the SDK's moved on. Stated, not hidden,
     and checked on the header msgcli really sends."""
