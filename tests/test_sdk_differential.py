@@ -1,14 +1,16 @@
 """The official Python SDK as a differential oracle.
 
-Requests: for the same logical request, the JSON body msgcli sends equals the body
-the SDK sends (both captured on a local server), and the headers that matter agree.
+The SDK is the version setup.cfg's test extra pins (2.16.0). Requests: for the same
+logical request, the JSON body msgcli sends equals the body the SDK sends (both
+captured on a local server), path and query string included, and the headers that
+matter agree; --list-models's GETs and --count-tokens's body too.
 Responses: for the same recorded replies, including SSE streams, msgcli's text equals
 the text the SDK parses, and msgcli's exit status matches the SDK's stop_reason.
 
 Differences by design, stated per case:
 - auth: SDK 2.x sends an API key as `Authorization: Bearer`; msgcli's contract sends
   it as `x-api-key`. The key value is compared; with ANTHROPIC_AUTH_TOKEN both send
-  the same Bearer header.
+  the same Bearer header, and with both variables set both send the key alone.
 - anthropic-version: the SDK defaults to its own ANTHROPIC_API_VERSION, msgcli to
   2023-06-01 (its contract); the cases pass --api-version set to the SDK's value, and
   test_default_versions_differ states the default difference.
@@ -87,6 +89,14 @@ CASES = {
         {"type": "document", "title": "tiny.pdf",
          "source": {"type": "base64", "media_type": "application/pdf", "data": PDF}},
         {"type": "text", "text": "Sum"}])), "create"),
+    "document titled, and untitled": (
+        ["-d", str(DATA / "tiny.pdf"), "-d", str(DATA / "tiny.pdf"), "--document-title",
+         "Q3 report", "--document-title", "", "Sum"], base(messages=user([
+            {"type": "document", "title": "Q3 report",
+             "source": {"type": "base64", "media_type": "application/pdf", "data": PDF}},
+            {"type": "document",
+             "source": {"type": "base64", "media_type": "application/pdf", "data": PDF}},
+            {"type": "text", "text": "Sum"}])), "create"),
     "thinking": (["--thinking", "2048", "Hi"], base(
         thinking={"type": "enabled", "budget_tokens": 2048}, messages=user("Hi")), "create"),
     "adaptive thinking and effort": (
@@ -112,9 +122,9 @@ CASES = {
     "beta": (["--beta", "a-2025-01-01", "--beta", "b-2025-02-02", "Hi"],
              base(messages=user("Hi"), betas=["a-2025-01-01", "b-2025-02-02"]), "beta"),
     # -- issue 17. Where the vendored OpenAPI document (May 2026) is older than a
-    # field, SDK 2.12 is the oracle: web_search_20260318 / web_fetch_20260318 exist
-    # only in the SDK's tool union; the rest (top-level and block cache_control,
-    # thinking.display, max_tokens 0) are in both.
+    # field, the SDK is the oracle (2.12 then, 2.16 now): web_search_20260318 /
+    # web_fetch_20260318 exist only in the SDK's tool union; the rest (top-level and
+    # block cache_control, thinking.display, max_tokens 0) are in both.
     "cache": (["--cache", "-s", "Long rules.", "Hi"],
               base(cache_control=EPHEMERAL, system="Long rules.", messages=user("Hi")),
               "create"),
