@@ -1,7 +1,7 @@
 """Issue 17, against local servers: long waits and --deadline, thinking display,
 prompt caching, usage as data, hints for the 400s of newer models, the 2026-10-21
 refusals, the model list and its lifecycle notes, the default model, server tools
-and pause_turn. (Request bodies against SDK 2.12: tests/test_sdk_differential.py.)"""
+and pause_turn. (Requests against SDK 2.16: tests/test_sdk_differential.py.)"""
 
 import json
 import os
