@@ -27,12 +27,23 @@ from msgcli.wire.waits import alarm
 
 
 def credentials(opts=None, console=None):
-    """files.credentials for these options; a key read from a file joins the
-    redactor at once."""
-    keys = inputs_reading.credentials(opts.api_key_file if opts is not None else None)
+    """The credential a request sends, as (API key, auth token), at most one of them
+    set: files.credentials for these options; a key read from a file joins the
+    redactor at once. With both, the key is sent and the token dropped, as SDK 2.16
+    does: two credentials leave the API to pick one, and a request should say whose
+    it is. Said on stderr when `console` is given."""
+    key, token = inputs_reading.credentials(opts.api_key_file if opts is not None else None)
     if console is not None:
-        console.redactor.add(keys[0])
-    return keys
+        console.redactor.add(key)
+    if key and token:
+        if console is not None:
+            source = "--api-key-file" if opts is not None and opts.api_key_file \
+                else "ANTHROPIC_API_KEY"
+            console.line(f"warning: both {source} and ANTHROPIC_AUTH_TOKEN are set; "
+                         f"sending the API key only (x-api-key): unset {source} to use "
+                         "the token")
+        token = None
+    return key, token
 
 
 def run(opts, console):

@@ -232,7 +232,8 @@ def run(opts, console):
     if reading.stdin_is_terminal() or stream is None:
         raise InputError("--jsonl reads one request per line from stdin, but stdin is a "
                          "terminal: redirect a file (msgcli --jsonl < requests.jsonl)")
-    request.require_credentials(request.headers_for(opts, core.credentials(opts, console)))
+    # (Run says what both set means)
+    request.require_credentials(request.headers_for(opts, core.credentials(opts)))
     parallel = opts.parallel or DEFAULT_PARALLEL
     console.threaded()  # workers write -v lines and notes too
     # -o as for a single run: symlinks written through, a directory or device refused
