@@ -5,6 +5,11 @@ with --wait, wait and print the results), `--batch-results`, `--batch-status`,
 Here: reading and checking the input before anything is sent, submitting,
 waiting (polls that slow down and honour retry-after), and what a failure or
 Ctrl-C says once batches exist. The results themselves are msgcli.batch_results.
+
+--deadline bounds the calls and the wait: at the deadline the polling stops, the
+batches are left running (as after Ctrl-C), and the run exits 19 with the
+command that collects their results later. Results of batches that have ended
+are then printed whole: like a finished answer's saving, that is not cut short.
 """
 
 import sys
@@ -19,6 +24,7 @@ from msgcli.modes import batch_command
 from msgcli.options import DEFAULT_BASE_URL
 from msgcli.output import Stdout
 from msgcli.status import ExitStatus
+from msgcli.waits import alarm
 
 # Polling: soon at first (a small batch can end within a minute), then less and
 # less often, up to once a minute; a retry-after on a poll is honoured up to 10 min.
@@ -32,6 +38,21 @@ POLL_MAX_RETRY_AFTER = 600.0
 POLL_MAX_FAILURES = 10
 # Tests replace this to record the waits instead of sleeping through them.
 sleep = time.sleep
+
+
+EXPIRED = "--deadline reached before the batches ended"
+
+
+class WaitExpired(MsgcliError):
+    """--deadline passed while batches were still in progress: exit 19, as for
+    --batch-results without --wait on such a batch."""
+
+    exit_code = ExitStatus.BATCH_NOT_ENDED
+
+
+def _deadline(opts):
+    """--deadline as a time.monotonic() instant, or None."""
+    return None if opts.deadline is None else time.monotonic() + opts.deadline
 
 
 def run(opts, console):
@@ -56,15 +77,17 @@ def run(opts, console):
     request.Request(base_url, headers, None, None).require_credentials()
     from msgcli.transport import Transport
 
+    deadline = _deadline(opts)
     with core.terminable(), Transport(opts.retries, opts.timeout, console,
-                                      verbose=opts.verbose) as transport:
+                                      verbose=opts.verbose,
+                                      deadline=deadline) as transport:
         api = batches.Api(transport, base_url, headers)
         if command == "batch_results" and not opts.wait:
             found = not_waiting(api, ids)
             return print_results(opts, api, [(found[i], None) for i in ids], out, console)
         if command == "batch_results":
             with resumable(ids):
-                found = wait(api, ids, console)
+                found = wait(api, ids, console, deadline)
                 return print_results(opts, api, [(found[i], None) for i in ids], out,
                                      console)
         if command == "batch_list":
@@ -168,8 +191,10 @@ def submit(opts, console, base_url, out, credentials):
         from msgcli.transport import Transport
 
         submitted = []
+        deadline = _deadline(opts)
         with core.terminable(), Transport(opts.retries, opts.timeout, console,
-                                          verbose=opts.verbose) as transport:
+                                          verbose=opts.verbose,
+                                          deadline=deadline) as transport:
             api.transport = transport
             try:
                 for i in range(len(spool.batches)):
@@ -191,7 +216,7 @@ def submit(opts, console, base_url, out, credentials):
                 return ExitStatus.OK
             ids = [b["id"] for b, _ in submitted]
             with resumable(ids):
-                found = wait(api, ids, console)
+                found = wait(api, ids, console, deadline)
                 return print_results(opts, api, [(found[b["id"]], order)
                                                  for b, order in submitted], out, console)
 
@@ -217,7 +242,7 @@ def resumable(ids):
     results says how to pick up from there; a 404, say, is left as it is."""
     try:
         yield
-    except (NetworkError, ApiError, KeyboardInterrupt, Terminated) as e:
+    except (NetworkError, ApiError, WaitExpired, KeyboardInterrupt, Terminated) as e:
         if isinstance(e, ApiError) and not _passing(e):
             raise
         raise _unfinished(e, ids) from None
@@ -242,8 +267,20 @@ def _counts(batch):
     return f"{done} of {total} requests done"
 
 
-def wait(api, ids, console):
-    """Poll until every batch has ended; {id: batch}."""
+def wait(api, ids, console, deadline=None):
+    """Poll until every batch has ended; {id: batch}. WaitExpired at `deadline` (a
+    time.monotonic() instant): a poll still running then is cut by SIGALRM."""
+    left = None if deadline is None else deadline - time.monotonic()
+    try:
+        with alarm(left):
+            return _poll(api, ids, console, deadline)
+    except (NetworkError, ApiError):  # DeadlineReached included
+        if deadline is None or time.monotonic() < deadline - 0.01:
+            raise
+        raise WaitExpired(EXPIRED) from None
+
+
+def _poll(api, ids, console, deadline):
     from msgcli.transport import retry_after_seconds
 
     found, pending, interval, failures = {}, list(ids), POLL_FIRST, 0
@@ -255,7 +292,8 @@ def wait(api, ids, console):
                     batch, headers = api.retrieve(batch_id)
                 except (NetworkError, ApiError) as e:
                     failures += 1
-                    if not _passing(e) or failures >= POLL_MAX_FAILURES:
+                    if not _passing(e) or failures >= POLL_MAX_FAILURES or \
+                            (deadline is not None and time.monotonic() >= deadline):
                         raise
                     console.line(f"polling {batch_id} failed ({e.message}); trying again "
                                  f"in {interval:g} s")
@@ -268,7 +306,12 @@ def wait(api, ids, console):
             if found:
                 console.status(progress(found.values()))
             if pending:
-                sleep(max(interval, hint))
+                pause = max(interval, hint)
+                if deadline is not None:
+                    if deadline - time.monotonic() <= pause:
+                        sleep(max(deadline - time.monotonic(), 0))
+                        raise WaitExpired(EXPIRED)
+                sleep(pause)
                 interval = min(interval * POLL_FACTOR, POLL_MAX)
     finally:
         console.clear_status()
