@@ -5,11 +5,8 @@ with --wait, wait and print the results), `--batch-results`, `--batch-status`,
 Here: reading and checking the input before anything is sent, submitting,
 waiting (polls that slow down and honour retry-after), and what a failure or
 Ctrl-C says once batches exist. The results themselves are msgcli.batch_results.
-
---deadline bounds the calls and the wait: at the deadline the polling stops, the
-batches are left running (as after Ctrl-C), and the run exits 19 with the
-command that collects their results later. Results of batches that have ended
-are then printed whole: like a finished answer's saving, that is not cut short.
+--deadline bounds the calls and the wait (msgcli.cutoff), not the printing of
+results once every batch has ended.
 """
 
 import sys
@@ -18,6 +15,7 @@ from contextlib import contextmanager
 
 from msgcli import batches, core, files, jsonl, render, request
 from msgcli.batch_results import print_results
+from msgcli.cutoff import WAIT_EXPIRED, WaitExpired, polling
 from msgcli.errors import ApiError, InputError, MsgcliError, NetworkError
 from msgcli.failures import Terminated
 from msgcli.modes import batch_command
@@ -40,18 +38,7 @@ POLL_MAX_FAILURES = 10
 sleep = time.sleep
 
 
-EXPIRED = "--deadline reached before the batches ended"
-
-
-class WaitExpired(MsgcliError):
-    """--deadline passed while batches were still in progress: exit 19, as for
-    --batch-results without --wait on such a batch."""
-
-    exit_code = ExitStatus.BATCH_NOT_ENDED
-
-
 def _deadline(opts):
-    """--deadline as a time.monotonic() instant, or None."""
     return None if opts.deadline is None else time.monotonic() + opts.deadline
 
 
@@ -270,14 +257,9 @@ def _counts(batch):
 def wait(api, ids, console, deadline=None):
     """Poll until every batch has ended; {id: batch}. WaitExpired at `deadline` (a
     time.monotonic() instant): a poll still running then is cut by SIGALRM."""
-    left = None if deadline is None else deadline - time.monotonic()
-    try:
-        with alarm(left):
-            return _poll(api, ids, console, deadline)
-    except (NetworkError, ApiError):  # DeadlineReached included
-        if deadline is None or time.monotonic() < deadline - 0.01:
-            raise
-        raise WaitExpired(EXPIRED) from None
+    with polling(deadline), alarm(None if deadline is None else
+                                  deadline - time.monotonic()):
+        return _poll(api, ids, console, deadline)
 
 
 def _poll(api, ids, console, deadline):
@@ -307,10 +289,9 @@ def _poll(api, ids, console, deadline):
                 console.status(progress(found.values()))
             if pending:
                 pause = max(interval, hint)
-                if deadline is not None:
-                    if deadline - time.monotonic() <= pause:
-                        sleep(max(deadline - time.monotonic(), 0))
-                        raise WaitExpired(EXPIRED)
+                if deadline is not None and deadline - time.monotonic() <= pause:
+                    sleep(max(deadline - time.monotonic(), 0))
+                    raise WaitExpired(WAIT_EXPIRED)
                 sleep(pause)
                 interval = min(interval * POLL_FACTOR, POLL_MAX)
     finally:

@@ -9,14 +9,7 @@ however long the input. Every attempt passes one msgcli.ratelimit.Gate.
 
 A failing line is a result line with its status, and the run goes on. Only what
 dooms every request stops it early (no credentials, HTTP 401): the results
-already finished are written first.
-
---deadline bounds the whole run. At the deadline nothing more is sent, the
-requests in flight are cut (their sockets shut down), and every line left, cut
-or never sent, gets a status-14 result line at once, written by whichever thread
-gets there first: a worker stuck where no cut reaches it (a trickle of headers,
-a DNS lookup) is left behind rather than waited for. Status 14 is not 0, so a
-re-run with -o redoes exactly those lines.
+already finished are written first. --deadline: msgcli.cutoff.
 
 -P defaults to 8 (options.DEFAULT_PARALLEL): at 1 s per short answer that is 8
 requests/s (480 a minute), enough to keep most jobs busy, without opening dozens
@@ -31,23 +24,19 @@ import time
 
 import click
 
-from msgcli import conversation, core, files, jsonl, render, resume
+from msgcli import conversation, core, cutoff, files, jsonl, render, resume
 from msgcli.errors import ApiError, CredentialsError, InputError, MsgcliError
 from msgcli.failures import Terminated
 from msgcli.options import DEFAULT_PARALLEL
 from msgcli.output import Collector
 from msgcli.status import ExitStatus
 from msgcli.tally import Tally, count_lines
-from msgcli.waits import DeadlineReached
 
 # Results that may wait for an earlier, slower line, per worker: a line may take
 # about WINDOW times as long as the others before they stall behind it. Memory is
 # bounded by -P x WINDOW results (short answers: a few kB each).
 WINDOW = 32
 TICK = 0.2  # how often a waiting thread looks up (progress, signals, the end)
-
-CUT = "--deadline reached before the reply was complete: the request was cut"
-NOT_SENT = "--deadline reached before the request was sent"
 
 
 class Record:
@@ -89,11 +78,7 @@ class Run:
         self.window = threading.Semaphore(parallel * WINDOW)
         self.stop = threading.Event()    # send nothing more
         self.closed = threading.Event()  # every job has been queued
-        self.deadline = deadline  # a time.monotonic() instant, or None
-        self.expired = threading.Event()  # --deadline passed: lines left get status 14
-        self.lock = threading.Lock()
-        self.inflight = {}  # seq -> (record, custom_id): taken by a worker, not yet put
-        self.queued = self.answered = 0  # jobs queued for the workers; their records put
+        self.cutoff = cutoff.Cutoff(self.results, opts.json, deadline)  # --deadline
         self.fatal = None  # what ends the run early: a MsgcliError, an OSError, a bug
         self.sink_failed = False
         self.tally = Tally(console)
@@ -109,67 +94,25 @@ class Run:
                     return
                 continue
             record = Record(seq, lineno, req_hash=req_hash)
-            with self.lock:
-                taken = not self.stop.is_set() and not self.expired.is_set()
-                if taken:
-                    self.inflight[seq] = (record, custom_id)
-            if not taken:  # stopped (not sent, not written), or past the deadline
-                self.answer(record if self.stop.is_set()
-                            else self.cut(record, custom_id, NOT_SENT))
+            if self.stop.is_set() or not self.cutoff.take(record, custom_id):
+                self.cutoff.drop(record, custom_id, self.stop.is_set())
                 continue
-            bug = None
             try:
                 self.send(custom_id, req, record)
             except Exception as e:  # a bug: the run stops and it is reported
-                bug = e
-            with self.lock:
-                # None: the deadline claimed this line, and its result is written
-                mine = self.inflight.pop(seq, None) is not None
-            if mine:
-                if bug is not None:
-                    self.fail(bug)
-                self.answer(record)
-
-    def answer(self, record):
-        """Hand a job's record to the writer (each job's exactly once)."""
-        self.results.put(record)
-        with self.lock:
-            self.answered += 1
-
-    def cut(self, record, custom_id, why):
-        """`record` as a line that the deadline stopped: status 14, resumable."""
-        line = jsonl.error_result(custom_id, DeadlineReached(why),
-                                  include_message=self.opts.json)
-        record.status = line["status"]
-        record.data = jsonl.dumps(line).encode("utf-8", "surrogatepass")
-        return record
-
-    def expire(self):
-        """The deadline: stop sending, give each request in flight its status-14
-        line now, and cut its connection so that its worker comes back."""
-        with self.lock:
-            if self.expired.is_set():
-                return
-            self.expired.set()
-            claimed, self.inflight = list(self.inflight.values()), {}
-        for record, custom_id in claimed:
-            self.answer(self.cut(record, custom_id, CUT))
-        self.gate.release()
-        self.transport.cut()
+                self.fail(e)
+            if self.cutoff.give_back(record):  # else the deadline answered for it
+                self.cutoff.answer(record)
 
     def settled(self):
-        """Past the deadline: every queued job has its record (the ones still
-        queued are given theirs here, in case every worker is stuck)."""
+        """Whether every job has its record; the ones still queued get it here."""
         while True:
             try:
                 seq, lineno, custom_id, _, req_hash = self.jobs.get_nowait()
             except queue.Empty:
-                break
-            record = Record(seq, lineno, req_hash=req_hash)
-            self.answer(record if self.stop.is_set() else self.cut(record, custom_id,
-                                                                   NOT_SENT))
-        with self.lock:
-            return self.answered >= self.queued
+                return self.cutoff.settled()
+            self.cutoff.drop(Record(seq, lineno, req_hash=req_hash), custom_id,
+                             self.stop.is_set())
 
     def send(self, custom_id, req, record):
         out = Collector(self.console.redactor)
@@ -263,8 +206,7 @@ class Run:
             self.jobs.put(job, timeout=TICK)
         except queue.Full:
             return False
-        with self.lock:  # (only this thread queues, and only it asks settled())
-            self.queued += 1
+        self.cutoff.queued_one()  # (only this thread queues, and asks settled())
         return True
 
     def feed(self, stream):
@@ -292,11 +234,11 @@ class Run:
                 self.results.put(Record(seq, lineno, ExitStatus.OK))  # kept from before
                 continue
             job = (seq, lineno, line_request.custom_id, req, req_hash)
-            self.wait_for(lambda job=job: self.expired.is_set() or self.put(job)
+            self.wait_for(lambda job=job: self.cutoff.expired.is_set() or self.put(job)
                           or self.stop.is_set())
-            if self.expired.is_set() and not self.stop.is_set():
-                self.results.put(self.cut(Record(seq, lineno, req_hash=req_hash),
-                                          line_request.custom_id, NOT_SENT))
+            if self.cutoff.expired.is_set() and not self.stop.is_set():
+                self.results.put(self.cutoff.cut(Record(seq, lineno, req_hash=req_hash),
+                                                 line_request.custom_id))
         if self.tally.total is None:
             self.tally.total = seq  # known now that the input has ended
         return not self.stop.is_set()
@@ -331,18 +273,6 @@ def run(opts, console):
         sink.close()
 
 
-def ended(run, workers):
-    """Whether every worker is done: past the deadline, when every line has its
-    result, as a worker still in a cut request is not waited for."""
-    for thread in workers:
-        if run.expired.is_set() and run.settled():
-            return True
-        thread.join(TICK)
-        if thread.is_alive():
-            return False
-    return True
-
-
 def conduct(run, stream):
     if run.console.is_terminal():
         run.tally.total = count_lines(stream)
@@ -351,11 +281,7 @@ def conduct(run, stream):
     writer = threading.Thread(target=run.write, daemon=True, name="msgcli-writer")
     for thread in workers + [writer]:
         thread.start()
-    timer = None
-    if run.deadline is not None:
-        timer = threading.Timer(max(run.deadline - time.monotonic(), 0), run.expire)
-        timer.daemon = True
-        timer.start()
+    run.cutoff.arm(run.transport)
     interrupt, complete = None, False
     try:
         try:
@@ -370,13 +296,12 @@ def conduct(run, stream):
             run.console.line("interrupted: finishing the requests in flight and writing "
                              "their results (interrupt again to abandon them)")
         run.closed.set()
-        run.wait_for(lambda: ended(run, workers))
+        run.wait_for(lambda: run.cutoff.ended(workers, run.settled, TICK))
     except (KeyboardInterrupt, Terminated) as e:
         interrupt = interrupt or e  # again: what is in flight is abandoned
         run.stop.set()
         run.gate.release()
-    if timer is not None:
-        timer.cancel()
+    run.cutoff.disarm()
     run.results.put(None)
     writer.join()
     run.tally.clear()
@@ -388,7 +313,7 @@ def conduct(run, stream):
     if run.fatal is not None:
         raise run.fatal
     if run.tally.failed:
-        why = "--deadline reached: " if run.expired.is_set() else ""
+        why = "--deadline reached: " if run.cutoff.expired.is_set() else ""
         run.console.line(f"{why}{run.tally.failed:,} of {run.tally.done:,} requests did "
                          "not complete; each result line says why")
         return ExitStatus.INCOMPLETE
