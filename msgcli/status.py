@@ -56,7 +56,8 @@ EXIT_STATUS_MEANINGS = {
     ExitStatus.SERVER_ERROR: "API server error or overloaded (5xx, 529), or a reply "
     "that is not a valid Messages API response",
     ExitStatus.NETWORK: "network failure: cannot connect, DNS, TLS, timeout, "
-    "connection dropped, stream cut short, --deadline reached",
+    "connection dropped, stream cut short, --deadline reached (with --jsonl: each line "
+    "it cut or kept from being sent)",
     ExitStatus.WRITE_ERROR: "cannot write the answer: stdout is full, closed or failing "
     "(ENOSPC, EIO)",
     ExitStatus.CONVERSATION_BUSY: "conversation file busy: another run held its lock "
@@ -66,7 +67,7 @@ EXIT_STATUS_MEANINGS = {
     ExitStatus.BATCH_EXPIRED: "batch request expired: its batch did not reach it "
     "within 24 hours",
     ExitStatus.BATCH_NOT_ENDED: "batch not ended yet: --batch-results without --wait "
-    "on a batch still in progress",
+    "on a batch still in progress, or --deadline reached while --wait polled",
     ExitStatus.INTERRUPTED: "interrupted (Ctrl-C, SIGINT)",
     ExitStatus.BROKEN_PIPE: "stdout closed early (broken pipe): exits quietly",
     ExitStatus.TERMINATED: "terminated (SIGTERM)",

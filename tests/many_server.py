@@ -2,7 +2,9 @@
 request-rate limit answered with 429s, and a log of every request it got.
 
 Each reply echoes the request's last user text ("echo: ..."), so a test can tell
-which line a result belongs to; `respond(body)` may answer otherwise.
+which line a result belongs to; `respond(body)` may answer otherwise, and a request
+for which `trickle(body)` is true is answered a byte at a time (from its headers
+on, or from its body on), slowly, until the client hangs up or the server closes.
 """
 
 import json
@@ -62,10 +64,12 @@ class Listener(ThreadingHTTPServer):
 
 class ManyServer:
     def __init__(self, latency=0.0, jitter=0.0, rate=None, retry_after="1",
-                 respond=None, ratelimit_headers=True):
+                 respond=None, ratelimit_headers=True, trickle=None, trickle_headers=False):
         self.latency, self.jitter, self.rate = latency, jitter, rate
         self.retry_after = retry_after
         self.respond = respond
+        self.trickle, self.trickle_headers = trickle, trickle_headers
+        self.hung_up = []  # the texts of trickled replies the client hung up on
         self.ratelimit_headers = ratelimit_headers
         self.lock = threading.Lock()
         self.closed = threading.Event()  # set on close: a reply held back gives up
@@ -90,6 +94,8 @@ class ManyServer:
             def do_POST(self):
                 length = int(self.headers.get("content-length") or 0)
                 body = json.loads(self.rfile.read(length) or b"{}")
+                if server.trickle is not None and server.trickle(body):
+                    return server.dribble(self, body)
                 status, headers, payload = server.answer(body, dict(self.headers))
                 kind = "application/json"
                 if body.get("stream") and status == 200:
@@ -109,6 +115,27 @@ class ManyServer:
         self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def dribble(self, handler, body):
+        """A reply far longer than it will take to send, a byte every 20 ms."""
+        with self.lock:
+            self.bodies.append(body)
+        data = json.dumps(reply_for(body, text="x" * 100_000)).encode()
+        head = (f"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+                f"content-length: {len(data)}\r\nrequest-id: req_trickle\r\n\r\n").encode()
+        if not self.trickle_headers:
+            handler.wfile.write(head)
+            head = b""
+        handler.close_connection = True
+        data = head + data
+        try:
+            for i in range(len(data)):
+                handler.wfile.write(data[i:i + 1])
+                if self.closed.wait(0.02):
+                    return
+        except OSError:
+            with self.lock:
+                self.hung_up.append(last_text(body))
 
     def _take(self):
         """A token from the bucket (capacity and refill: `rate` per second)."""

@@ -5,6 +5,8 @@ with --wait, wait and print the results), `--batch-results`, `--batch-status`,
 Here: reading and checking the input before anything is sent, submitting,
 waiting (polls that slow down and honour retry-after), and what a failure or
 Ctrl-C says once batches exist. The results themselves are msgcli.batch.results.
+--deadline bounds the calls and the wait (msgcli.jsonl.cutoff), not the printing of
+results once every batch has ended.
 """
 
 import sys
@@ -21,9 +23,11 @@ from msgcli.cli.modes import batch_command
 from msgcli.errors import InputError, MsgcliError, NetworkError, Terminated
 from msgcli.inputs import reading as inputs_reading
 from msgcli.jsonl import lines as jsonl_lines
+from msgcli.jsonl.cutoff import WAIT_EXPIRED, WaitExpired, polling
 from msgcli.output import render
 from msgcli.output.console import Stdout
 from msgcli.status import ExitStatus
+from msgcli.wire.waits import alarm
 
 # Polling: soon at first (a small batch can end within a minute), then less and
 # less often, up to once a minute; a retry-after on a poll is honoured up to 10 min.
@@ -37,6 +41,10 @@ POLL_MAX_RETRY_AFTER = 600.0
 POLL_MAX_FAILURES = 10
 # Tests replace this to record the waits instead of sleeping through them.
 sleep = time.sleep
+
+
+def _deadline(opts):
+    return None if opts.deadline is None else time.monotonic() + opts.deadline
 
 
 def run(opts, console):
@@ -56,15 +64,17 @@ def run(opts, console):
     request.require_credentials(headers)
     from msgcli.wire.transport import Transport
 
+    deadline = _deadline(opts)
     with core.terminable(), Transport(opts.retries, opts.timeout, console,
-                                      verbose=opts.verbose) as transport:
+                                      verbose=opts.verbose,
+                                      deadline=deadline) as transport:
         api = endpoints.Api(transport, base_url, headers)
         if command == "batch_results" and not opts.wait:
             found = not_waiting(api, ids)
             return print_results(opts, api, [(found[i], None) for i in ids], out, console)
         if command == "batch_results":
             with resumable(ids):
-                found = wait(api, ids, console)
+                found = wait(api, ids, console, deadline)
                 return print_results(opts, api, [(found[i], None) for i in ids], out,
                                      console)
         if command == "batch_list":
@@ -161,8 +171,10 @@ def submit(opts, console, base_url, out, credentials):
         from msgcli.wire.transport import Transport
 
         submitted = []
+        deadline = _deadline(opts)
         with core.terminable(), Transport(opts.retries, opts.timeout, console,
-                                          verbose=opts.verbose) as transport:
+                                          verbose=opts.verbose,
+                                          deadline=deadline) as transport:
             api.transport = transport
             try:
                 for i in range(len(spool.batches)):
@@ -184,7 +196,7 @@ def submit(opts, console, base_url, out, credentials):
                 return ExitStatus.OK
             ids = [b["id"] for b, _ in submitted]
             with resumable(ids):
-                found = wait(api, ids, console)
+                found = wait(api, ids, console, deadline)
                 return print_results(opts, api, [(found[b["id"]], order)
                                                  for b, order in submitted], out, console)
 
@@ -210,7 +222,7 @@ def resumable(ids):
     results says how to pick up from there; a 404, say, is left as it is."""
     try:
         yield
-    except (NetworkError, ApiError, KeyboardInterrupt, Terminated) as e:
+    except (NetworkError, ApiError, WaitExpired, KeyboardInterrupt, Terminated) as e:
         if isinstance(e, ApiError) and not _passing(e):
             raise
         raise _unfinished(e, ids) from None
@@ -235,8 +247,15 @@ def _counts(batch):
     return f"{done} of {total} requests done"
 
 
-def wait(api, ids, console):
-    """Poll until every batch has ended; {id: batch}."""
+def wait(api, ids, console, deadline=None):
+    """Poll until every batch has ended; {id: batch}. WaitExpired at `deadline` (a
+    time.monotonic() instant): a poll still running then is cut by SIGALRM."""
+    with polling(deadline), alarm(None if deadline is None else
+                                  deadline - time.monotonic()):
+        return _poll(api, ids, console, deadline)
+
+
+def _poll(api, ids, console, deadline):
     from msgcli.wire.transport import retry_after_seconds
 
     found, pending, interval, failures = {}, list(ids), POLL_FIRST, 0
@@ -248,7 +267,8 @@ def wait(api, ids, console):
                     batch, headers = api.retrieve(batch_id)
                 except (NetworkError, ApiError) as e:
                     failures += 1
-                    if not _passing(e) or failures >= POLL_MAX_FAILURES:
+                    if not _passing(e) or failures >= POLL_MAX_FAILURES or \
+                            (deadline is not None and time.monotonic() >= deadline):
                         raise
                     console.line(f"polling {batch_id} failed ({e.message}); trying again "
                                  f"in {interval:g} s")
@@ -261,7 +281,11 @@ def wait(api, ids, console):
             if found:
                 console.status(progress(found.values()))
             if pending:
-                sleep(max(interval, hint))
+                pause = max(interval, hint)
+                if deadline is not None and deadline - time.monotonic() <= pause:
+                    sleep(max(deadline - time.monotonic(), 0))
+                    raise WaitExpired(WAIT_EXPIRED)
+                sleep(pause)
                 interval = min(interval * POLL_FACTOR, POLL_MAX)
     finally:
         console.clear_status()

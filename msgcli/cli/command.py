@@ -274,7 +274,8 @@ def _seconds(value):
 @click.option("--deadline", type=FiniteFloat(0, above=True, maximum=options.MAX_SECONDS),
               metavar="SECONDS",
               help="Give up (exit 14) when the run, retries and stream included, "
-                   "takes longer.")
+                   "takes longer; --jsonl: the lines left get status 14; --wait: "
+                   "stop polling (exit 19).")
 @click.option("--no-stdin", is_flag=True,
               help="Never read stdin (for loops: while read f; do msgcli ...).")
 @click.option("--stdin", is_flag=True,

@@ -9,7 +9,7 @@ however long the input. Every attempt passes one msgcli.wire.ratelimit.Gate.
 
 A failing line is a result line with its status, and the run goes on. Only what
 dooms every request stops it early (no credentials, HTTP 401): the results
-already finished are written first.
+already finished are written first. --deadline: msgcli.jsonl.cutoff.
 
 -P defaults to 8 (options.DEFAULT_PARALLEL): at 1 s per short answer that is 8
 requests/s (480 a minute), enough to keep most jobs busy, without opening dozens
@@ -30,7 +30,7 @@ from msgcli.api.reply import ApiError
 from msgcli.cli.options import DEFAULT_PARALLEL
 from msgcli.errors import CredentialsError, InputError, MsgcliError, Terminated
 from msgcli.inputs import reading
-from msgcli.jsonl import journal
+from msgcli.jsonl import cutoff, journal
 from msgcli.jsonl import lines as jsonl_lines
 from msgcli.jsonl.tally import Tally, count_lines
 from msgcli.output import atomic, render
@@ -71,7 +71,7 @@ def check(opts):
 
 
 class Run:
-    def __init__(self, opts, console, sink, transport, parallel):
+    def __init__(self, opts, console, sink, transport, parallel, deadline=None):
         self.opts, self.console, self.sink = opts, console, sink
         self.transport, self.gate, self.parallel = transport, transport.gate, parallel
         # each line is rendered as a single run prints it, then put into its line
@@ -83,6 +83,7 @@ class Run:
         self.window = threading.Semaphore(parallel * WINDOW)
         self.stop = threading.Event()    # send nothing more
         self.closed = threading.Event()  # every job has been queued
+        self.cutoff = cutoff.Cutoff(self.results, opts.json, deadline)  # --deadline
         self.fatal = None  # what ends the run early: a MsgcliError, an OSError, a bug
         self.sink_failed = False
         self.tally = Tally(console)
@@ -98,12 +99,25 @@ class Run:
                     return
                 continue
             record = Record(seq, lineno, req_hash=req_hash)
-            if not self.stop.is_set():
-                try:
-                    self.send(custom_id, req, record)
-                except Exception as e:  # a bug: the run stops and it is reported
-                    self.fail(e)
-            self.results.put(record)
+            if self.stop.is_set() or not self.cutoff.take(record, custom_id):
+                self.cutoff.drop(record, custom_id, self.stop.is_set())
+                continue
+            try:
+                self.send(custom_id, req, record)
+            except Exception as e:  # a bug: the run stops and it is reported
+                self.fail(e)
+            if self.cutoff.give_back(record):  # else the deadline answered for it
+                self.cutoff.answer(record)
+
+    def settled(self):
+        """Whether every job has its record; the ones still queued get it here."""
+        while True:
+            try:
+                seq, lineno, custom_id, _, req_hash = self.jobs.get_nowait()
+            except queue.Empty:
+                return self.cutoff.settled()
+            self.cutoff.drop(Record(seq, lineno, req_hash=req_hash), custom_id,
+                             self.stop.is_set())
 
     def send(self, custom_id, req, record):
         out = Collector(self.console.redactor)
@@ -189,9 +203,10 @@ class Run:
     def put(self, job):
         try:
             self.jobs.put(job, timeout=TICK)
-            return True
         except queue.Full:
             return False
+        self.cutoff.queued_one()  # (only this thread queues, and asks settled())
+        return True
 
     def feed(self, stream):
         """Read, check and queue every line; False if the run stopped first."""
@@ -218,7 +233,11 @@ class Run:
                 self.results.put(Record(seq, lineno, ExitStatus.OK))  # kept from before
                 continue
             job = (seq, lineno, line_request.custom_id, req, req_hash)
-            self.wait_for(lambda job=job: self.put(job) or self.stop.is_set())
+            self.wait_for(lambda job=job: self.cutoff.expired.is_set() or self.put(job)
+                          or self.stop.is_set())
+            if self.cutoff.expired.is_set() and not self.stop.is_set():
+                self.results.put(self.cutoff.cut(Record(seq, lineno, req_hash=req_hash),
+                                                 line_request.custom_id))
         if self.tally.total is None:
             self.tally.total = seq  # known now that the input has ended
         return not self.stop.is_set()
@@ -246,7 +265,7 @@ def run(opts, console):
         with core.terminable(), SharedTransport(opts.retries, opts.timeout, console,
                                                 opts.verbose, parallel, opts.max_wait,
                                                 deadline) as transport:
-            return conduct(Run(opts, console, sink, transport, parallel), stream)
+            return conduct(Run(opts, console, sink, transport, parallel, deadline), stream)
     finally:
         sink.close()
 
@@ -259,6 +278,7 @@ def conduct(run, stream):
     writer = threading.Thread(target=run.write, daemon=True, name="msgcli-writer")
     for thread in workers + [writer]:
         thread.start()
+    run.cutoff.arm(run.transport)
     interrupt, complete = None, False
     try:
         try:
@@ -273,12 +293,12 @@ def conduct(run, stream):
             run.console.line("interrupted: finishing the requests in flight and writing "
                              "their results (interrupt again to abandon them)")
         run.closed.set()
-        for thread in workers:
-            run.wait_for(lambda t=thread: (t.join(TICK), not t.is_alive())[1])
+        run.wait_for(lambda: run.cutoff.ended(workers, run.settled, TICK))
     except (KeyboardInterrupt, Terminated) as e:
         interrupt = interrupt or e  # again: what is in flight is abandoned
         run.stop.set()
         run.gate.release()
+    run.cutoff.disarm()
     run.results.put(None)
     writer.join()
     run.tally.clear()
@@ -290,7 +310,8 @@ def conduct(run, stream):
     if run.fatal is not None:
         raise run.fatal
     if run.tally.failed:
-        run.console.line(f"{run.tally.failed:,} of {run.tally.done:,} requests did not "
-                         "complete; each result line says why")
+        why = "--deadline reached: " if run.cutoff.expired.is_set() else ""
+        run.console.line(f"{why}{run.tally.failed:,} of {run.tally.done:,} requests did "
+                         "not complete; each result line says why")
         return ExitStatus.INCOMPLETE
     return ExitStatus.OK

@@ -4,13 +4,20 @@ pool of -P, one rate-limit gate (msgcli.wire.ratelimit).
 What a Transport keeps about "the" request (its attempt count, the request-id of
 its reply) is kept per thread here, and it shows no waiting line of its own: the
 run has one progress line for all its requests (msgcli.jsonl.tally).
+
+At --deadline the run calls cut(): no request is sent after it, and the reply
+each thread is reading is cut by shutting its socket down, which wakes a read
+blocked on a server that trickles its reply a byte at a time (a read timeout
+never fires there, as every byte restarts it).
 """
 
+import socket
 import threading
 
 from msgcli.api.reply import ApiError
 from msgcli.wire.ratelimit import Gate
 from msgcli.wire.transport import Transport
+from msgcli.wire.waits import DeadlineReached
 
 
 class _NoStatusLine:
@@ -31,6 +38,9 @@ class SharedTransport(Transport):
                  deadline=None):
         self._local = threading.local()
         self.gate = Gate(parallel)
+        self._cut_lock = threading.Lock()
+        self._cut = False
+        self._reading = {}  # thread id -> the reply it last got (its body maybe unread)
         super().__init__(retries, timeout, _NoStatusLine(console), verbose=verbose,
                          gate=self.gate, pool_size=parallel, max_wait=max_wait,
                          deadline=deadline)
@@ -50,6 +60,8 @@ class SharedTransport(Transport):
         self.attempts = 1
         self._local.request_id = None
         self.gate.wait()
+        if self._cut:  # the deadline passed while this request waited its turn
+            raise DeadlineReached("--deadline reached before the request was sent")
         try:
             response = super().send(req)
         except ApiError as e:
@@ -58,3 +70,33 @@ class SharedTransport(Transport):
         self._local.request_id = response.headers.get("request-id")
         self.gate.observe(response.status_code, response.headers)
         return response
+
+    def request(self, *args, **kwargs):
+        response = super().request(*args, **kwargs)
+        with self._cut_lock:
+            self._reading[threading.get_ident()] = response
+            if self._cut:
+                _shut(response)
+        return response
+
+    def cut(self):
+        """The deadline: send nothing more, and cut every reply still being read."""
+        with self._cut_lock:
+            self._cut = True
+            replies, self._reading = list(self._reading.values()), {}
+        for response in replies:
+            _shut(response)
+
+
+def _shut(response):
+    """Shut down the socket of a reply still on its connection (a reply read to its
+    end has given the connection back: `connection` is None then). shutdown, not
+    close: it wakes a read blocked in another thread, and frees no descriptor that
+    thread could then read from under another owner."""
+    sock = getattr(getattr(getattr(response, "raw", None), "connection", None), "sock",
+                   None)
+    if isinstance(sock, socket.socket):
+        try:
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)  # TLS too: the raw socket
+        except OSError:
+            pass
