@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from datetime import UTC
@@ -472,17 +473,26 @@ def test_a_second_interrupt_abandons_the_requests_in_flight(many, tmp_path):
 
 
 def test_two_runs_on_one_output_file_are_refused(many, tmp_path):
-    server = many(latency=0.5)
+    second_done = threading.Event()
+
+    def respond(body):
+        second_done.wait(30)  # the first run is mid-request until the second has ended
+        return None
+
+    server = many(respond=respond)
     path = tmp_path / "out.jsonl"
     source = tmp_path / "in.jsonl"
     source.write_bytes(prompts(2))
     with open(source, "rb") as stdin:
         first = spawn(["--jsonl", "-o", str(path)], server, stdin)
         until(lambda: server.bodies, first)
-        with open(source, "rb") as again:
-            second = subprocess.run([sys.executable, "-m", "msgcli", "--jsonl", "-o",
-                                     str(path)], stdin=again, capture_output=True,
-                                    cwd=REPO, env=clean_env(server.url), timeout=30)
+        try:
+            with open(source, "rb") as again:
+                second = subprocess.run([sys.executable, "-m", "msgcli", "--jsonl", "-o",
+                                         str(path)], stdin=again, capture_output=True,
+                                        cwd=REPO, env=clean_env(server.url), timeout=30)
+        finally:
+            second_done.set()
         first.communicate(timeout=30)
     assert second.returncode == 2
     assert b"is being written by another msgcli run" in second.stderr
