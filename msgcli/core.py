@@ -113,7 +113,7 @@ def list_models(opts, console):
     headers = request.build_headers(opts.api_version, *credentials(), opts.beta,
                                     opts.header)
     base_url = opts.base_url or request.DEFAULT_BASE_URL
-    out = Collector() if opts.output else Stdout(console.redactor)
+    out = (Collector if opts.output else Stdout)(console.redactor)
     if opts.dry_run:
         shown = request.Request(models.page_url(base_url), headers, None, None)
         shown.method = "GET"

@@ -89,7 +89,10 @@ class TextRuns:
             texts = texts_pattern.findall(chunk, pos, end)
         else:
             digits, end, texts = found
-        return (end, len(texts)) if self._give(digits, texts) else (pos, 0)
+        taken = self._give(digits, texts)
+        if taken < len(texts):  # the last event is the plain path's
+            end -= _event_bytes(digits) + len(texts[-1])
+        return (end, taken) if taken else (pos, 0)
 
     def take_framed(self, data, start):
         """Handle the whole chunks at data[start:] (a chunked body's read, from a
@@ -102,37 +105,37 @@ class TextRuns:
         if found is None:
             return start, 0, 0
         digits, end, texts = found
-        if not self._give(digits, texts):
+        taken = self._give(digits, texts)
+        if not taken:
             return start, 0, 0
+        if taken < len(texts):  # the last chunk is the decoding path's
+            size = _event_bytes(digits) + len(texts[-1])
+            end -= len(b"%x\r\n" % size) + size + 2
+            texts = texts[:-1]
         body = sum(map(len, texts)) + len(texts) * _event_bytes(digits)
         return end, len(texts), body
 
     def _give(self, digits, texts):
-        """Give a run's texts to the accumulator (and its lines to `jsonl_out`), or
-        return False when the plain path must see them."""
+        """Give a run's texts to the accumulator (and its lines to `jsonl_out`);
+        return how many were given: all, all but the last (whose text could begin a
+        secret, so that `jsonl_out` must see it alone), or 0 when the plain path
+        must see them."""
         index = int(digits)
         if not self._accumulator.takes_text(index):
-            return False  # the plain path raises the error this deserves
-        joined = b"".join(texts)
-        try:
-            text = joined.decode("utf-8")
-        except UnicodeDecodeError:
-            return False  # U+FFFD where the plain path puts it: leave it to that path
-        if "\\" in text:
-            if "\\u" in text:
-                # Two deltas' halves of a surrogate pair stay apart, each U+FFFD,
-                # as they are when each delta is decoded alone (reply.loads).
-                text = "".join([loads(b'"' + t + b'"') for t in texts])
-            else:
-                text = json.loads('"' + text + '"')
-        if self._jsonl_out is not None:
-            # each event's data line and a newline, built from the texts: the run is
-            # proven to be nothing but such events, and a join needs no search
-            data = _DATA_LINE + digits + _MID
-            lines = data + (_DATA_END + data).join(texts) + _DATA_END
-            self._jsonl_out.write(lines.decode("utf-8"))
+            return 0  # the plain path raises the error this deserves
+        text = _decoded(texts)
+        if text is None:
+            return 0  # U+FFFD where the plain path puts it: leave it to that path
+        out = self._jsonl_out
+        if out is not None and not out.run(text, _lines(digits, texts)):
+            if len(texts) < 2:
+                return 0
+            texts = texts[:-1]
+            text = _decoded(texts)
+            if text is None or not out.run(text, _lines(digits, texts)):
+                return 0
         self._accumulator.take_text(index, text)
-        return True
+        return len(texts)
 
     @staticmethod
     def plain_until(chunk, pos):
@@ -140,6 +143,30 @@ class TextRuns:
         event that could begin a run (or at the end of the read)."""
         found = _NEXT.search(chunk, pos)
         return found.start() + 2 if found is not None else len(chunk)
+
+
+def _decoded(texts):
+    """The texts of a run as one string, or None when the plain path must decode
+    them."""
+    joined = b"".join(texts)
+    try:
+        text = joined.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if "\\" in text:
+        if "\\u" in text:
+            # Two deltas' halves of a surrogate pair stay apart, each U+FFFD,
+            # as they are when each delta is decoded alone (reply.loads).
+            return "".join([loads(b'"' + t + b'"') for t in texts])
+        return json.loads('"' + text + '"')
+    return text
+
+
+def _lines(digits, texts):
+    """Each event's data line and a newline, built from the texts: the run is
+    proven to be nothing but such events, and a join needs no search."""
+    data = _DATA_LINE + digits + _MID
+    return (data + (_DATA_END + data).join(texts) + _DATA_END).decode("utf-8")
 
 
 def _whole(chunk, pos):

@@ -189,6 +189,9 @@ def error_result(custom_id, exc, include_message=False):
                        request_id=getattr(exc, "request_id", None))
 
 
-def dumps(line):
-    """A result as one line of JSON (UTF-8 as is, no trailing newline)."""
-    return json.dumps(line, ensure_ascii=False, separators=(",", ":"))
+def dumps(line, redactor):
+    """A result as one line of JSON (UTF-8 as is, no trailing newline), every
+    string in it redacted: the reply in "message", an error's message and the
+    text alike may hold what a server echoed. Every result line, on stdout or in
+    -o's journal, of --jsonl and of the batch modes, is made here."""
+    return redactor.json(json.dumps(line, ensure_ascii=False, separators=(",", ":")))

@@ -121,7 +121,8 @@ class Run:
                                      request_id=self.transport.request_id)
         usage = (message or {}).get("usage")
         record.status = line["status"]
-        record.data = jsonl.dumps(line).encode("utf-8", "surrogatepass")
+        record.data = jsonl.dumps(line, self.console.redactor).encode("utf-8",
+                                                                      "surrogatepass")
         self.tally.sent_one(usage)
         if isinstance(usage, dict):
             self.gate.note_tokens(sum(usage.get(k) for k in ("input_tokens", "output_tokens")
@@ -212,7 +213,8 @@ class Run:
                 line = jsonl.error_result(jsonl.custom_id_of(e, lineno), e,
                                           include_message=self.opts.json)
                 self.results.put(Record(seq, lineno, line["status"], None,
-                                        jsonl.dumps(line).encode("utf-8", "surrogatepass")))
+                                        jsonl.dumps(line, self.console.redactor)
+                                        .encode("utf-8", "surrogatepass")))
                 continue
             req_hash = resume.request_hash(line_request.custom_id, req)
             if self.sink.previous(lineno, req_hash):

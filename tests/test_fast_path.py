@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from msgcli import chunked, fastpath
 from msgcli import transport as transport_module
 from msgcli.cli import cli
+from msgcli.output import JsonEvents, Redactor
 from tests.conftest import _RUNNER_KWARGS, FAKE_KEY, Result, assert_no_secret, clean_env
 from tests.scripted_server import ScriptedServer, Sleep, sse_response
 from tests.sse import events_to_sse, text_stream
@@ -281,7 +282,7 @@ def test_the_fast_path_is_taken_on_the_api_shape(monkeypatch):
     sse = b"".join(f"event: {e['type']}\ndata: {json.dumps(e, separators=(',', ':'))}\n\n"
                    .encode() for e in text_stream([f"w{i} " for i in range(200)]))
     out = io.StringIO()
-    events_module.replay([sse], jsonl_out=out)
+    events_module.replay([sse], jsonl_out=JsonEvents(Redactor([FAKE_KEY]), out.write))
     assert calls == ["".join(f"w{i} " for i in range(200))]
     assert out.getvalue().count("\n") == len(text_stream(["x"] * 200))
 
