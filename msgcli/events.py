@@ -190,7 +190,7 @@ class MessageAccumulator:
 def replay(chunks, jsonl_out=None, on_text=None, on_thinking=None, after_read=None):
     """Consume an event stream's byte chunks and return the finished message.
 
-    With `jsonl_out` (an output.JsonEvents), every event's JSON is given to it as one
+    With `jsonl_out` (a jsonredact.JsonEvents), every event's JSON is given to it as one
     line as it arrives.
     `after_read` runs once the events of each network read are handled: the place to
     flush, so output leaves with the bytes that brought it, in one write per read.

@@ -19,6 +19,7 @@ from typing import NamedTuple
 
 from msgcli import conversation, files, inputs, request
 from msgcli.errors import ApiError, BadResponseError, CredentialsError, InputError, NetworkError
+from msgcli.jsonredact import redact_json
 from msgcli.limits import MAX_REQUEST_BYTES, megabytes
 
 
@@ -194,4 +195,5 @@ def dumps(line, redactor):
     string in it redacted: the reply in "message", an error's message and the
     text alike may hold what a server echoed. Every result line, on stdout or in
     -o's journal, of --jsonl and of the batch modes, is made here."""
-    return redactor.json(json.dumps(line, ensure_ascii=False, separators=(",", ":")))
+    return redact_json(redactor, json.dumps(line, ensure_ascii=False, separators=(",", ":")),
+                       line)

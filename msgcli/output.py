@@ -8,7 +8,6 @@ by its errno (EPIPE: 141, quietly; anything else: 15).
 """
 
 import errno
-import json
 import sys
 
 REDACTED = "[REDACTED]"
@@ -64,7 +63,6 @@ def redact_key_pattern(text):
 class Redactor:
     def __init__(self, secrets=()):
         self.secrets = []
-        self._json_forms = []
         for secret in secrets:
             self.add(secret)
 
@@ -72,56 +70,12 @@ class Redactor:
         if secret and len(secret) >= _MIN_SECRET_LENGTH and secret not in self.secrets:
             self.secrets.append(secret)
             self.secrets.sort(key=len, reverse=True)
-            # inside a JSON string a secret with a quote, a backslash or a control
-            # character is written escaped: that form is redacted too
-            self._json_forms = sorted(
-                {form for s in self.secrets
-                 for form in (s, json.dumps(s, ensure_ascii=False)[1:-1])},
-                key=len, reverse=True)
 
     def __call__(self, text):
         for secret in self.secrets:
             if secret in text:
                 text = text.replace(secret, REDACTED)
         return text
-
-    def json(self, text, value=None):
-        """`text`, one or more JSON texts, with every secret in every string redacted
-        and still valid JSON (REDACTED needs no escape), byte for byte as it was where
-        there is no secret. An escape (\\u0073k-...) can hide a secret from a search
-        of the text: then `value`, the text parsed, shows it, and the text is
-        written again from the value."""
-        if not self.secrets:
-            return text
-        if value is not None and ("\\u" in text or "\\/" in text):
-            try:
-                plain = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-            except (ValueError, TypeError, RecursionError):
-                plain = text
-            if self._json_plain(plain) != plain:
-                text = plain + ("\n" if text.endswith("\n") else "")
-        return self._json_plain(text)
-
-    def _json_plain(self, text):
-        for form in self._json_forms:
-            if form in text:
-                text = text.replace(form, REDACTED)
-        return text
-
-    def across(self, pieces):
-        """`pieces` (strings shown one after the other, such as the text deltas of a
-        stream) with every secret in their concatenation redacted, REDACTED put in
-        the piece where the secret began; the same list when there was none."""
-        for secret in self.secrets:
-            text = "".join(pieces)
-            spans = []
-            at = text.find(secret)
-            while at != -1:
-                spans.append((at, at + len(secret)))
-                at = text.find(secret, at + len(secret))
-            if spans:
-                pieces = _cut(text, [len(p) for p in pieces], spans)
-        return pieces
 
     def held_back(self, text):
         """How many trailing characters of `text` could begin a secret that the next
@@ -135,26 +89,6 @@ class Redactor:
                     break
                 position = text.find(secret[0], position + 1)
         return longest
-
-
-def _cut(text, lengths, spans):
-    """The pieces of `text` (of these lengths) with the spans taken out, REDACTED
-    where each began."""
-    pieces, start = [], 0
-    for length in lengths:
-        end, kept, pos = start + length, [], start
-        for a, b in spans:
-            if b <= start or a >= end:
-                continue
-            if a > pos:
-                kept.append(text[pos:a])
-            if a >= start:
-                kept.append(REDACTED)
-            pos = max(pos, min(b, end))
-        kept.append(text[pos:end])
-        pieces.append("".join(kept))
-        start = end
-    return pieces
 
 
 class HoldBack:
@@ -376,103 +310,3 @@ def _same_terminal(fileno):
     except (AttributeError, OSError, TypeError, ValueError):
         return False
     return (out.st_dev, out.st_ino, out.st_rdev) == (err.st_dev, err.st_ino, err.st_rdev)
-
-
-def _pieces(data):
-    """(channel, string) of an event whose strings a reader joins with those of
-    the events before: the text, thinking and tool input a stream sends in deltas
-    (and a text block's opening text, which the answer's text begins with)."""
-    if not isinstance(data, dict):
-        return ()
-    kind = data.get("type")
-    if kind == "content_block_delta" and isinstance(data.get("delta"), dict):
-        delta = data["delta"]
-        return [(key, delta[key]) for key in ("text", "thinking", "partial_json")
-                if isinstance(delta.get(key), str)]
-    if kind == "content_block_start" and isinstance(data.get("content_block"), dict) \
-            and isinstance(data["content_block"].get("text"), str):
-        return [("text", data["content_block"]["text"])]
-    return ()
-
-
-class _Held:
-    __slots__ = ("line", "data", "pieces", "changed")
-
-    def __init__(self, line, data):
-        self.line, self.data, self.pieces, self.changed = line, data, {}, False
-
-    def text(self, redactor):
-        if not self.changed:
-            return redactor.json(self.line, self.data)
-        data = dict(self.data)
-        if data.get("type") == "content_block_delta":
-            data["delta"] = {**data["delta"], **self.pieces}
-        else:
-            data["content_block"] = {**data["content_block"], **self.pieces}
-        return redactor.json(json.dumps(data, separators=(",", ":")), data)
-
-
-class JsonEvents:
-    """An event stream written as JSON lines (-j): every string redacted, and a
-    secret split across deltas redacted as the text path redacts it across writes.
-    An event whose text, thinking or tool input ends in what could begin a secret
-    is held, unchanged, with every event after it, until the next piece of that
-    kind shows whether it does; without a secret the lines are the server's, byte
-    for byte."""
-
-    def __init__(self, redactor, write):
-        self._redact = redactor
-        self._write = write
-        self._queue = []   # held events, in order
-        self._tails = {}   # channel: the held events whose piece may begin a secret
-
-    def event(self, line, data):
-        """One event: its JSON text (one line) and its parsed value."""
-        if not self._redact.secrets:
-            self._write(line + "\n")
-            return
-        held = _Held(line, data)
-        for channel, piece in _pieces(data):
-            held.pieces[channel] = self._redact(piece)
-            held.changed |= held.pieces[channel] is not piece
-            self._hold(channel, held)
-        self._queue.append(held)
-        self._release()
-
-    def _hold(self, channel, held):
-        tail = self._tails.setdefault(channel, [])
-        tail.append(held)
-        texts = [h.pieces[channel] for h in tail]
-        if len(tail) > 1:
-            cut = self._redact.across(texts)
-            if cut is not texts:
-                for h, old, new in zip(tail, texts, cut, strict=True):
-                    if old != new:
-                        h.pieces[channel], h.changed = new, True
-                texts = cut
-        keep = self._redact.held_back("".join(texts))
-        start, pos = sum(map(len, texts)) - keep, 0
-        while tail and (keep == 0 or pos + len(tail[0].pieces[channel]) <= start):
-            pos += len(tail.pop(0).pieces[channel])
-
-    def _release(self, everything=False):
-        waiting = set()
-        if not everything:
-            for tail in self._tails.values():
-                waiting.update(map(id, tail))
-        while self._queue and id(self._queue[0]) not in waiting:
-            self._write(self._queue.pop(0).text(self._redact) + "\n")
-
-    def run(self, text, lines):
-        """A run of text deltas (msgcli.fastpath): their joined text and their lines.
-        False, writing nothing, when they must come one by one through event()."""
-        if self._redact.secrets and (self._queue or self._redact(text) is not text or
-                                     self._redact.held_back(text)):
-            return False
-        self._write(lines)
-        return True
-
-    def close(self):
-        """The stream ended (or failed): what was held began no secret."""
-        self._tails.clear()
-        self._release(everything=True)

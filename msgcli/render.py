@@ -8,7 +8,8 @@ makes their output identical byte for byte.
 import json
 
 from msgcli.files import json_default
-from msgcli.output import REDACTED, JsonEvents
+from msgcli.jsonredact import JsonEvents, redact_json
+from msgcli.output import REDACTED
 
 
 def compact_json(value):
@@ -98,7 +99,7 @@ def whole(opts, raw, message, out, console, part=0):
             if block.get("type") == "thinking" and block.get("thinking"):
                 console.thinking(block["thinking"] + "\n")
     if opts.json:
-        text = out.redactor.json(raw.decode("utf-8", "replace"), message)
+        text = redact_json(out.redactor, raw.decode("utf-8", "replace"), message)
         out.write(text)
         if not opts.no_newline and not text.endswith("\n"):
             out.write("\n")
@@ -160,7 +161,7 @@ def stream(opts, chunks, out, console, part=0):
 def count(opts, raw, tokens, out):
     text = raw.decode("utf-8", "replace").rstrip("\n") if opts.json else str(tokens)
     if opts.json:
-        text = out.redactor.json(text, _parsed(text))
+        text = redact_json(out.redactor, text, _parsed(text))
     out.write(text if opts.no_newline else text + "\n")
     out.close()
 

@@ -25,7 +25,8 @@ from hypothesis import strategies as st
 from msgcli import chunked, fastpath
 from msgcli import transport as transport_module
 from msgcli.cli import cli
-from msgcli.output import JsonEvents, Redactor
+from msgcli.jsonredact import JsonEvents
+from msgcli.output import Redactor
 from tests.conftest import _RUNNER_KWARGS, FAKE_KEY, Result, assert_no_secret, clean_env
 from tests.scripted_server import ScriptedServer, Sleep, sse_response
 from tests.sse import events_to_sse, text_stream

@@ -1,9 +1,10 @@
 """The credentials never leave msgcli, whatever the mode (issue 26 item 1, issue 22):
-a server that puts the API key or the auth token anywhere in a reply (the answer,
-thinking, a tool's input, an id, a nested field, an error message; escaped as
-\\u006b or not; split across deltas and network reads) finds it in no output:
-not in stdout, stderr or the -o file, not in any string of any JSON line once
-decoded, and not in what a stream's deltas add up to.
+a server that puts the API key or the auth token anywhere in a reply (the answer or
+across two of its text blocks, thinking, a tool's input, an id, a nested field, an
+error message; escaped as \\u006b or not; split across deltas and network reads)
+finds it in no output: not in stdout, stderr or the -o file, not in any string of
+any JSON line once decoded, and not in what a stream's deltas or a message's text
+blocks add up to.
 
 MSGCLI_FUZZ_EXAMPLES sets the example count of each property (default 200); CI runs
 this file once with 10,000 (.ci/run)."""
@@ -62,6 +63,10 @@ def views(output):
         seen.extend(_strings(value))
         if not isinstance(value, dict):
             continue
+        whole = value.get("message") if isinstance(value.get("message"), dict) else value
+        if isinstance(whole.get("content"), list):  # the answer: its text blocks joined
+            seen.append("".join(b["text"] for b in whole["content"] if isinstance(b, dict)
+                                and b.get("type") == "text" and isinstance(b.get("text"), str)))
         delta = value.get("delta") if isinstance(value.get("delta"), dict) else {}
         block = value.get("content_block") \
             if isinstance(value.get("content_block"), dict) else {}
@@ -108,7 +113,13 @@ class Reply:
         content = []
         if self.where == "thinking":
             content.append({"type": "thinking", "thinking": self.text, "signature": "s"})
-        content.append({"type": "text", "text": self.text if self.where == "text" else "ok"})
+        if self.where == "blocks":  # the answer's text, cut between two blocks
+            cut = int(self.cuts[0] * len(self.text)) if self.cuts else len(self.text) // 2
+            content += [{"type": "text", "text": self.text[:cut]},
+                        {"type": "text", "text": self.text[cut:]}]
+        else:
+            content.append({"type": "text",
+                            "text": self.text if self.where == "text" else "ok"})
         if self.where == "tool":
             content.append({"type": "tool_use", "id": "toolu_1", "name": "t",
                             "input": {"q": self.text}})
@@ -165,7 +176,7 @@ near = st.text(alphabet="ab sk-ant\né\"\\", max_size=8)
 replies = st.builds(
     Reply,
     text=st.builds(lambda a, s, b: a + s + b, near, st.sampled_from(SECRETS), near),
-    where=st.sampled_from(["text", "thinking", "tool", "id", "deep", "error"]),
+    where=st.sampled_from(["text", "blocks", "thinking", "tool", "id", "deep", "error"]),
     cuts=st.lists(st.floats(0, 1), max_size=6),
     escape=st.booleans())
 
@@ -314,3 +325,18 @@ def test_stream_j_is_the_servers_bytes_when_no_secret_completes(scripted, run_cl
     assert r.code == 0, r
     assert r.stdout_bytes == b"".join(
         d.split(b"data: ", 1)[1].rstrip(b"\n") + b"\n" for d in data)
+
+
+def test_batch_results_j_redacts_a_key_split_between_text_blocks(api, invoke):
+    """The answer's text joins its text blocks, and redacts the key there; the message
+    beside it must not show the halves."""
+    content = [{"type": "text", "text": "a " + FAKE_KEY[:9]},
+               {"type": "text", "text": FAKE_KEY[9:] + " b"}]
+    engine = BatchEngine(api, outcome=lambda custom_id, params: {
+        "type": "succeeded", "message": message(content=content)})
+    batch_id = engine.add([{"custom_id": "1", "params": {}}], ended=True)
+    r = invoke(["--batch-results", batch_id, "-j"])
+    assert r.code == 0, r
+    line = json.loads(r.stdout)
+    assert line["text"] == "a [REDACTED] b"
+    assert "".join(b["text"] for b in line["message"]["content"]) == "a [REDACTED] b"
