@@ -89,10 +89,7 @@ class TextRuns:
             texts = texts_pattern.findall(chunk, pos, end)
         else:
             digits, end, texts = found
-        taken = self._give(digits, texts)
-        if taken < len(texts):  # the last event is the plain path's
-            end -= _event_bytes(digits) + len(texts[-1])
-        return (end, taken) if taken else (pos, 0)
+        return (end, len(texts)) if self._give(digits, texts) else (pos, 0)
 
     def take_framed(self, data, start):
         """Handle the whole chunks at data[start:] (a chunked body's read, from a
@@ -105,37 +102,24 @@ class TextRuns:
         if found is None:
             return start, 0, 0
         digits, end, texts = found
-        taken = self._give(digits, texts)
-        if not taken:
+        if not self._give(digits, texts):
             return start, 0, 0
-        if taken < len(texts):  # the last chunk is the decoding path's
-            size = _event_bytes(digits) + len(texts[-1])
-            end -= len(b"%x\r\n" % size) + size + 2
-            texts = texts[:-1]
         body = sum(map(len, texts)) + len(texts) * _event_bytes(digits)
         return end, len(texts), body
 
     def _give(self, digits, texts):
-        """Give a run's texts to the accumulator (and its lines to `jsonl_out`);
-        return how many were given: all, all but the last (whose text could begin a
-        secret, so that `jsonl_out` must see it alone), or 0 when the plain path
-        must see them."""
+        """Give a run's texts to the accumulator (and the run to `jsonl_out`), or
+        return False when the plain path must see them."""
         index = int(digits)
         if not self._accumulator.takes_text(index):
-            return 0  # the plain path raises the error this deserves
+            return False  # the plain path raises the error this deserves
         text = _decoded(texts)
         if text is None:
-            return 0  # U+FFFD where the plain path puts it: leave it to that path
-        out = self._jsonl_out
-        if out is not None and not out.run(text, _lines(digits, texts)):
-            if len(texts) < 2:
-                return 0
-            texts = texts[:-1]
-            text = _decoded(texts)
-            if text is None or not out.run(text, _lines(digits, texts)):
-                return 0
+            return False  # U+FFFD where the plain path puts it: leave it to that path
+        if self._jsonl_out is not None:
+            self._jsonl_out.run(_Run(digits, texts, text))
         self._accumulator.take_text(index, text)
-        return len(texts)
+        return True
 
     @staticmethod
     def plain_until(chunk, pos):
@@ -167,6 +151,29 @@ def _lines(digits, texts):
     proven to be nothing but such events, and a join needs no search."""
     data = _DATA_LINE + digits + _MID
     return (data + (_DATA_END + data).join(texts) + _DATA_END).decode("utf-8")
+
+
+class _Run:
+    """A run of text deltas as jsonredact.JsonEvents takes it: its lines and text,
+    whole or in part, and any one event as the plain path would have given it."""
+
+    def __init__(self, digits, texts, text):
+        self.digits, self.texts, self._text = digits, texts, text
+
+    def __len__(self):
+        return len(self.texts)
+
+    def text(self, a, b):
+        return self._text if (a, b) == (0, len(self.texts)) else _decoded(self.texts[a:b])
+
+    def lines(self, a, b):
+        return _lines(self.digits, self.texts[a:b])
+
+    def event(self, i):
+        """(the event's line without its newline, its value)."""
+        delta = {"type": "text_delta", "text": _decoded(self.texts[i:i + 1])}
+        return self.lines(i, i + 1)[:-1], {"type": "content_block_delta",
+                                             "index": int(self.digits), "delta": delta}
 
 
 def _whole(chunk, pos):

@@ -200,14 +200,36 @@ class JsonEvents:
         while self._queue and id(self._queue[0]) not in waiting:
             self._write(self._queue.pop(0).text(self._redact) + "\n")
 
-    def run(self, text, lines):
-        """A run of text deltas (msgcli.fastpath): their joined text and their lines.
-        False, writing nothing, when they must come one by one through event()."""
-        if self._redact.secrets and (self._queue or self._redact(text) is not text or
-                                     self._redact.held_back(text)):
-            return False
-        self._write(lines)
-        return True
+    def run(self, run):
+        """A run of text deltas (msgcli.fastpath): its lines are written as they
+        are, but for the events that settle what is held, or whose text could
+        begin a secret, which are looked at one by one."""
+        a, b = 0, len(run)
+        if self._queue and not any(t for k, t in self._tails.items() if k != "text"):
+            # the held text and the run together: when they make no secret and what
+            # could begin one lies in the run, what was held is released as it is
+            text = run.text(a, b)
+            joined = "".join(h.pieces["text"] for h in self._tails.get("text", ())) + text
+            if self._redact(joined) is joined and self._redact.held_back(joined) <= len(text):
+                self.close()
+        while a < b and self._queue:
+            self.event(*run.event(a))
+            a += 1
+        if a == b:
+            return
+        text = run.text(a, b)
+        if self._redact(text) is not text:
+            for i in range(a, b):
+                self.event(*run.event(i))
+            return
+        keep = self._redact.held_back(text)
+        c = b
+        while keep and c > a and len(run.text(c, b)) < keep:
+            c -= 1
+        if c > a:
+            self._write(run.lines(a, c))
+        for i in range(c, b):
+            self.event(*run.event(i))
 
     def close(self):
         """The stream ended (or failed): what was held began no secret."""
