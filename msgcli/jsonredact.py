@@ -11,19 +11,23 @@ import json
 
 from msgcli.output import REDACTED
 
-_forms = {}  # secrets: each as it is and as written inside a JSON string
+# the secrets last seen, and each as it is and as written inside a JSON string: one
+# slot, replaced whole, since --jsonl's workers read it at once
+_forms = ((), ())
 
 
 def _json_forms(redactor):
-    key = tuple(redactor.secrets)
-    if key not in _forms:
+    global _forms
+    key, forms = _forms
+    if key != tuple(redactor.secrets):
+        key = tuple(redactor.secrets)
         # inside a JSON string a secret with a quote, a backslash or a control
         # character is written escaped: that form is redacted too
-        _forms.clear()
-        _forms[key] = sorted({form for s in key
-                              for form in (s, json.dumps(s, ensure_ascii=False)[1:-1])},
-                             key=len, reverse=True)
-    return _forms[key]
+        forms = sorted({form for s in key
+                        for form in (s, json.dumps(s, ensure_ascii=False)[1:-1])},
+                       key=len, reverse=True)
+        _forms = (key, forms)
+    return forms
 
 
 def redact_json(redactor, text, value=None):
