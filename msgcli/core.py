@@ -128,7 +128,7 @@ def list_models(opts, console):
 
     headers = request.headers_for(opts, credentials(opts, console), console.redactor)
     base_url = opts.base_url or request.DEFAULT_BASE_URL
-    out = Collector() if opts.output else Stdout(console.redactor)
+    out = (Collector if opts.output else Stdout)(console.redactor)
     if opts.dry_run:
         shown = request.Request(models.page_url(base_url), headers, method="GET")
         render.dry_run(opts, shown, out)

@@ -23,6 +23,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from msgcli.cli.command import cli
+from msgcli.output.console import Redactor
+from msgcli.output.json_redaction import JsonEvents
 from msgcli.stream import fastpath
 from msgcli.wire import chunked
 from msgcli.wire import transport as transport_module
@@ -282,7 +284,7 @@ def test_the_fast_path_is_taken_on_the_api_shape(monkeypatch):
     sse = b"".join(f"event: {e['type']}\ndata: {json.dumps(e, separators=(',', ':'))}\n\n"
                    .encode() for e in text_stream([f"w{i} " for i in range(200)]))
     out = io.StringIO()
-    events_module.replay([sse], jsonl_out=out)
+    events_module.replay([sse], jsonl_out=JsonEvents(Redactor([FAKE_KEY]), out.write))
     assert calls == ["".join(f"w{i} " for i in range(200))]
     assert out.getvalue().count("\n") == len(text_stream(["x"] * 200))
 

@@ -41,7 +41,8 @@ def print_results(opts, api, ended, out, console):
                 line = result_of(opts, custom_id, item)
                 # a lone surrogate (a \ud800 escape in a reply) passes as --jsonl
                 # lets it, not as a crash
-                held.add(custom_id, jsonl_lines.dumps(line).encode("utf-8", "surrogatepass"))
+                held.add(custom_id, jsonl_lines.dumps(line, console.redactor)
+                         .encode("utf-8", "surrogatepass"))
                 done += 1
                 failed += line["status"] != ExitStatus.OK
                 for key, value in (line.get("usage") or {}).items():
@@ -55,7 +56,8 @@ def print_results(opts, api, ended, out, console):
                     done, failed = done + 1, failed + 1
                     data = jsonl_lines.dumps(jsonl_lines.error_result(custom_id, BadResponseError(
                         f"batch {batch['id']}: no result for this request in the "
-                        "results file"), include_message=opts.json)).encode("utf-8")
+                        "results file"), include_message=opts.json),
+                        console.redactor).encode("utf-8")
                 out.write(data.decode("utf-8", "surrogatepass") + "\n")
         out.flush()
     if opts.usage:

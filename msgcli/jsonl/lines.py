@@ -25,6 +25,7 @@ from msgcli.errors import BadResponseError, CredentialsError, InputError, Networ
 from msgcli.inputs import conversation, reading
 from msgcli.inputs import turn as inputs_turn
 from msgcli.output import render
+from msgcli.output.json_redaction import redact_json
 from msgcli.status import ExitStatus
 
 
@@ -207,6 +208,10 @@ def error_result(custom_id, exc, include_message=False):
                        request_id=getattr(exc, "request_id", None))
 
 
-def dumps(line):
-    """A result as one line of JSON (UTF-8 as is, no trailing newline)."""
-    return json.dumps(line, ensure_ascii=False, separators=(",", ":"))
+def dumps(line, redactor):
+    """A result as one line of JSON (UTF-8 as is, no trailing newline), every
+    string in it redacted: the reply in "message", an error's message and the
+    text alike may hold what a server echoed. Every result line, on stdout or in
+    -o's journal, of --jsonl and of the batch modes, is made here."""
+    return redact_json(redactor, json.dumps(line, ensure_ascii=False, separators=(",", ":")),
+                       line)

@@ -134,7 +134,8 @@ class Run:
                                            self.transport.request_id)
         usage = (message or {}).get("usage")
         record.status = line["status"]
-        record.data = jsonl_lines.dumps(line).encode("utf-8", "surrogatepass")
+        record.data = jsonl_lines.dumps(line, self.console.redactor).encode("utf-8",
+                                                                      "surrogatepass")
         self.tally.sent_one(usage)
         if isinstance(usage, dict):
             self.gate.note_tokens(sum(usage.get(k) for k in ("input_tokens", "output_tokens")
@@ -226,7 +227,8 @@ class Run:
                 line = jsonl_lines.error_result(jsonl_lines.custom_id_of(e, lineno), e,
                                           include_message=self.opts.json)
                 self.results.put(Record(seq, lineno, line["status"], None,
-                                        jsonl_lines.dumps(line).encode("utf-8", "surrogatepass")))
+                                        jsonl_lines.dumps(line, self.console.redactor)
+                                        .encode("utf-8", "surrogatepass")))
                 continue
             req_hash = journal.request_hash(line_request.custom_id, req)
             if self.sink.previous(lineno, req_hash):

@@ -124,6 +124,7 @@ class Stdout:
     def __init__(self, redactor):
         stream = sys.stdout
         self._out = getattr(stream, "buffer", stream)
+        self.redactor = redactor  # for JSON, which is redacted string by string first
         self._held = HoldBack(redactor)
         self.last_char = ""
         self.writes = 0
@@ -165,7 +166,8 @@ class Collector:
     def __init__(self, redactor=None):
         self.parts = []
         self.last_char = ""
-        self._held = HoldBack(redactor if redactor is not None else Redactor())
+        self.redactor = redactor if redactor is not None else Redactor()
+        self._held = HoldBack(self.redactor)
 
     def write(self, text):
         self._keep(self._held.feed(text) if text else "")

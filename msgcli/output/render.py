@@ -9,6 +9,7 @@ import json
 
 from msgcli.inputs.reading import json_default
 from msgcli.output.console import REDACTED
+from msgcli.output.json_redaction import JsonEvents, redact_json
 
 
 def compact_json(value):
@@ -98,7 +99,7 @@ def whole(opts, raw, message, out, console, part=0):
             if block.get("type") == "thinking" and block.get("thinking"):
                 console.thinking(block["thinking"] + "\n")
     if opts.json:
-        text = raw.decode("utf-8", "replace")
+        text = redact_json(out.redactor, raw.decode("utf-8", "replace"), message)
         out.write(text)
         if not opts.no_newline and not text.endswith("\n"):
             out.write("\n")
@@ -124,6 +125,7 @@ def stream(opts, chunks, out, console, part=0):
 
     renderer = None if opts.json else text_renderer(opts, out, part)
     pending = _ReadOutput()
+    events = JsonEvents(out.redactor, pending.append) if opts.json else None
 
     def write_pending():
         if pending:
@@ -140,11 +142,13 @@ def stream(opts, chunks, out, console, part=0):
 
     try:
         message = replay(
-            chunks, pending if opts.json else None,
+            chunks, events,
             on_text=pending.append if renderer else None,
             on_thinking=console.thinking if opts.show_thinking else None,
             after_read=after_read)
     finally:
+        if events is not None:
+            events.close()  # the stream is over: what was held began no secret
         write_pending()  # what came before a failure in the same read
     console.end_thinking()
     if renderer:
@@ -156,8 +160,20 @@ def stream(opts, chunks, out, console, part=0):
 
 def count(opts, raw, tokens, out):
     text = raw.decode("utf-8", "replace").rstrip("\n") if opts.json else str(tokens)
+    if opts.json:
+        text = redact_json(out.redactor, text, _parsed(text))
     out.write(text if opts.no_newline else text + "\n")
     out.close()
+
+
+def _parsed(text):
+    """A JSON text's value, or None (then only what is not escaped is redacted)."""
+    from msgcli.api.reply import loads
+
+    try:
+        return loads(text)
+    except (ValueError, RecursionError):
+        return None
 
 
 def dry_run(opts, req, out):

@@ -190,7 +190,8 @@ class MessageAccumulator:
 def replay(chunks, jsonl_out=None, on_text=None, on_thinking=None, after_read=None):
     """Consume an event stream's byte chunks and return the finished message.
 
-    With `jsonl_out`, every event's JSON is written to it as one line as it arrives.
+    With `jsonl_out` (a jsonredact.JsonEvents), every event's JSON is given to it as one
+    line as it arrives.
     `after_read` runs once the events of each network read are handled: the place to
     flush, so output leaves with the bytes that brought it, in one write per read.
     Runs of plain text deltas take msgcli.stream.fastpath's shortcut to the same result;
@@ -239,6 +240,6 @@ def _handle(event, number, accumulator, jsonl_out):
         raise BadResponseError(f"stream error: event {number} ({event.event}) is "
                                "not JSON") from None
     if jsonl_out is not None:
-        jsonl_out.write((event.data if "\n" not in event.data else
-                         json.dumps(data, separators=(",", ":"))) + "\n")
+        jsonl_out.event(event.data if "\n" not in event.data else
+                        json.dumps(data, separators=(",", ":")), data)
     accumulator.handle(event.event, data)

@@ -108,29 +108,16 @@ class TextRuns:
         return end, len(texts), body
 
     def _give(self, digits, texts):
-        """Give a run's texts to the accumulator (and its lines to `jsonl_out`), or
+        """Give a run's texts to the accumulator (and the run to `jsonl_out`), or
         return False when the plain path must see them."""
         index = int(digits)
         if not self._accumulator.takes_text(index):
             return False  # the plain path raises the error this deserves
-        joined = b"".join(texts)
-        try:
-            text = joined.decode("utf-8")
-        except UnicodeDecodeError:
+        text = _decoded(texts)
+        if text is None:
             return False  # U+FFFD where the plain path puts it: leave it to that path
-        if "\\" in text:
-            if "\\u" in text:
-                # Two deltas' halves of a surrogate pair stay apart, each U+FFFD,
-                # as they are when each delta is decoded alone (reply.loads).
-                text = "".join([loads(b'"' + t + b'"') for t in texts])
-            else:
-                text = json.loads('"' + text + '"')
         if self._jsonl_out is not None:
-            # each event's data line and a newline, built from the texts: the run is
-            # proven to be nothing but such events, and a join needs no search
-            data = _DATA_LINE + digits + _MID
-            lines = data + (_DATA_END + data).join(texts) + _DATA_END
-            self._jsonl_out.write(lines.decode("utf-8"))
+            self._jsonl_out.run(_Run(digits, texts, text))
         self._accumulator.take_text(index, text)
         return True
 
@@ -140,6 +127,53 @@ class TextRuns:
         event that could begin a run (or at the end of the read)."""
         found = _NEXT.search(chunk, pos)
         return found.start() + 2 if found is not None else len(chunk)
+
+
+def _decoded(texts):
+    """The texts of a run as one string, or None when the plain path must decode
+    them."""
+    joined = b"".join(texts)
+    try:
+        text = joined.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if "\\" in text:
+        if "\\u" in text:
+            # Two deltas' halves of a surrogate pair stay apart, each U+FFFD,
+            # as they are when each delta is decoded alone (reply.loads).
+            return "".join([loads(b'"' + t + b'"') for t in texts])
+        return json.loads('"' + text + '"')
+    return text
+
+
+def _lines(digits, texts):
+    """Each event's data line and a newline, built from the texts: the run is
+    proven to be nothing but such events, and a join needs no search."""
+    data = _DATA_LINE + digits + _MID
+    return (data + (_DATA_END + data).join(texts) + _DATA_END).decode("utf-8")
+
+
+class _Run:
+    """A run of text deltas as jsonredact.JsonEvents takes it: its lines and text,
+    whole or in part, and any one event as the plain path would have given it."""
+
+    def __init__(self, digits, texts, text):
+        self.digits, self.texts, self._text = digits, texts, text
+
+    def __len__(self):
+        return len(self.texts)
+
+    def text(self, a, b):
+        return self._text if (a, b) == (0, len(self.texts)) else _decoded(self.texts[a:b])
+
+    def lines(self, a, b):
+        return _lines(self.digits, self.texts[a:b])
+
+    def event(self, i):
+        """(the event's line without its newline, its value)."""
+        delta = {"type": "text_delta", "text": _decoded(self.texts[i:i + 1])}
+        return self.lines(i, i + 1)[:-1], {"type": "content_block_delta",
+                                             "index": int(self.digits), "delta": delta}
 
 
 def _whole(chunk, pos):

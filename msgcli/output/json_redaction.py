@@ -1,0 +1,241 @@
+"""Redaction of what msgcli writes as JSON: the -j reply, its stream's events, and
+every --jsonl and batch result line.
+
+msgcli.output.console's Redactor replaces a secret in text. JSON needs more: a secret
+may hide behind escapes (\\u0073k-...), or come in pieces that a reader joins (the
+text deltas of a stream, the text blocks of a message), and the redacted line must
+stay valid JSON and, where there is no secret, be byte for byte what it was.
+"""
+
+import json
+
+from msgcli.output.console import REDACTED
+
+# the secrets last seen, and each as it is and as written inside a JSON string: one
+# slot, replaced whole, since --jsonl's workers read it at once
+_forms = ((), ())
+
+
+def _json_forms(redactor):
+    global _forms
+    key, forms = _forms
+    if key != tuple(redactor.secrets):
+        key = tuple(redactor.secrets)
+        # inside a JSON string a secret with a quote, a backslash or a control
+        # character is written escaped: that form is redacted too
+        forms = sorted({form for s in key
+                        for form in (s, json.dumps(s, ensure_ascii=False)[1:-1])},
+                       key=len, reverse=True)
+        _forms = (key, forms)
+    return forms
+
+
+def redact_json(redactor, text, value=None):
+    """`text`, one or more JSON texts, with every secret in every string redacted
+    and still valid JSON (REDACTED needs no escape), byte for byte as it was where
+    there is no secret. `value`, the text parsed, shows a secret an escape hides
+    from a search of the text, or one split between a message's text blocks: then
+    the text is written again from the value, redacted."""
+    if not redactor.secrets:
+        return text
+    if value is not None:
+        joined = _across_blocks(redactor, value)
+        if joined is not value or "\\u" in text or "\\/" in text:
+            try:
+                plain = json.dumps(joined, ensure_ascii=False, separators=(",", ":"))
+            except (ValueError, TypeError, RecursionError):
+                plain = text
+            if joined is not value or _plain(redactor, plain) != plain:
+                text = plain + ("\n" if text.endswith("\n") else "")
+    return _plain(redactor, text)
+
+
+def _plain(redactor, text):
+    for form in _json_forms(redactor):
+        if form in text:
+            text = text.replace(form, REDACTED)
+    return text
+
+
+def across(redactor, pieces):
+    """`pieces` (strings shown one after the other, such as the text deltas of a
+    stream) with every secret in their concatenation redacted, REDACTED put in the
+    piece where the secret began; the same list when there was none."""
+    for secret in redactor.secrets:
+        text = "".join(pieces)
+        spans = []
+        at = text.find(secret)
+        while at != -1:
+            spans.append((at, at + len(secret)))
+            at = text.find(secret, at + len(secret))
+        if spans:
+            pieces = _cut(text, [len(p) for p in pieces], spans)
+    return pieces
+
+
+def _cut(text, lengths, spans):
+    """The pieces of `text` (of these lengths) with the spans taken out, REDACTED
+    where each began."""
+    pieces, start = [], 0
+    for length in lengths:
+        end, kept, pos = start + length, [], start
+        for a, b in spans:
+            if b <= start or a >= end:
+                continue
+            if a > pos:
+                kept.append(text[pos:a])
+            if a >= start:
+                kept.append(REDACTED)
+            pos = max(pos, min(b, end))
+        kept.append(text[pos:end])
+        pieces.append("".join(kept))
+        start = end
+    return pieces
+
+
+
+def _across_blocks(redactor, value):
+    """`value` with a secret split across the text blocks of a message (its own,
+    or a result line's "message") redacted, as in the answer's text, which joins
+    them; `value` itself when there is none."""
+    if not isinstance(value, dict):
+        return value
+    inner = value.get("message")
+    if isinstance(inner, dict):
+        new = _across_blocks(redactor, inner)
+        return value if new is inner else {**value, "message": new}
+    content = value.get("content")
+    if not isinstance(content, list):
+        return value
+    at = [i for i, b in enumerate(content) if isinstance(b, dict) and
+          b.get("type") == "text" and isinstance(b.get("text"), str)]
+    texts = [content[i]["text"] for i in at]
+    cut = across(redactor, texts) if len(at) > 1 else texts
+    if cut is texts:
+        return value
+    content = list(content)
+    for i, text in zip(at, cut, strict=True):
+        content[i] = {**content[i], "text": text}
+    return {**value, "content": content}
+
+
+def _pieces(data):
+    """(channel, string) of an event whose strings a reader joins with those of
+    the events before: the text, thinking and tool input a stream sends in deltas
+    (and a text block's opening text, which the answer's text begins with)."""
+    if not isinstance(data, dict):
+        return ()
+    kind = data.get("type")
+    if kind == "content_block_delta" and isinstance(data.get("delta"), dict):
+        delta = data["delta"]
+        return [(key, delta[key]) for key in ("text", "thinking", "partial_json")
+                if isinstance(delta.get(key), str)]
+    if kind == "content_block_start" and isinstance(data.get("content_block"), dict) \
+            and isinstance(data["content_block"].get("text"), str):
+        return [("text", data["content_block"]["text"])]
+    return ()
+
+
+class _Held:
+    __slots__ = ("line", "data", "pieces", "changed")
+
+    def __init__(self, line, data):
+        self.line, self.data, self.pieces, self.changed = line, data, {}, False
+
+    def text(self, redactor):
+        if not self.changed:
+            return redact_json(redactor, self.line, self.data)
+        data = dict(self.data)
+        if data.get("type") == "content_block_delta":
+            data["delta"] = {**data["delta"], **self.pieces}
+        else:
+            data["content_block"] = {**data["content_block"], **self.pieces}
+        return redact_json(redactor, json.dumps(data, separators=(",", ":")), data)
+
+
+class JsonEvents:
+    """An event stream written as JSON lines (-j): every string redacted, and a
+    secret split across deltas redacted as the text path redacts it across writes.
+    An event whose text, thinking or tool input ends in what could begin a secret
+    is held, unchanged, with every event after it, until the next piece of that
+    kind shows whether it does; without a secret the lines are the server's, byte
+    for byte."""
+
+    def __init__(self, redactor, write):
+        self._redact = redactor
+        self._write = write
+        self._queue = []   # held events, in order
+        self._tails = {}   # channel: the held events whose piece may begin a secret
+
+    def event(self, line, data):
+        """One event: its JSON text (one line) and its parsed value."""
+        if not self._redact.secrets:
+            self._write(line + "\n")
+            return
+        held = _Held(line, data)
+        for channel, piece in _pieces(data):
+            held.pieces[channel] = self._redact(piece)
+            held.changed |= held.pieces[channel] is not piece
+            self._hold(channel, held)
+        self._queue.append(held)
+        self._release()
+
+    def _hold(self, channel, held):
+        tail = self._tails.setdefault(channel, [])
+        tail.append(held)
+        texts = [h.pieces[channel] for h in tail]
+        if len(tail) > 1:
+            cut = across(self._redact, texts)
+            if cut is not texts:
+                for h, old, new in zip(tail, texts, cut, strict=True):
+                    if old != new:
+                        h.pieces[channel], h.changed = new, True
+                texts = cut
+        keep = self._redact.held_back("".join(texts))
+        start, pos = sum(map(len, texts)) - keep, 0
+        while tail and (keep == 0 or pos + len(tail[0].pieces[channel]) <= start):
+            pos += len(tail.pop(0).pieces[channel])
+
+    def _release(self, everything=False):
+        waiting = set()
+        if not everything:
+            for tail in self._tails.values():
+                waiting.update(map(id, tail))
+        while self._queue and id(self._queue[0]) not in waiting:
+            self._write(self._queue.pop(0).text(self._redact) + "\n")
+
+    def run(self, run):
+        """A run of text deltas (msgcli.stream.fastpath): its lines are written as they
+        are, but for the events that settle what is held, or whose text could
+        begin a secret, which are looked at one by one."""
+        a, b = 0, len(run)
+        if self._queue and not any(t for k, t in self._tails.items() if k != "text"):
+            # the held text and the run together: when they make no secret and what
+            # could begin one lies in the run, what was held is released as it is
+            text = run.text(a, b)
+            joined = "".join(h.pieces["text"] for h in self._tails.get("text", ())) + text
+            if self._redact(joined) is joined and self._redact.held_back(joined) <= len(text):
+                self.close()
+        while a < b and self._queue:
+            self.event(*run.event(a))
+            a += 1
+        if a == b:
+            return
+        text = run.text(a, b)
+        if self._redact(text) is not text:
+            for i in range(a, b):
+                self.event(*run.event(i))
+            return
+        keep = self._redact.held_back(text)
+        c = b
+        while keep and c > a and len(run.text(c, b)) < keep:
+            c -= 1
+        if c > a:
+            self._write(run.lines(a, c))
+        for i in range(c, b):
+            self.event(*run.event(i))
+
+    def close(self):
+        """The stream ended (or failed): what was held began no secret."""
+        self._tails.clear()
+        self._release(everything=True)
