@@ -78,7 +78,10 @@ def roff_value(name):
 
 
 def tag(param):
-    names = ", ".join(f"\\fB{escape(o)}\\fR" for o in param.opts + param.secondary_opts)
+    # short names first; a stable sort, as click 8.1 gives the help option's names
+    # in the order of a set, which differs from run to run
+    opts = sorted(param.opts, key=lambda o: o.startswith("--")) + param.secondary_opts
+    names = ", ".join(f"\\fB{escape(o)}\\fR" for o in opts)
     value = value_name(param)
     return f"{names} {roff_value(value)}" if value else names
 
