@@ -101,10 +101,11 @@ def body(names, params, prose):
     if names in prose:
         text = prose[names]
         if "@default@" in text:
-            (default,) = {help_parts(params[n])[1] for n in names}
-            if default is None:
+            defaults = {help_parts(params[n])[1] for n in names}
+            if len(defaults) != 1 or None in defaults:
                 raise Stale(f"options.roff uses @default@ for {' '.join(names)}, "
-                            "which has no [default: ...] in its --help")
+                            "which has no one [default: ...] in its --help")
+            (default,) = defaults
             text = text.replace("@default@", escape(default))
         return text
     sentences = []
