@@ -221,6 +221,9 @@ def test_generated_options_take_a_new_option_from_its_help():
     assert "\\fB\\-\\-help\\fR\nShow this message and exit.\n" in general
     with pytest.raises(generator.Stale, match="'gone'"):
         generator.render(page, '.\\" option gone\nText.\n', command=tool, sections=())
+    with pytest.raises(generator.Stale, match="@default@ for quiet_ish"):
+        generator.render(page, '.\\" option quiet_ish\n(default @default@)\n',
+                         command=tool, sections=())
 
 
 # -- the README and docs/ ------------------------------------------------------------
