@@ -20,19 +20,30 @@ from msgcli.errors import BadResponseError
 from msgcli.inputs import conversation
 from msgcli.inputs import reading as inputs_reading
 from msgcli.inputs import turn as inputs_turn
-from msgcli.output import render
+from msgcli.output import atomic, render
 from msgcli.output.console import Collector, Stdout
 from msgcli.status import ExitStatus
 from msgcli.wire.waits import alarm
 
 
 def credentials(opts=None, console=None):
-    """files.credentials for these options; a key read from a file joins the
-    redactor at once."""
-    keys = inputs_reading.credentials(opts.api_key_file if opts is not None else None)
+    """The credential a request sends, as (API key, auth token), at most one of them
+    set: files.credentials for these options; a key read from a file joins the
+    redactor at once. With both, the key is sent and the token dropped, as SDK 2.16
+    does: two credentials leave the API to pick one, and a request should say whose
+    it is. Said on stderr when `console` is given."""
+    key, token = inputs_reading.credentials(opts.api_key_file if opts is not None else None)
     if console is not None:
-        console.redactor.add(keys[0])
-    return keys
+        console.redactor.add(key)
+    if key and token:
+        if console is not None:
+            source = "--api-key-file" if opts is not None and opts.api_key_file \
+                else "ANTHROPIC_API_KEY"
+            console.line(f"warning: both {source} and ANTHROPIC_AUTH_TOKEN are set; "
+                         f"sending the API key only (x-api-key): unset {source} to use "
+                         "the token")
+        token = None
+    return key, token
 
 
 def run(opts, console):
@@ -43,7 +54,7 @@ def run(opts, console):
     for path, what in ((opts.conversation, "conversation file"),
                        (opts.output, "output file")):
         if path and not opts.dry_run:
-            conversation.check_writable(path, what)
+            atomic.check_writable(path, what)
     if opts.conversation and not (opts.dry_run or opts.count_tokens):
         # from reading the file to renaming the new one in: no other run's turn is lost
         with conversation.locked(opts.conversation, console):
@@ -82,14 +93,14 @@ def _run(opts, console, deadline=None):
 def _finish(opts, message, console, out, history, turn, request_id=None):
     if message is None:  # --count-tokens printed its number
         if opts.output:
-            conversation.write_atomic(opts.output, out.text(), "output file")
+            atomic.write(opts.output, out.text(), "output file")
         return ExitStatus.OK
     if opts.citations:
         for line in server_tools.citation_lines(message):
             console.raw(line + "\n")
     code = conclude(opts, message, console, request_id)
     if opts.output and code == ExitStatus.OK:
-        conversation.write_atomic(opts.output, out.text(), "output file")
+        atomic.write(opts.output, out.text(), "output file")
     if opts.conversation and message.get("stop_reason") != "refusal" \
             and message.get("content"):
         conversation.save(opts.conversation, history, turn, message, opts.prefill)
@@ -115,20 +126,18 @@ def converse(opts, req, transport, out, console):
 def list_models(opts, console):
     from msgcli.api import models
 
-    headers = request.build_headers(opts.api_version, *credentials(), opts.beta,
-                                    opts.header)
+    headers = request.headers_for(opts, credentials(opts, console), console.redactor)
     base_url = opts.base_url or request.DEFAULT_BASE_URL
     out = Collector() if opts.output else Stdout(console.redactor)
     if opts.dry_run:
-        shown = request.Request(models.page_url(base_url), headers, None, None)
-        shown.method = "GET"
+        shown = request.Request(models.page_url(base_url), headers, method="GET")
         render.dry_run(opts, shown, out)
         return ExitStatus.OK
-    request.Request("", headers, None, None).require_credentials()
+    request.require_credentials(headers)
     models.list_models(opts, headers, base_url, console, out)
     out.close()
     if opts.output:
-        conversation.write_atomic(opts.output, out.text(), "output file")
+        atomic.write(opts.output, out.text(), "output file")
     return ExitStatus.OK
 
 
@@ -195,7 +204,7 @@ def outcome(opts, message):
 def terminable():
     """While a request runs, SIGTERM unwinds like Ctrl-C, so that nothing is left
     half-written; before that, its default action (exit 143) is already right."""
-    from msgcli.cli.failure_gate import on_sigterm
+    from msgcli.errors import on_sigterm
 
     try:
         previous = signal.signal(signal.SIGTERM, on_sigterm)

@@ -37,3 +37,12 @@ class BadResponseError(MsgcliError):
     """The server answered, but not with what the Messages API promises."""
 
     exit_code = ExitStatus.SERVER_ERROR
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised like KeyboardInterrupt so that cleanup code runs."""
+
+
+def on_sigterm(signum, frame):
+    """The SIGTERM handler a run installs (see Terminated)."""
+    raise Terminated()

@@ -268,7 +268,7 @@ def test_dry_run_touches_no_network_and_redacts(api, invoke):
     assert api.log == []
     head, _, body = r.stdout.partition("\n\n")
     lines = head.splitlines()
-    assert lines[0] == f"POST {api.base}/v1/messages?beta=true"
+    assert lines[0] == f"POST {api.base}/v1/messages"  # no ?beta=true, as SDK 2.x
     assert "x-api-key: [REDACTED]" in lines
     assert "anthropic-beta: foo-2025-01-01" in lines
     assert "X-Trace: 1" in lines
@@ -299,6 +299,34 @@ def test_auth_token_is_bearer(api, invoke):
     assert "x-api-key" not in headers
 
 
+BOTH_SET = ("msgcli: warning: both ANTHROPIC_API_KEY and ANTHROPIC_AUTH_TOKEN are set; "
+            "sending the API key only (x-api-key): unset ANTHROPIC_API_KEY to use the "
+            "token\n")
+
+
+@pytest.mark.parametrize("args, stdin, path, reply", [
+    (["Hi"], b"", "/v1/messages", message()),
+    (["--count-tokens", "Hi"], b"", "/v1/messages/count_tokens", {"input_tokens": 3}),
+    (["--jsonl", "-P", "1"], b'"Hi"\n', "/v1/messages", message()),
+    (["--list-models"], b"", "/v1/models",
+     {"data": [], "has_more": False, "first_id": None, "last_id": None}),
+    (["--batch-list"], b"", "/v1/messages/batches",
+     {"data": [], "has_more": False, "first_id": None, "last_id": None}),
+], ids=["single", "count-tokens", "jsonl", "list-models", "batch-list"])
+def test_both_credentials_send_the_key_alone_and_say_so_once(api, invoke, args, stdin,
+                                                              path, reply):
+    """issue 26: with both variables set, one credential is sent, the key (as SDK 2.16
+    chooses), in every kind of run, and stderr says so once."""
+    api.expect_request(path).respond_with_json(reply)
+    r = invoke(args, input=stdin, env={"ANTHROPIC_AUTH_TOKEN": FAKE_TOKEN})
+    assert r.code == 0, r
+    assert r.stderr.count("both ANTHROPIC_API_KEY") == 1
+    assert r.stderr.startswith(BOTH_SET)
+    for headers in api.headers():
+        assert headers["x-api-key"] == FAKE_KEY
+        assert "authorization" not in headers
+
+
 def test_no_credentials_is_exit_11_before_sending(api, invoke):
     r = invoke(["Hi"], env={"ANTHROPIC_API_KEY": None})
     assert r.code == 11
@@ -322,7 +350,7 @@ def test_api_version_beta_and_headers(api, invoke):
     assert h["anthropic-beta"] == "a-1,b-2,c-3"
     assert h["x-custom"] == "yes"
     req = api.log[0][0]
-    assert req.args.get("beta") == "true"
+    assert req.query_string == b""  # the header selects the betas; no ?beta=true (SDK 2.x)
     assert_valid(api.bodies()[0], "BetaCreateMessageParams")
 
 

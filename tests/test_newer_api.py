@@ -1,7 +1,7 @@
 """Issue 17, against local servers: long waits and --deadline, thinking display,
 prompt caching, usage as data, hints for the 400s of newer models, the 2026-10-21
 refusals, the model list and its lifecycle notes, the default model, server tools
-and pause_turn. (Request bodies against SDK 2.12: tests/test_sdk_differential.py.)"""
+and pause_turn. (Requests against SDK 2.16: tests/test_sdk_differential.py.)"""
 
 import json
 import os
@@ -379,15 +379,25 @@ PAGE_2 = [model_info("claude-opus-4-6", "deprecated", "2027-03-01T00:00:00Z",
           model_info("claude-haiku-3-9", "retired", "2026-01-05T00:00:00Z")]
 
 
-def serve_models(api):
-    api.expect_request("/v1/models", method="GET", query_string={
-        "limit": "1000"}).respond_with_json(
-        {"data": PAGE_1, "has_more": True, "first_id": "claude-opus-4-8",
-         "last_id": "claude-sonnet-4-6"})
-    api.expect_request("/v1/models", method="GET", query_string={
-        "limit": "1000", "after_id": "claude-sonnet-4-6"}).respond_with_json(
-        {"data": PAGE_2, "has_more": False, "first_id": "claude-opus-4-6",
-         "last_id": "claude-haiku-3-9"})
+def serve_models(api, models=PAGE_1 + PAGE_2, page_size=2):
+    """GET /v1/models as the API serves it: `page_size` models a page, after_id as the
+    cursor, and retired models only when `lifecycle[]` asks for them (without it the
+    list holds active and deprecated models)."""
+    from werkzeug import Response
+
+    def handler(req):
+        stages = req.args.getlist("lifecycle[]") or ["active", "deprecated"]
+        listed = [m for m in models if m["lifecycle"] in stages]
+        ids = [m["id"] for m in listed]
+        after = req.args.get("after_id")
+        start = ids.index(after) + 1 if after in ids else 0
+        data = listed[start:start + min(page_size, int(req.args.get("limit", 20)))]
+        return Response(json.dumps({
+            "data": data, "has_more": start + len(data) < len(listed),
+            "first_id": data[0]["id"] if data else None,
+            "last_id": data[-1]["id"] if data else None}), content_type="application/json")
+
+    api.expect_request("/v1/models", method="GET").respond_with_handler(handler)
 
 
 def test_list_models_follows_pages_and_caches(api, invoke, private_cache):
@@ -431,6 +441,28 @@ def test_chosen_model_deprecated_said_once_status_unchanged(api, invoke):
     assert notes == ["msgcli: model claude-opus-4-6 is deprecated and retires on 2027-03-01 "
                      "(per the cached model list); choose another with -m (see "
                      "--list-models)"]
+
+
+def test_retired_model_listed_cached_and_noted(api, invoke, private_cache):
+    """Issue 26: the endpoint lists retired models only when asked, so --list-models
+    asks for every lifecycle stage; the cache then holds the retired model, and a run
+    with -m naming it says so on stderr (and still sends: the API has the last word)."""
+    serve_models(api)
+    r = invoke(["--list-models"])
+    assert r.code == 0
+    assert "claude-haiku-3-9" in [json.loads(line)["id"] for line in r.stdout.splitlines()]
+    asked = [req.args.getlist("lifecycle[]") for req, _ in api.log]
+    assert asked == [["active", "deprecated", "retired"]] * 2
+    cached = json.loads((private_cache / "msgcli" / "models.json").read_text())["data"]
+    assert [m["id"] for m in cached] == [m["id"] for m in PAGE_1 + PAGE_2]
+    api.clear()
+    api.reply()
+    r = invoke(["-m", "claude-haiku-3-9", "Hi"])
+    assert r.code == 0 and r.stdout == "Hello!\n"
+    assert r.stderr == ("msgcli: model claude-haiku-3-9 is retired (since 2026-01-05) (per "
+                        "the cached model list); choose another with -m (see "
+                        "--list-models)\n")
+    assert [req.method for req, _ in api.log] == ["POST"]  # the note made no request
 
 
 def test_retired_and_active_models(api, invoke):
@@ -609,7 +641,9 @@ def test_list_models_to_a_file_and_dry_run(api, invoke, tmp_path):
     api.clear()
     r = invoke(["--list-models", "--dry-run"])
     assert r.code == 0 and len(api.log) == 0
-    assert r.stdout.startswith(f"GET {api.base}/v1/models?limit=1000\n")
+    assert r.stdout.startswith(f"GET {api.base}/v1/models?lifecycle%5B%5D=active&"
+                               "lifecycle%5B%5D=deprecated&lifecycle%5B%5D=retired&"
+                               "limit=1000\n")
     assert FAKE_KEY not in r.stdout
 
 

@@ -300,13 +300,15 @@ def test_server_echoing_the_key_in_an_error(api, invoke):
     def handler(request):
         return Response(json.dumps({"type": "error", "error": {
             "type": "authentication_error",
-            "message": "invalid x-api-key " + echo_secrets(request.headers)}}),
+            "message": "invalid x-api-key " + echo_secrets(request.headers) +
+                       " token=" + FAKE_TOKEN}}),
             status=401, content_type="application/json")
 
     api.expect_request("/v1/messages").respond_with_handler(handler)
+    # both set: the key alone is sent, and the token, though unsent, is still redacted
     r = invoke(["-v", "Hi"], env={"ANTHROPIC_AUTH_TOKEN": FAKE_TOKEN})
     assert r.code == 11
-    assert "invalid x-api-key key=[REDACTED] auth=Bearer [REDACTED]" in r.stderr
+    assert "invalid x-api-key key=[REDACTED] auth=None token=[REDACTED]" in r.stderr
 
 
 def test_server_echoing_the_key_in_the_answer(api, invoke):

@@ -144,20 +144,20 @@ def test_a_new_file_gets_the_umask_mode_and_an_old_one_keeps_its_own(
 @pytest.mark.parametrize("flag", ["-o", "-c"])
 def test_sigterm_unwinds_while_the_files_are_written(api, invoke, tmp_path, monkeypatch,
                                                      flag):
-    """While -o/-c write, SIGTERM raises (so write_atomic's cleanup runs and removes
+    """While -o/-c write, SIGTERM raises (so atomic.replacing's cleanup runs and removes
     its temp file) rather than killing the process mid-write."""
     import signal
 
-    from msgcli.cli.failure_gate import on_sigterm
-    from msgcli.inputs import conversation
+    from msgcli.errors import on_sigterm
+    from msgcli.output import atomic
 
-    real, handlers = conversation.write_atomic, []
+    real, handlers = atomic.write, []
 
     def spy(*args, **kwargs):
         handlers.append(signal.getsignal(signal.SIGTERM))
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(conversation, "write_atomic", spy)
+    monkeypatch.setattr(atomic, "write", spy)
     api.reply()
     assert invoke([flag, str(tmp_path / "file"), "Hi"]).code == 0
     assert handlers == [on_sigterm]

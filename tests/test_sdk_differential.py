@@ -1,18 +1,19 @@
 """The official Python SDK as a differential oracle.
 
-Requests: for the same logical request, the JSON body msgcli sends equals the body
-the SDK sends (both captured on a local server), and the headers that matter agree.
+The SDK is the version setup.cfg's test extra pins (2.16.0). Requests: for the same
+logical request, the JSON body msgcli sends equals the body the SDK sends (both
+captured on a local server), path and query string included, and the headers that
+matter agree; --list-models's GETs and --count-tokens's body too.
 Responses: for the same recorded replies, including SSE streams, msgcli's text equals
 the text the SDK parses, and msgcli's exit status matches the SDK's stop_reason.
 
 Differences by design, stated per case:
 - auth: SDK 2.x sends an API key as `Authorization: Bearer`; msgcli's contract sends
   it as `x-api-key`. The key value is compared; with ANTHROPIC_AUTH_TOKEN both send
-  the same Bearer header.
+  the same Bearer header, and with both variables set both send the key alone.
 - anthropic-version: the SDK defaults to its own ANTHROPIC_API_VERSION, msgcli to
   2023-06-01 (its contract); the cases pass --api-version set to the SDK's value, and
   test_default_versions_differ states the default difference.
-- beta URL: msgcli marks beta calls with ?beta=true as older SDKs did; SDK 2.x does not.
 - SDK 2.x has no named temperature/top_p/top_k arguments: they go through extra_body,
   and under the SDK's own version (2026-10-21) the API rejects them, so msgcli refuses
   them locally there; the sampling case runs both sides at 2023-06-01.
@@ -30,9 +31,10 @@ import pytest
 from anthropic._constants import ANTHROPIC_API_VERSION
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from werkzeug import Response
 
 from msgcli import status
-from msgcli.api.request import DEFAULT_MODEL
+from msgcli.api.request import COUNT_TOKENS_REFUSED, DEFAULT_MODEL
 from tests.conftest import FAKE_KEY, FAKE_TOKEN, REPO, message
 from tests.scripted_server import plain_response, sse_response
 from tests.sse import FIXTURE_NAMES, fixture_bytes
@@ -87,6 +89,14 @@ CASES = {
         {"type": "document", "title": "tiny.pdf",
          "source": {"type": "base64", "media_type": "application/pdf", "data": PDF}},
         {"type": "text", "text": "Sum"}])), "create"),
+    "document titled, and untitled": (
+        ["-d", str(DATA / "tiny.pdf"), "-d", str(DATA / "tiny.pdf"), "--document-title",
+         "Q3 report", "--document-title", "", "Sum"], base(messages=user([
+            {"type": "document", "title": "Q3 report",
+             "source": {"type": "base64", "media_type": "application/pdf", "data": PDF}},
+            {"type": "document",
+             "source": {"type": "base64", "media_type": "application/pdf", "data": PDF}},
+            {"type": "text", "text": "Sum"}])), "create"),
     "thinking": (["--thinking", "2048", "Hi"], base(
         thinking={"type": "enabled", "budget_tokens": 2048}, messages=user("Hi")), "create"),
     "adaptive thinking and effort": (
@@ -112,9 +122,9 @@ CASES = {
     "beta": (["--beta", "a-2025-01-01", "--beta", "b-2025-02-02", "Hi"],
              base(messages=user("Hi"), betas=["a-2025-01-01", "b-2025-02-02"]), "beta"),
     # -- issue 17. Where the vendored OpenAPI document (May 2026) is older than a
-    # field, SDK 2.12 is the oracle: web_search_20260318 / web_fetch_20260318 exist
-    # only in the SDK's tool union; the rest (top-level and block cache_control,
-    # thinking.display, max_tokens 0) are in both.
+    # field, the SDK is the oracle (2.12 then, 2.16 now): web_search_20260318 /
+    # web_fetch_20260318 exist only in the SDK's tool union; the rest (top-level and
+    # block cache_control, thinking.display, max_tokens 0) are in both.
     "cache": (["--cache", "-s", "Long rules.", "Hi"],
               base(cache_control=EPHEMERAL, system="Long rules.", messages=user("Hi")),
               "create"),
@@ -138,6 +148,13 @@ CASES = {
     "count tokens with cache": (["--count-tokens", "--cache", "Hi"],
                                 dict(model=MODEL, cache_control=EPHEMERAL,
                                      messages=user("Hi")), "count_tokens"),
+    # issue 26: what the current count_tokens takes is kept (speed is newer than the
+    # May spec), what it refuses is dropped (max_tokens, stop_sequences, metadata)
+    "count tokens keeps speed, drops create-only fields": (
+        ["--count-tokens", "--extra", '{"speed": "fast", "metadata": {"user_id": "u1"}}',
+         "-t", "99", "-S", "END", "--effort", "high", "--thinking", "adaptive", "Hi"],
+        dict(model=MODEL, speed="fast", output_config={"effort": "high"},
+             thinking={"type": "adaptive"}, messages=user("Hi")), "count_tokens"),
     "show thinking (budget)": (
         ["--thinking", "2048", "--show-thinking", "Hi"],
         base(thinking={"type": "enabled", "budget_tokens": 2048, "display": "summarized"},
@@ -219,12 +236,38 @@ def test_same_request_as_the_sdk(api, invoke, sdk_run, name):
 
     ours, theirs = capture(api, with_msgcli), capture(api, with_sdk)
     assert json.loads(ours.get_data()) == json.loads(theirs.get_data())
-    assert ours.path == theirs.path
+    # the query too: no ?beta=true on a beta call, as SDK 2.x (issue 26)
+    assert (ours.path, ours.query_string) == (theirs.path, theirs.query_string)
     for header in ("anthropic-version", "anthropic-beta", "content-type"):
         assert ours.headers.get(header) == theirs.headers.get(header), header
     # by design: x-api-key (msgcli's contract) against Bearer (SDK 2.x), same key
     assert ours.headers["x-api-key"] == FAKE_KEY
     assert theirs.headers["authorization"] == f"Bearer {FAKE_KEY}"
+
+
+def _body_params(method):
+    """The body fields an SDK method takes: its named parameters, bar those it sends as
+    headers (betas, workspace_id, user_profile_id) and the SDK-side output_format helper
+    (it becomes output_config)."""
+    import inspect
+
+    names = set(inspect.signature(method).parameters) - {"timeout"}
+    return {n for n in names if not n.startswith("extra_")} - {
+        "betas", "workspace_id", "user_profile_id", "output_format"}
+
+
+def test_count_tokens_drops_only_what_the_sdk_count_does_not_take():
+    """issue 26: --count-tokens drops from the Messages body only the fields no token
+    count of SDK 2.16 takes (plain or beta), plus the sampling fields SDK 2.x leaves to
+    extra_body; every field the endpoint takes is kept, newer ones included."""
+    client = anthropic.Anthropic(api_key=FAKE_KEY, base_url="http://127.0.0.1:9")
+    create = _body_params(client.messages.create) | \
+        _body_params(client.beta.messages.create)
+    count = _body_params(client.messages.count_tokens) | \
+        _body_params(client.beta.messages.count_tokens)
+    assert {"speed", "output_config", "context_management"} <= count
+    assert COUNT_TOKENS_REFUSED == (create - count) | {"temperature", "top_p", "top_k"}
+    client.close()
 
 
 def test_auth_token_headers_identical(api, invoke, sdk_run):
@@ -242,6 +285,37 @@ def test_auth_token_headers_identical(api, invoke, sdk_run):
     assert ours.headers["authorization"] == theirs.headers["authorization"] == \
         f"Bearer {FAKE_TOKEN}"
     assert "x-api-key" not in ours.headers and "x-api-key" not in theirs.headers
+
+
+def test_both_credentials_set_one_is_sent_the_key_as_the_sdk(api, invoke):
+    """issue 26: with ANTHROPIC_API_KEY and ANTHROPIC_AUTH_TOKEN both set, SDK 2.16
+    sends the key alone (as `Authorization: Bearer`, its way) and warns; msgcli sends
+    the key alone too (as x-api-key, its contract), never the token beside it, and
+    says so on stderr."""
+    env = {"ANTHROPIC_API_KEY": FAKE_KEY, "ANTHROPIC_AUTH_TOKEN": FAKE_TOKEN}
+
+    def with_msgcli():
+        api.reply()
+        r = invoke(["Hi"], env=env)
+        assert (r.code, r.stdout) == (0, "Hello!\n")
+        assert r.stderr == ("msgcli: warning: both ANTHROPIC_API_KEY and "
+                            "ANTHROPIC_AUTH_TOKEN are set; sending the API key only "
+                            "(x-api-key): unset ANTHROPIC_API_KEY to use the token\n")
+
+    def with_sdk():
+        api.reply()
+        with pytest.MonkeyPatch.context() as mp:
+            for name, value in env.items():
+                mp.setenv(name, value)
+            client = anthropic.Anthropic(base_url=api.base, max_retries=0)
+            client.messages.create(**base(messages=user("Hi")))
+            client.close()
+
+    ours, theirs = capture(api, with_msgcli), capture(api, with_sdk)
+    assert theirs.headers["authorization"] == f"Bearer {FAKE_KEY}"
+    assert "x-api-key" not in theirs.headers
+    assert ours.headers["x-api-key"] == FAKE_KEY
+    assert "authorization" not in ours.headers
 
 
 def test_default_versions_differ_by_design(api, invoke):
@@ -412,32 +486,40 @@ def test_pause_turn_continued_like_the_sdk_docs(invoke, scripted):
 
 
 def test_list_models_asks_for_the_pages_the_sdk_asks_for(api, invoke):
-    """--list-models against `client.models.list(limit=1000)` iterated to the end:
-    the same GETs, query strings included (after_id = the page's last_id)."""
+    """--list-models against SDK 2.16's `client.models.list(limit=1000,
+    lifecycle=["active", "deprecated", "retired"])` iterated to the end: the same GETs,
+    query strings byte for byte (the lifecycle[] pairs as the SDK encodes them, after_id
+    = the page's last_id), and the same models listed, the retired one included."""
     pages = [{"data": [{"type": "model", "id": "m1", "display_name": "M1",
                         "created_at": "2026-01-01T00:00:00Z", "lifecycle": "active"}],
               "has_more": True, "first_id": "m1", "last_id": "m1"},
              {"data": [{"type": "model", "id": "m2", "display_name": "M2",
-                        "created_at": "2026-01-01T00:00:00Z", "lifecycle": "deprecated",
+                        "created_at": "2026-01-01T00:00:00Z", "lifecycle": "retired",
                         "deprecated_at": "2026-06-01T00:00:00Z",
-                        "retires_at": "2027-01-01T00:00:00Z"}],
+                        "retires_at": "2026-09-01T00:00:00Z"}],
               "has_more": False, "first_id": "m2", "last_id": "m2"}]
 
     def serve():
         api.clear()
-        api.expect_request("/v1/models", query_string={"limit": "1000"}).respond_with_json(
-            pages[0])
-        api.expect_request("/v1/models", query_string={
-            "limit": "1000", "after_id": "m1"}).respond_with_json(pages[1])
+        api.expect_request("/v1/models").respond_with_handler(
+            lambda req: Response(json.dumps(pages[1] if req.args.get("after_id") == "m1"
+                                            else pages[0]),
+                                 content_type="application/json"))
+
+    def sent():
+        return [(req.method, req.path, req.query_string.decode()) for req, _ in api.log]
 
     serve()
     r = invoke(["--list-models"])
     assert r.code == 0
-    ours = [(req.method, req.path, sorted(req.args.items(multi=True))) for req, _ in api.log]
+    ours = sent()
     serve()
     client = anthropic.Anthropic(api_key=FAKE_KEY, base_url=api.base, max_retries=0)
-    listed = list(client.models.list(limit=1000))
-    theirs = [(req.method, req.path, sorted(req.args.items(multi=True))) for req, _ in api.log]
-    assert ours == theirs
+    listed = list(client.models.list(limit=1000, lifecycle=["active", "deprecated",
+                                                            "retired"]))
+    theirs = sent()
+    stages = "lifecycle%5B%5D=active&lifecycle%5B%5D=deprecated&lifecycle%5B%5D=retired"
+    assert ours == theirs == [("GET", "/v1/models", f"{stages}&limit=1000"),
+                              ("GET", "/v1/models", f"{stages}&limit=1000&after_id=m1")]
     assert [json.loads(line)["id"] for line in r.stdout.splitlines()] == \
-        [m.id for m in listed]
+        [m.id for m in listed] == ["m1", "m2"]

@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from tests.conftest import FAKE_KEY, REPO, clean_env, message, refused
+from tests.conftest import FAKE_KEY, FAKE_TOKEN, REPO, clean_env, message, refused
 
 
 def user_text(body):
@@ -150,6 +150,21 @@ def test_api_key_file_wins_over_the_environment(api, invoke, tmp_path):
                             "MSGCLI_API_KEY_FILE": str(key_file(tmp_path))})
     assert r.code == 0
     assert api.headers()[0]["x-api-key"] == FAKE_KEY
+
+
+def test_api_key_file_serves_list_models_and_beats_the_token(api, invoke, tmp_path):
+    """--list-models read the environment only, not --api-key-file; with a token set
+    too, the file's key is the one credential sent (issue 26), and the warning names
+    --api-key-file."""
+    api.expect_request("/v1/models").respond_with_json(
+        {"data": [], "has_more": False, "first_id": None, "last_id": None})
+    r = invoke(["--api-key-file", str(key_file(tmp_path)), "--list-models"],
+               env={"ANTHROPIC_API_KEY": None, "ANTHROPIC_AUTH_TOKEN": FAKE_TOKEN})
+    assert r.code == 0, r
+    (headers,) = api.headers()
+    assert headers["x-api-key"] == FAKE_KEY and "authorization" not in headers
+    assert r.stderr.startswith("msgcli: warning: both --api-key-file and "
+                               "ANTHROPIC_AUTH_TOKEN are set")
 
 
 @pytest.mark.parametrize("mode", [0o640, 0o604, 0o644, 0o660])

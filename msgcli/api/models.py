@@ -19,6 +19,12 @@ MODELS_PATH = "/v1/models"
 CACHE_SECONDS = 3600
 PAGE_SIZE = 1000
 MAX_PAGES = 100
+# Without `lifecycle` the endpoint lists active and deprecated models only; retired
+# ones must be asked for. Every stage is asked for, so the list (and the cache that
+# the "is retired" note reads) is complete. Encoded as SDK 2.16 encodes
+# models.list(lifecycle=[...]): brackets, one pair per stage; the next page's
+# after_id last, as its pages add it.
+LIFECYCLES = ("active", "deprecated", "retired")
 
 # When no cached list says otherwise: anthropic SDK 2.14, anthropic/_data/
 # deprecated_models.py (the table its messages.create warns from), dates as ISO.
@@ -57,12 +63,12 @@ def cached_ids():
 
 
 def write_cache(base_url, models, console):
-    from msgcli.inputs.conversation import write_atomic
+    from msgcli.output import atomic
 
     path = cache_path()
     try:
         os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-        write_atomic(path, json.dumps({"fetched_at": time.time(), "base_url": base_url,
+        atomic.write(path, json.dumps({"fetched_at": time.time(), "base_url": base_url,
                                        "data": models}, ensure_ascii=False) + "\n",
                      "model cache")
     except (OSError, InputError) as e:
@@ -76,7 +82,8 @@ def _fresh(cache, base_url):
 
 
 def page_url(base_url, after=None):
-    query = {"limit": PAGE_SIZE, **({"after_id": after} if after else {})}
+    query = [("lifecycle[]", stage) for stage in LIFECYCLES] + [("limit", PAGE_SIZE)] + \
+        ([("after_id", after)] if after else [])
     return base_url.rstrip("/") + MODELS_PATH + "?" + urlencode(query)
 
 

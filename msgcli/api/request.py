@@ -17,11 +17,15 @@ from msgcli.inputs.reading import LargeText
 
 MESSAGES_PATH = "/v1/messages"
 COUNT_TOKENS_PATH = "/v1/messages/count_tokens"
-# The fields CountMessageTokensParams accepts (checked against the spec by a test);
-# everything else in a Messages body is dropped when counting.
-COUNT_TOKENS_FIELDS = frozenset({
-    "cache_control", "messages", "model", "output_config", "system", "thinking",
-    "tool_choice", "tools"})
+# The Messages fields the token count refuses, dropped when counting: those of SDK
+# 2.16's messages.create (and beta.messages.create) that its count_tokens does not
+# take, and the sampling fields SDK 2.x passes only through extra_body (a test checks
+# the list against the SDK). Only these: a field the endpoint takes, or a newer one
+# (speed, given with --extra), is counted as it would be sent.
+COUNT_TOKENS_REFUSED = frozenset({
+    "container", "diagnostics", "fallback_credit_token", "fallbacks", "inference_geo",
+    "max_tokens", "metadata", "service_tier", "stop_sequences", "stream", "temperature",
+    "thread", "top_k", "top_p"})
 SECRET_HEADERS = frozenset({"x-api-key", "authorization"})
 
 
@@ -49,7 +53,7 @@ def build_body(file_fields, messages, flags, extra=None):
 
 
 def count_tokens_body(body):
-    return {k: v for k, v in body.items() if k in COUNT_TOKENS_FIELDS}
+    return {k: v for k, v in body.items() if k not in COUNT_TOKENS_REFUSED}
 
 
 def check_body(body):
@@ -196,10 +200,11 @@ def _check_header_value(name, value):
                          "carry (non-Latin-1 or control characters)")
 
 
-def build_url(base_url, path, beta=False):
-    # The official SDKs mark beta calls with ?beta=true; the API ignores it, and
-    # it selects the beta request schema in the published spec.
-    return base_url.rstrip("/") + path + ("?beta=true" if beta else "")
+def build_url(base_url, path):
+    # No ?beta=true on beta calls: SDKs before 2.x added it, SDK 2.x (2.16 checked)
+    # does not. The anthropic-beta header is what selects a beta feature; the query
+    # only named the beta operation in the published spec.
+    return base_url.rstrip("/") + path
 
 
 def flag_fields(opts, tools_from_file=None):
@@ -252,18 +257,36 @@ class Request:
     --dry-run and for the record) and as the bytes that go on the wire."""
 
     secret_headers = SECRET_HEADERS
-    method = "POST"
 
-    def __init__(self, url, headers, body, data):
+    def __init__(self, url, headers, body=None, data=None, method="POST"):
         self.url = url
         self.headers = headers
         self.body = body
         self.data = data
+        self.method = method
 
     def require_credentials(self):
-        if not any(k.lower() in SECRET_HEADERS for k in self.headers):
-            raise CredentialsError("no credentials: set ANTHROPIC_API_KEY (or "
-                                   "ANTHROPIC_AUTH_TOKEN) in the environment")
+        require_credentials(self.headers)
+
+
+def require_credentials(headers):
+    """No call is made without a credential among `headers`: exit 11 before sending."""
+    if not any(k.lower() in SECRET_HEADERS for k in headers):
+        raise CredentialsError("no credentials: set ANTHROPIC_API_KEY (or "
+                               "ANTHROPIC_AUTH_TOKEN) in the environment")
+
+
+def headers_for(opts, credentials, redactor=None):
+    """The headers of every call these options make (messages, token counts,
+    batches, models): version, credentials, betas and -H. The secret values given
+    with -H join `redactor`, so they are never shown."""
+    if redactor is not None:
+        for name, value in opts.header:
+            if name.lower() in SECRET_HEADERS:
+                redactor.add(value)
+                redactor.add(value.partition(" ")[2])
+    return build_headers(opts.api_version, credentials[0], credentials[1], opts.beta,
+                         opts.header)
 
 
 def messages_with_prefill(history_messages, turn, prefill):
@@ -290,14 +313,7 @@ def build(opts, history, turn, credentials, redactor=None):
     if opts.count_tokens:
         body = count_tokens_body(body)
         path = COUNT_TOKENS_PATH
-    versions.check(body, opts)
-    if redactor is not None:
-        for name, value in opts.header:
-            if name.lower() in SECRET_HEADERS:
-                redactor.add(value)
-                redactor.add(value.partition(" ")[2])
-    headers = build_headers(opts.api_version, credentials[0], credentials[1], opts.beta,
-                            opts.header)
-    url = build_url(opts.base_url or DEFAULT_BASE_URL, path,
-                    beta="anthropic-beta" in headers)
+    versions.refuse_what_it_rejects(body, opts)
+    headers = headers_for(opts, credentials, redactor)
+    url = build_url(opts.base_url or DEFAULT_BASE_URL, path)
     return Request(url, headers, body, encode_body(body))

@@ -22,7 +22,8 @@ def at_least(version, than):
     return bool(re.fullmatch(r"\d{4}-\d{2}-\d{2}", version or "")) and version >= than
 
 
-def check(body, opts):
+def refuse_what_it_rejects(body, opts):
+    """InputError (exit 2) for what --api-version rejects in `body`, before sending."""
     if not at_least(opts.api_version, V2026_10_21):
         return
     why = f"--api-version {opts.api_version} does not accept"

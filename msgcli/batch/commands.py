@@ -17,9 +17,8 @@ from msgcli.api.defaults import DEFAULT_BASE_URL
 from msgcli.api.reply import ApiError
 from msgcli.batch import endpoints
 from msgcli.batch.results import print_results
-from msgcli.cli.failure_gate import Terminated
 from msgcli.cli.modes import batch_command
-from msgcli.errors import InputError, MsgcliError, NetworkError
+from msgcli.errors import InputError, MsgcliError, NetworkError, Terminated
 from msgcli.inputs import reading as inputs_reading
 from msgcli.jsonl import lines as jsonl_lines
 from msgcli.output import render
@@ -42,12 +41,7 @@ sleep = time.sleep
 
 def run(opts, console):
     credentials = core.credentials(opts, console)
-    headers = request.build_headers(opts.api_version, credentials[0], credentials[1],
-                                    opts.beta, opts.header)
-    for name, value in opts.header:
-        if name.lower() in request.SECRET_HEADERS:
-            console.redactor.add(value)
-            console.redactor.add(value.partition(" ")[2])
+    headers = request.headers_for(opts, credentials, console.redactor)
     base_url = opts.base_url or DEFAULT_BASE_URL
     out = Stdout(console.redactor)
     if opts.batch:
@@ -59,7 +53,7 @@ def run(opts, console):
     ids = [] if command == "batch_list" else batch_ids(opts)
     if opts.dry_run:
         return dry_run_calls(opts, command, ids, base_url, headers, out)
-    request.Request(base_url, headers, None, None).require_credentials()
+    request.require_credentials(headers)
     from msgcli.wire.transport import Transport
 
     with core.terminable(), Transport(opts.retries, opts.timeout, console,
@@ -109,16 +103,9 @@ def dry_run_calls(opts, command, ids, base_url, headers, out):
              "batch_cancel": [("POST", api.url(i, "cancel")) for i in ids]}.get(
                  command, [("GET", api.url(i)) for i in ids])
     for method, url in calls:
-        render.dry_run(opts.replace(json=False), _Shown(method, url, api.get_headers), out)
+        render.dry_run(opts.replace(json=False),
+                       request.Request(url, api.get_headers, method=method), out)
     return ExitStatus.OK
-
-
-class _Shown(request.Request):
-    """A call as --dry-run shows it; a GET has no body."""
-
-    def __init__(self, method, url, headers, body=None):
-        super().__init__(url, headers, body, None)
-        self.method = method
 
 
 def read_requests(opts, console, credentials):
@@ -168,9 +155,9 @@ def submit(opts, console, base_url, out, credentials):
         if opts.dry_run:
             for i in range(len(spool.batches)):
                 body = spool.value(i)
-                render.dry_run(opts, _Shown("POST", api.url(), headers, body), out)
+                render.dry_run(opts, request.Request(api.url(), headers, body), out)
             return ExitStatus.OK
-        request.Request(base_url, headers, None, None).require_credentials()
+        request.require_credentials(headers)
         from msgcli.wire.transport import Transport
 
         submitted = []
@@ -282,8 +269,9 @@ def wait(api, ids, console):
 
 
 def _passing(error):
-    return isinstance(error, NetworkError) or error.http_status in (408, 409, 429) or \
-        (error.http_status or 0) >= 500
+    from msgcli.wire.transport import retryable_status
+
+    return isinstance(error, NetworkError) or retryable_status(error.http_status)
 
 
 def progress(found):

@@ -159,15 +159,14 @@ class Api:
     def __init__(self, transport, base_url, headers):
         self.transport = transport
         self.base_url = base_url
-        self.beta = "anthropic-beta" in {k.lower() for k in headers}
         self.headers = dict(headers)
         self.get_headers = {k: v for k, v in headers.items()
                             if k.lower() != "content-type"}
 
     def url(self, *parts, query=None):
-        url = build_url(self.base_url, "/".join((BATCHES_PATH,) + parts), beta=self.beta)
+        url = build_url(self.base_url, "/".join((BATCHES_PATH,) + parts))
         if query:
-            url += ("&" if "?" in url else "?") + urlencode(query)
+            url += "?" + urlencode(query)
         return url
 
     def _json(self, method, url, data=None):

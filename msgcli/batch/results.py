@@ -13,7 +13,6 @@ import os
 import re
 import tempfile
 
-from msgcli import core
 from msgcli.api import reply
 from msgcli.batch.endpoints import scratch
 from msgcli.errors import BadResponseError
@@ -80,9 +79,7 @@ def result_of(opts, custom_id, item):
             reply.check_message(message, "a succeeded result")
         except BadResponseError as e:
             return jsonl_lines.error_result(custom_id, e, include_message=opts.json)
-        code, _ = core.outcome(opts, message)
-        return jsonl_lines.result_line(custom_id, code, message=message,
-                                       text=text_of(opts, message), include_message=opts.json)
+        return jsonl_lines.answer_line(opts, custom_id, message, text_of(opts, message))
     if kind == "errored":
         error = result.get("error") if isinstance(result.get("error"), dict) else {}
         return jsonl_lines.error_result(custom_id, reply.api_error(error),
@@ -100,10 +97,7 @@ def text_of(opts, message):
     out = Collector()
     render.whole(opts.replace(json=False, no_newline=True, show_thinking=False), None,
                  message, out, None)
-    text = out.text()
-    if text.endswith("\n") and render.tool_calls(message):
-        text = text[:-1]  # the line a tool call ends with, as msgcli.jsonl.runner does
-    return text
+    return out.text()
 
 
 class Reorder:

@@ -35,7 +35,8 @@ HELP_WIDTH = 80
 
 # The help's sections, in the man page's order; every option is in one of them.
 SECTIONS = (
-    ("Input", ("messages", "conversation", "system", "image", "document", "tool_result",
+    ("Input", ("messages", "conversation", "system", "image", "document", "document_title",
+               "no_document_title", "tool_result",
                "tool_error", "no_stdin", "stdin", "stdin_timeout")),
     ("Model features", ("model", "max_tokens", "temperature", "top_p", "top_k", "stop",
                         "prefill", "thinking", "effort", "schema", "tools", "tool_choice",
@@ -178,7 +179,13 @@ def _seconds(value):
 @click.option("-i", "--image", multiple=True, type=MediaRef(),
               help="Image to send (JPEG, PNG, GIF, WebP; repeatable).")
 @click.option("-d", "--document", multiple=True, type=MediaRef(),
-              help="PDF or text document to send (repeatable).")
+              help="PDF or text document to send (repeatable); a file's name is sent as "
+                   "its title.")
+@click.option("--document-title", multiple=True, type=Text(), metavar="TEXT",
+              help="Title for a -d document instead of its file name (repeatable: "
+                   "the Nth titles the Nth -d; '' for none).")
+@click.option("--no-document-title", is_flag=True,
+              help="Send no -d document's title (a file's name is sent by default).")
 @click.option("--thinking", type=Thinking(), metavar="BUDGET|adaptive|off",
               help="Extended thinking: a token budget, 'adaptive' or 'off'.")
 @click.option("--show-thinking", is_flag=True, help="Write thinking text to stderr.")

@@ -13,18 +13,10 @@ import sys
 
 import click
 
-from msgcli.errors import MsgcliError
+from msgcli.errors import MsgcliError, Terminated
 from msgcli.status import ExitStatus
 
 BUG_REPORTS = "https://github.com/msgcli/msgcli/issues"
-
-
-class Terminated(BaseException):
-    """SIGTERM, raised like KeyboardInterrupt so that cleanup code runs."""
-
-
-def on_sigterm(signum, frame):
-    raise Terminated()
 
 
 def debugging():

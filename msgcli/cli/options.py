@@ -121,6 +121,8 @@ class Options:
     hide_prefill: bool = False
     image: tuple = ()
     document: tuple = ()
+    document_title: tuple = ()
+    no_document_title: bool = False
     thinking: dict | None = None
     show_thinking: bool = False
     effort: str | None = None
@@ -254,6 +256,15 @@ def _check_combinations(o):
         raise click.UsageError("use either --stdin or --no-stdin, not both")
     if o.no_stdin and o.stdin_taken:
         raise click.UsageError("'-' reads stdin, but --no-stdin says not to")
+    if o.document_title and o.no_document_title:
+        raise click.UsageError("use either --document-title or --no-document-title, "
+                               "not both")
+    if len(o.document_title) > len(o.document):
+        raise click.UsageError(
+            f"--document-title: {len(o.document_title)} title"
+            f"{'s' * (len(o.document_title) != 1)} for {len(o.document)} document"
+            f"{'s' * (len(o.document) != 1)} (-d); each title goes to the -d of the "
+            "same place")
     for name, path in (("-f/--messages", o.messages), ("-c/--conversation",
                                                         o.conversation)):
         if path and "\0" in path:

@@ -13,7 +13,6 @@ reading the file to renaming the new one into place (see `locked`).
 import errno
 import json
 import os
-import stat
 import time
 from contextlib import contextmanager
 
@@ -26,6 +25,7 @@ from msgcli.inputs.reading import (
     read_file_bytes,
     read_stdin_bytes,
 )
+from msgcli.output import atomic
 from msgcli.status import ExitStatus
 
 # How long a run waits for another run's turn on the same conversation file before
@@ -188,7 +188,7 @@ def save(path, history, turn, message, prefill=None):
     """Append the new user turn and the reply to the history and rewrite the file."""
     history.messages = history.messages + ([turn] if turn else []) + \
         [assistant_turn(message, prefill)]
-    write_atomic(path, dumps(history.to_json_value()))
+    atomic.write(path, dumps(history.to_json_value()), "conversation file")
 
 
 @contextmanager
@@ -200,7 +200,7 @@ def locked(path, console=None, wait=LOCK_WAIT_SECONDS):
     would guard an inode that is no longer at the path, and a run arriving later
     would lock the new one and go ahead at once. The lock file is never removed,
     for the same reason. The lock is released when the process ends, however."""
-    real = check_writable(path, "conversation file")
+    real = atomic.check_writable(path, "conversation file")
     lock_path = os.path.join(os.path.dirname(real), "." + os.path.basename(real) + ".lock")
     try:
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
@@ -238,90 +238,3 @@ def _acquire(fd, path, console, wait):
             console.status(f"waiting for another run to finish with {path}")
         time.sleep(min(delay, left))
         delay = min(delay * 2, 0.5)
-
-
-def check_writable(path, what):
-    """Before a paid request: `path` (symlinks followed, as write_atomic writes
-    through them) is a regular file that can be read and replaced, or a new one
-    its directory takes, so the answer is not lost after it was paid for. Returns
-    the resolved path."""
-    if "\0" in path:
-        raise InputError(f"{what} {path!r} is not a valid file name")
-    real = os.path.realpath(path)
-    try:
-        st = os.stat(real)
-    except FileNotFoundError:
-        st = None
-    except (OSError, ValueError) as e:  # a symlink loop, say
-        raise InputError(f"{what} {path!r} cannot be used: "
-                         f"{getattr(e, 'strerror', None) or e}") from None
-    directory = os.path.dirname(real)
-    if st is not None and stat.S_ISDIR(st.st_mode):
-        raise InputError(f"{what} {path!r} is a directory")
-    if st is not None and not stat.S_ISREG(st.st_mode):  # a device is never replaced
-        raise InputError(f"{what} {path!r} is not a regular file")
-    if not os.path.isdir(directory):
-        raise InputError(f"{what} {path!r}: the directory {directory!r} does not exist")
-    if not os.access(directory, os.W_OK | os.X_OK):
-        raise InputError(f"{what} {path!r}: cannot create files in {directory!r} "
-                         "(permission denied)")
-    if st is not None and not os.access(real, os.R_OK | os.W_OK):
-        raise InputError(f"{what} {path!r} cannot be read and replaced (permission denied)")
-    return real
-
-
-def write_atomic(path, text, what="conversation file"):
-    if "\0" in path:
-        raise InputError(f"{what} {path!r} is not a valid file name")
-    # through a symlink: the file it points to is replaced, and the link stays
-    path = os.path.realpath(path)
-    directory = os.path.dirname(path)
-    try:
-        mode = os.stat(path).st_mode & 0o7777
-    except FileNotFoundError:
-        mode = None
-    import tempfile  # here: at start it would add ~1 MB under a big stdin's peak
-    try:
-        fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".",
-                                   suffix=".tmp", dir=directory)
-    except OSError as e:
-        raise InputError(f"cannot write {what} {path!r}: {e.strerror or e}") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(text.encode("utf-8"))
-            f.flush()
-            os.fsync(f.fileno())
-        # mkstemp makes 0600; the result gets the mode a shell redirect would give
-        # (an existing file keeps its own)
-        os.chmod(tmp, _new_file_mode() if mode is None else mode)
-        os.replace(tmp, path)
-        tmp = None
-        _fsync_dir(directory)
-    except OSError as e:
-        raise InputError(f"cannot write {what} {path!r}: {e.strerror or e}; it was left "
-                         "as it was") from None
-    finally:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-
-
-def _new_file_mode():
-    umask = os.umask(0)  # the only way to read it; process-wide, but msgcli is a CLI
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
-def _fsync_dir(directory):
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

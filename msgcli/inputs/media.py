@@ -96,12 +96,20 @@ def image_block(ref):
         "type": "base64", "media_type": media_type, "data": encoded.decode("ascii")}}
 
 
-def document_block(ref):
-    """A `document` block: a PDF as base64 (or URL), a UTF-8 text file as plain text."""
+def document_block(ref, title=None):
+    """A `document` block: a PDF as base64 (or URL), a UTF-8 text file as plain text.
+
+    `title` is sent as the block's title ('' for none). None means the default: a
+    local file's name (its base name: the directories stay private), nothing for
+    stdin or a URL."""
     if is_url(ref):
-        return {"type": "document", "source": {"type": "url", "url": ref}}
+        block = {"type": "document", "source": {"type": "url", "url": ref}}
+        if title:
+            block["title"] = title
+        return block
     data, name = _read(ref, "document")
-    title = os.path.basename(name) if ref != "-" else None
+    if title is None:
+        title = os.path.basename(name) if ref != "-" else None
     if data.startswith(b"%PDF-"):
         if not _is_complete("application/pdf", data):
             raise InputError(f"document {name!r} looks truncated: the PDF has no %%EOF "

@@ -33,8 +33,13 @@ def media_blocks(opts):
 
     if (list(opts.image) + list(opts.document)).count("-") > 1:
         raise InputError("stdin ('-') can feed only one image or document")
+    # the Nth --document-title for the Nth -d (options refused more titles than
+    # documents); None leaves a document its default title
+    titles = list(opts.document_title)
+    titles += [None] * (len(opts.document) - len(titles))
     return [media.image_block(r) for r in opts.image] + \
-        [media.document_block(r) for r in opts.document]
+        [media.document_block(r, "" if opts.no_document_title else title)
+         for r, title in zip(opts.document, titles, strict=True)]
 
 
 def tool_result_blocks(opts):

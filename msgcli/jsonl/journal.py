@@ -24,7 +24,7 @@ import sys
 from array import array
 
 from msgcli.errors import InputError
-from msgcli.inputs.conversation import write_atomic
+from msgcli.output import atomic
 
 SUFFIX = ".resume"
 _HASH_BYTES = 16  # request hashes are the first 128 bits of a SHA-256
@@ -50,48 +50,6 @@ def request_hash(custom_id, req):
 
 def _digest(line_bytes):
     return hashlib.sha256(line_bytes).hexdigest()[:16]
-
-
-class _Replacement:
-    """A file written beside `path` and renamed over it on success (fsynced, as
-    conversation.write_atomic does, but streamed: FILE may be large)."""
-
-    def __init__(self, path):
-        self.path = path
-
-    def __enter__(self):
-        import tempfile
-
-        directory = os.path.dirname(os.path.abspath(self.path))
-        fd, self.tmp = tempfile.mkstemp(prefix="." + os.path.basename(self.path) + ".",
-                                        suffix=".tmp", dir=directory)
-        self.file = os.fdopen(fd, "wb")
-        try:  # the rewritten FILE keeps the permissions it had
-            os.chmod(self.tmp, os.stat(self.path).st_mode & 0o7777)
-        except OSError:
-            pass
-        return self.file
-
-    def __exit__(self, kind, value, tb):
-        try:
-            if kind is None:
-                self.file.flush()
-                os.fsync(self.file.fileno())
-            self.file.close()
-            if kind is None:
-                os.replace(self.tmp, self.path)
-                self.tmp = None
-                fd = os.open(os.path.dirname(os.path.abspath(self.path)), os.O_RDONLY)
-                try:
-                    os.fsync(fd)
-                finally:
-                    os.close(fd)
-        finally:
-            if self.tmp is not None:
-                try:
-                    os.unlink(self.tmp)
-                except OSError:
-                    pass
 
 
 class StdoutResults:
@@ -261,7 +219,7 @@ class FileResults:
         keep = [n for n in range(1, len(self._statuses)) if self._statuses[n] != 255
                 and (self._reached[n] or not complete)]
         sums = []
-        with open(self.path, "rb") as results, _Replacement(self.path) as out:
+        with open(self.path, "rb") as results, atomic.replacing(self.path, "output file") as out:
             for lineno in keep:
                 results.seek(self._offsets[lineno])
                 line = results.readline()[:-1]
@@ -270,7 +228,7 @@ class FileResults:
                             f"{self._hash(lineno) or '-'} {_digest(line)}\n")
             # FILE.resume first: should a crash come between the two renames, the
             # digests no longer match and those lines are merely redone
-            write_atomic(self.sums_path, "".join(sums), "output file")
+            atomic.write(self.sums_path, "".join(sums), "output file")
         self._rewrite = False
 
     def close(self):

@@ -17,12 +17,15 @@ No threads here: the concurrent runner is msgcli.jsonl.runner; --batch reuses th
 import json
 from typing import NamedTuple
 
+from msgcli import core
 from msgcli.api import request
 from msgcli.api.limits import MAX_REQUEST_BYTES, megabytes
 from msgcli.api.reply import ApiError
 from msgcli.errors import BadResponseError, CredentialsError, InputError, NetworkError
 from msgcli.inputs import conversation, reading
 from msgcli.inputs import turn as inputs_turn
+from msgcli.output import render
+from msgcli.status import ExitStatus
 
 
 class BadLine(str):
@@ -150,6 +153,18 @@ def build_request(opts, line_request, credentials, redactor=None):
         turn = {"role": "user",
                 "content": blocks + ([{"type": "text", "text": text}] if text else [])}
     return request.build(opts, line_request.history, turn, credentials, redactor)
+
+
+def answer_line(opts, custom_id, message, text, request_id=None):
+    """The result line of a request that was answered (`message`; None for a token
+    count), for --jsonl and --batch alike: its status as a single run's, its text as
+    a single run prints it, less the newline a tool call or a token count ends with
+    (the line ends there)."""
+    code = core.outcome(opts, message)[0] if message is not None else ExitStatus.OK
+    if text.endswith("\n") and (message is None or render.tool_calls(message)):
+        text = text[:-1]
+    return result_line(custom_id, code, message, text=text, include_message=opts.json,
+                       request_id=request_id)
 
 
 def result_line(custom_id, status, message=None, error=None, text=None,

@@ -25,15 +25,15 @@ import time
 import click
 
 from msgcli import core
+from msgcli.api import request
 from msgcli.api.reply import ApiError
-from msgcli.cli.failure_gate import Terminated
 from msgcli.cli.options import DEFAULT_PARALLEL
-from msgcli.errors import CredentialsError, InputError, MsgcliError
-from msgcli.inputs import conversation, reading
+from msgcli.errors import CredentialsError, InputError, MsgcliError, Terminated
+from msgcli.inputs import reading
 from msgcli.jsonl import journal
 from msgcli.jsonl import lines as jsonl_lines
 from msgcli.jsonl.tally import Tally, count_lines
-from msgcli.output import render
+from msgcli.output import atomic, render
 from msgcli.output.console import Collector
 from msgcli.status import ExitStatus
 
@@ -116,14 +116,8 @@ class Run:
                     (isinstance(e, ApiError) and e.http_status == 401):
                 self.fail(e)  # every other request would fail the same way
         else:
-            code = core.outcome(self.opts, message)[0] if message is not None \
-                else ExitStatus.OK
-            text = out.text()
-            if text.endswith("\n") and (message is None or render.tool_calls(message)):
-                text = text[:-1]  # the newline a token count or a tool call ends with
-            line = jsonl_lines.result_line(custom_id, code, message, text=text,
-                                     include_message=self.opts.json,
-                                     request_id=self.transport.request_id)
+            line = jsonl_lines.answer_line(self.opts, custom_id, message, out.text(),
+                                           self.transport.request_id)
         usage = (message or {}).get("usage")
         record.status = line["status"]
         record.data = jsonl_lines.dumps(line).encode("utf-8", "surrogatepass")
@@ -238,14 +232,12 @@ def run(opts, console):
     if reading.stdin_is_terminal() or stream is None:
         raise InputError("--jsonl reads one request per line from stdin, but stdin is a "
                          "terminal: redirect a file (msgcli --jsonl < requests.jsonl)")
-    if not any(core.credentials(opts, console)) and not any(
-            name.lower() in ("x-api-key", "authorization") for name, _ in opts.header):
-        raise CredentialsError("no credentials: set ANTHROPIC_API_KEY (or "
-                               "ANTHROPIC_AUTH_TOKEN) in the environment")
+    # (Run says what both set means)
+    request.require_credentials(request.headers_for(opts, core.credentials(opts)))
     parallel = opts.parallel or DEFAULT_PARALLEL
     console.threaded()  # workers write -v lines and notes too
     # -o as for a single run: symlinks written through, a directory or device refused
-    sink = journal.FileResults(conversation.check_writable(opts.output, "output file")) \
+    sink = journal.FileResults(atomic.check_writable(opts.output, "output file")) \
         if opts.output else journal.StdoutResults()
     try:
         # --max-wait and --deadline bound every request's waits; past the deadline

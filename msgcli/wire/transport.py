@@ -50,7 +50,12 @@ def should_retry(http_status, headers):
         return True
     if override == "false":
         return False
-    return http_status in (408, 409, 429) or http_status >= 500
+    return retryable_status(http_status)
+
+
+def retryable_status(http_status):
+    """The statuses worth another try, as the official SDKs retry them."""
+    return http_status in (408, 409, 429) or (http_status or 0) >= 500
 
 
 def retry_after_seconds(headers, maximum=None):
