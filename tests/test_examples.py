@@ -1,7 +1,8 @@
-"""The docs are true: every example in the README (its ```sh blocks and its
-crontab line), in the man page's EXAMPLES and in --help runs, in a real shell,
-against a local server that answers as the API would, and prints what the docs
-say it prints (a `# prints: TEXT` line after a README command).
+"""The docs are true: every example in the README and the pages of docs/ (their
+```sh blocks, and the README's crontab line), in the man page's EXAMPLES and in
+--help runs, in a real shell, against a local server that answers as the API
+would, and prints what the docs say it prints (a `# prints: TEXT` line after a
+command).
 
 Lines that install the package or set the real key are not run: the suite runs
 inside an installed checkout with a fake key. Files the examples name (a diff in
@@ -24,6 +25,9 @@ from tests.conftest import FAKE_KEY, REPO, assert_no_secret, clean_env, message
 from tests.sse import events_to_sse, text_stream
 
 README = (REPO / "README.md").read_text()
+# the README first, then docs/ by name: each a (name, text)
+DOCS = [("README.md", README)] + [(f"docs/{p.name}", p.read_text())
+                                  for p in sorted((REPO / "docs").glob("*.md"))]
 MAN = (REPO / "man" / "msgcli.1").read_text()
 MSGCLI = os.path.join(os.path.dirname(sys.executable), "msgcli")
 NOT_RUN = re.compile(r"^(python3? -m venv|pip install|pipx install|export ANTHROPIC_API_KEY=)")
@@ -207,10 +211,14 @@ def need(program):
         pytest.skip(f"{program} is not installed")
 
 
-# -- the README ----------------------------------------------------------------------
+# -- the README and docs/ -------------------------------------------------------------
+
+def blocks(text, language):
+    return re.findall(rf"^```{language}\n(.*?)^```", text, re.S | re.M)
+
 
 def readme_blocks(language):
-    return re.findall(rf"^```{language}\n(.*?)^```", README, re.S | re.M)
+    return blocks(README, language)
 
 
 def units(block):
@@ -247,20 +255,39 @@ def units(block):
     return found
 
 
-README_UNITS = [unit for block in readme_blocks("sh") for unit in units(block)]
+DOC_UNITS = [dict(unit, page=name) for name, text in DOCS
+             for block in blocks(text, "sh") for unit in units(block)]
 
 
-def test_readme_examples_were_found():
-    assert len(readme_blocks("sh")) >= 6 and len(README_UNITS) >= 15
-    assert sum(bool(u["prints"]) for u in README_UNITS) >= 3
+def test_doc_examples_were_found():
+    readme = [u for u in DOC_UNITS if u["page"] == "README.md"]
+    assert len(readme_blocks("sh")) >= 4 and len(readme) >= 8
+    assert len(DOC_UNITS) >= 23 and sum(bool(u["prints"]) for u in DOC_UNITS) >= 5
+    for page in ("docs/messages-api.md", "docs/many-prompts.md", "docs/batches.md",
+                 "docs/conversations.md", "docs/completion.md"):
+        assert any(u["page"] == page for u in DOC_UNITS), f"no example found in {page}"
+
+
+def test_doc_examples_are_all_in_blocks_that_run():
+    """A command in a ```bash or ```console block would never be run: every
+    fenced block is sh (run), crontab (run: the README's) or plain text."""
+    for name, text in DOCS:
+        fences = re.findall(r"^```(\S*)$", text, re.M)
+        assert len(fences) % 2 == 0, f"{name}: a fenced block is not closed"
+        openings = fences[::2]
+        assert set(openings) <= {"sh", "crontab", ""}, (name, openings)
+        plain = re.split(r"^```\S*$", text, flags=re.M)[1::2]
+        for opening, block in zip(openings, plain, strict=True):
+            if opening == "":
+                assert not re.search(r"^\$? ?msgcli ", block, re.M), (name, block)
 
 
 def unit_id(unit):
-    return unit["lines"][0][:60]
+    return f"{unit['page']}: {unit['lines'][0][:60]}"
 
 
-@pytest.mark.parametrize("unit", README_UNITS, ids=unit_id)
-def test_readme_example(unit, server, workdir):
+@pytest.mark.parametrize("unit", DOC_UNITS, ids=unit_id)
+def test_doc_example(unit, server, workdir):
     shell = "bash"
     if unit["comment"] and unit["comment"][0].startswith(("# zsh", "# fish")):
         shell = unit["comment"][0].split()[1].rstrip(",")
@@ -278,15 +305,15 @@ def test_readme_example(unit, server, workdir):
 
 
 def test_readme_loop_recipe_handles_every_file(server, workdir):
-    recipe = next(u for u in README_UNITS if "while read -r f" in "\n".join(u["lines"]))
+    recipe = next(u for u in DOC_UNITS if "while read -r f" in "\n".join(u["lines"]))
     proc = run_shell("bash", "\n".join(recipe["lines"]), workdir, server.url, workdir)
     assert proc.returncode == 0 and proc.stderr == "", proc
     assert sorted(p.name for p in (workdir / "out").iterdir()) == ["intro.md", "usage.md"]
     assert len(server.requests) == 2
 
 
-def test_readme_prefill_example_is_honest_about_max_tokens(server, workdir):
-    unit = next(u for u in README_UNITS if "The answer is (" in "\n".join(u["lines"]))
+def test_prefill_example_is_honest_about_max_tokens(server, workdir):
+    unit = next(u for u in DOC_UNITS if "The answer is (" in "\n".join(u["lines"]))
     script = "\n".join(unit["lines"]).replace("--ok max_tokens ", "")
     proc = run_shell("bash", script, workdir, server.url, workdir)
     assert (proc.returncode, proc.stdout) == (3, "The answer is (C\n")

@@ -1,5 +1,6 @@
 """The command line: click options in, typed Options to the run's conductor (core
-for one request, many for --jsonl, batch_run for the batch modes), a status out.
+for one request, jsonl.runner for --jsonl, batch.commands for the batch modes), a
+status out.
 
 Imports nothing but click, the option types and the exit-status table, so `--help`
 and `--version` start as fast as click allows; the rest loads when a request is
