@@ -77,9 +77,9 @@ class FilesApi:
             .respond_with_handler(self.handle_message)
 
     def add(self, content=b"%PDF-1.4\n%%EOF\n", filename="a.pdf",
-            mime_type="application/pdf"):
+            mime_type="application/pdf", file_id=None):
         """A file that exists already, as if uploaded by another run."""
-        file_id = f"file_{next(self._ids):04d}TESTid"
+        file_id = file_id or f"file_{next(self._ids):04d}TESTid"
         value = {"id": file_id, "type": "file", "filename": filename,
                  "mime_type": mime_type, "size_bytes": len(content),
                  "created_at": "2026-12-01T10:00:00Z", "downloadable": True}
