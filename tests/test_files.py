@@ -282,3 +282,34 @@ def test_files_are_refused_on_bedrock_and_vertex(given, platform):
         modes.refuse_files_on_other_platforms(_opts(platform=platform, **given))
     modes.refuse_files_on_other_platforms(_opts(platform="anthropic", **given))
     modes.refuse_files_on_other_platforms(_opts(**given))  # no --platform yet
+
+
+def test_upload_progress_on_a_terminal_only(run_cli, server, tmp_path):
+    from tests.test_terminal import Terminal
+
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(3 * PIECE))
+    terminal = Terminal(["--upload", str(big)], server.base)
+    code, stdout, screen = terminal.finish()
+    assert code == 0 and json.loads(stdout)["size_bytes"] == 3 * PIECE
+    assert "uploading big.bin: " in screen and " of 3.0 MB, " in screen
+    assert screen.endswith("\r\x1b[K")  # cleared: nothing is left on the line
+    r = run_cli(["--upload", str(big)])  # stderr a pipe: not a byte
+    assert r.code == 0 and r.stderr == "", r
+
+
+def test_a_batch_gets_the_beta_when_any_line_refers_to_a_file(run_cli, api):
+    """Line 1 refers to no file, line 2 does: the batch create carries the files beta
+    (and the ?beta=true path whose schema has file sources), not line 1's headers."""
+    files = FilesApi(api)
+    engine = BatchEngine(api)
+    file_id = files.add()["id"]
+    text = (json.dumps("Plain question") + "\n" + json.dumps({"messages": [
+        {"role": "user", "content": [
+            {"type": "document", "source": {"type": "file", "file_id": file_id}},
+            {"type": "text", "text": "Summarize"}]}]}) + "\n").encode()
+    r = run_cli(["--jsonl", "--batch"], input=text)
+    assert r.code == 0, r
+    assert engine.invalid == [] and len(engine.creates) == 1
+    (create,) = [c for c in engine.calls if c[0] == "POST"]
+    assert "beta=true" in create[2]
