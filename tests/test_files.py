@@ -313,3 +313,14 @@ def test_a_batch_gets_the_beta_when_any_line_refers_to_a_file(run_cli, api):
     assert engine.invalid == [] and len(engine.creates) == 1
     (create,) = [c for c in engine.calls if c[0] == "POST"]
     assert "beta=true" in create[2]
+
+
+def test_deadline_bounds_a_file_command(run_cli, api):
+    """A server that never answers: --deadline ends the command, exit 14."""
+    import threading
+
+    go = threading.Event()
+    api.expect_request("/v1/files").respond_with_handler(lambda r: go.wait(30) and None)
+    r = run_cli(["--retries", "0", "--deadline", "1", "--list-files"])
+    go.set()
+    assert r.code == 14 and "--deadline" in r.stderr, r

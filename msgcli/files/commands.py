@@ -28,6 +28,13 @@ NOT_FOUND_HINT = ("no such file in this workspace: deleted, expired, or uploaded
 
 
 def run(opts, console):
+    from msgcli.wire.waits import alarm
+
+    with alarm(opts.deadline):  # --deadline bounds the whole command, as a request
+        return _run(opts, console)
+
+
+def _run(opts, console):
     command = files_command(opts)
     headers = request.headers_for(opts, core.credentials(opts, console), console.redactor,
                                   uses_files=True)
