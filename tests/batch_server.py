@@ -10,7 +10,7 @@ endpoint answer 529 once, to show the retries, and `fail_polls` makes the first
 that many polls answer 503. Every request is logged in
 `calls` as (method, path, query, body). Every create body is validated against
 the OpenAPI document's CreateMessageBatchParams (BetaCreateMessageBatchParams
-on the ?beta=true path), as the API would: one it
+when an anthropic-beta header asks for betas), as the API would: one it
 rejects is answered 400 invalid_request_error (so a test expecting success
 fails) and kept in `invalid`; the valid ones are kept in `creates`.
 """
@@ -138,7 +138,7 @@ class BatchEngine:
         if endpoint == ("POST", "all"):
             value = json.loads(body)
             errors = [f"{'/'.join(map(str, e.path))}: {e.message[:200]}" for e in
-                      validator(("Beta" if request.args.get("beta") == "true" else "")
+                      validator(("Beta" if request.headers.get("anthropic-beta") else "")
                                 + "CreateMessageBatchParams").iter_errors(value)]
             if errors:
                 self.invalid.append((value, errors))

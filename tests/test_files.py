@@ -51,7 +51,7 @@ def test_upload_prints_one_file_object_per_file(run_cli, server):
     assert [server.files[f["id"]][1] for f in shown] == \
         [(DATA / "tiny.pdf").read_bytes(), (DATA / "pixel.png").read_bytes()]
     for _, _, query, headers in file_calls(server):
-        assert headers.get("Anthropic-Beta") == BETA and query.get("beta") == "true"
+        assert headers.get("Anthropic-Beta") == BETA and query == {}  # no ?beta=true
 
 
 def test_api_version_2026_10_21_needs_no_beta(run_cli, server):
@@ -165,7 +165,7 @@ def test_an_id_is_sent_as_a_file_source_with_the_beta(run_cli, server):
         {"type": "image", "source": {"type": "file", "file_id": image}},
         {"type": "document", "source": {"type": "file", "file_id": file_id}}]
     (call,) = [c for c in server.calls if c[1] == "/v1/messages"]
-    assert call[3]["Anthropic-Beta"] == BETA and call[2] == {"beta": "true"}
+    assert call[3]["Anthropic-Beta"] == BETA and call[2] == {}
 
 
 def test_an_existing_path_that_looks_like_an_id_is_a_path(invoke, server, tmp_path,
@@ -254,7 +254,7 @@ def test_jsonl_batch_of_1000_lines_sends_the_document_once(run_cli, api, tmp_pat
         assert item["params"]["messages"][0]["content"][0]["source"] == \
             {"type": "file", "file_id": file_id}
     creates = [c for c in engine.calls if c[0] == "POST"]
-    assert len(creates) == 1 and "beta=true" in creates[0][2]
+    assert len(creates) == 1
     assert len(creates[0][3]) < 1000 * 1024  # ids, not 2 MB of base64 a line
     assert engine.invalid == []
 
@@ -300,7 +300,8 @@ def test_upload_progress_on_a_terminal_only(run_cli, server, tmp_path):
 
 def test_a_batch_gets_the_beta_when_any_line_refers_to_a_file(run_cli, api):
     """Line 1 refers to no file, line 2 does: the batch create carries the files beta
-    (and the ?beta=true path whose schema has file sources), not line 1's headers."""
+    (the engine then checks it against the beta schema, which has file sources), not
+    line 1's headers."""
     files = FilesApi(api)
     engine = BatchEngine(api)
     file_id = files.add()["id"]
@@ -311,8 +312,7 @@ def test_a_batch_gets_the_beta_when_any_line_refers_to_a_file(run_cli, api):
     r = run_cli(["--jsonl", "--batch"], input=text)
     assert r.code == 0, r
     assert engine.invalid == [] and len(engine.creates) == 1
-    (create,) = [c for c in engine.calls if c[0] == "POST"]
-    assert "beta=true" in create[2]
+    assert len([c for c in engine.calls if c[0] == "POST"]) == 1
 
 
 def test_deadline_bounds_a_file_command(run_cli, api):

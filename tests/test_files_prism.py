@@ -1,10 +1,11 @@
 """The Files API against Prism. The vendored spec has the files operations only
 under their `?beta=true` keys (`/v1/files?beta=true`, ...), which Prism cannot
-route: it matches the path alone. So Prism serves a copy of the spec in which each
-`?beta=true` operation takes the place of its plain path, the beta API as msgcli
-calls it (files beta header and ?beta=true on every call here), and validates the
-uploads, the file ids in Messages, count_tokens and batch bodies against the
-Beta* schemas that hold the file sources. The vendored file is left untouched."""
+route: it matches the path alone, and msgcli, as SDK 2.x, calls the plain URL with
+the anthropic-beta header. So Prism serves a copy of the spec in which each
+`?beta=true` operation takes the place of its plain path: the beta API as msgcli
+calls it (the files beta goes with every call here), with the uploads, the file ids
+in Messages, count_tokens and batch bodies validated against the Beta* schemas
+that hold the file sources. The vendored file is left untouched."""
 
 import json
 import subprocess
