@@ -275,7 +275,7 @@ def _opts(**given):
 
 @pytest.mark.parametrize("given", [dict(upload=True), dict(upload_files=True),
                                    dict(document=("file_011abc",))])
-@pytest.mark.parametrize("platform", ["bedrock", "vertex"])
+@pytest.mark.parametrize("platform", ["bedrock", "bedrock-mantle", "vertex"])
 def test_files_are_refused_on_bedrock_and_vertex(given, platform):
     """The hook --platform will call (through modes.check): exit 2 before any request."""
     with pytest.raises(modes.click.UsageError, match="not available on --platform"):

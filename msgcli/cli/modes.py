@@ -88,15 +88,16 @@ def _check_files(o):
         raise click.UsageError("--list-files takes no file ids")
 
 
-# Where the Files API is not offered (its docs: "not available on Amazon Bedrock or
-# Vertex AI").
-NO_FILES_PLATFORMS = ("bedrock", "vertex")
+# Where the Files API is not offered (its docs: "not currently available on Amazon
+# Bedrock or Vertex AI"); bedrock-mantle is Bedrock's own Messages endpoint.
+NO_FILES_PLATFORMS = ("bedrock", "bedrock-mantle", "vertex")
 
 
 def refuse_files_on_other_platforms(o):
-    """The hook for --platform (added by its own change; until then Options has no
-    `platform` and this passes): a file command, --upload-files or a file_... id in
-    -d/-i with --platform bedrock or vertex is a usage error, before any request."""
+    """The hook for --platform (added by its own change, as Options.platform, which
+    check() already sees; until then there is none and this passes): a file command,
+    --upload-files or a file_... id in -d/-i with --platform bedrock, bedrock-mantle
+    or vertex is a usage error, before any request."""
     platform = getattr(o, "platform", None)
     if platform not in NO_FILES_PLATFORMS:
         return
@@ -104,10 +105,14 @@ def refuse_files_on_other_platforms(o):
 
     from msgcli.api.files import is_file_id
 
-    uses = _flag_of(files_command(o) or "") if files_command(o) else \
-        "--upload-files" if o.upload_files else \
-        next((f"{flag} {ref}" for flag, refs in (("-d", o.document), ("-i", o.image))
-              for ref in refs if is_file_id(ref) and not os.path.lexists(ref)), None)
+    command = files_command(o)
+    if command:
+        uses = _flag_of(command)
+    elif o.upload_files:
+        uses = "--upload-files"
+    else:  # an id given to -d/-i (an existing file of that name is a path)
+        uses = next((f"{flag} {ref}" for flag, refs in (("-d", o.document), ("-i", o.image))
+                     for ref in refs if is_file_id(ref) and not os.path.lexists(ref)), None)
     if uses:
         raise click.UsageError(f"{uses}: the Files API is not available on "
                                f"--platform {platform}")
