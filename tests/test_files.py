@@ -363,3 +363,12 @@ def test_an_upload_is_never_held_whole(tmp_path):
         tracemalloc.stop()
     assert len(digest) == 64 and transport.sent > size
     assert peak < 4 * 2**20, f"{peak / 2**20:.1f} MB at the peak for a 32 MB file"
+
+
+def test_a_key_given_with_h_is_another_account(run_cli, server):
+    args = ["--upload-files", "-d", str(DATA / "tiny.pdf"), "Summarize"]
+    env = {"ANTHROPIC_API_KEY": None}
+    assert run_cli([*args, "-H", "x-api-key: sk-ant-api03-first-key-000"], env=env).code == 0
+    assert run_cli([*args, "-H", "x-api-key: sk-ant-api03-other-key-111"], env=env).code == 0
+    assert len(server.uploads) == 2
+    assert len(file_calls(server, "GET")) == 0  # the second key never saw the first's id

@@ -80,7 +80,11 @@ def upload_media(opts, console, credentials):
     sizes = {path: endpoints.file_size(path) for path, _ in paths}  # all, before any
     types = {path: mime_type(path, kind) for path, kind in paths}
     base_url = opts.base_url or DEFAULT_BASE_URL
-    who = cache.account(base_url, credentials)
+    from msgcli.api.request import SECRET_HEADERS
+
+    # a key given with -H is the account as much as one from the environment
+    who = cache.account(base_url, tuple(credentials) + tuple(
+        value for name, value in opts.header if name.lower() in SECRET_HEADERS))
     entries = cache.read()
     digests = {path: cache.file_digest(path) for path, _ in paths}
     if opts.dry_run:  # nothing is sent: a cached id, or a stand-in for the upload
