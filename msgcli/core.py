@@ -46,6 +46,16 @@ def credentials(opts=None, console=None):
     return key, token
 
 
+def uploaded_media(opts, console, keys):
+    """With --upload-files, {path: file id} of the local -d/-i files, uploaded once
+    (msgcli.files.uploads); else None, and they go as base64."""
+    if not opts.upload_files or not (opts.image or opts.document):
+        return None
+    from msgcli.files import uploads
+
+    return uploads.upload_media(opts, console, keys)
+
+
 def run(opts, console):
     deadline = None if opts.deadline is None else time.monotonic() + opts.deadline
     if opts.list_models:
@@ -66,7 +76,8 @@ def _run(opts, console, deadline=None):
     with alarm(None if deadline is None else deadline - time.monotonic()) as timer:
         keys = credentials(opts, console)
         history = conversation.read(opts)
-        turn = inputs_turn.user_turn(opts, console, history)
+        turn = inputs_turn.user_turn(opts, console, history,
+                                     uploaded_media(opts, console, keys))
         req = request.build(opts, history, turn, keys, console.redactor)
         out = (Collector if opts.output else Stdout)(console.redactor)
         console.answer = out
@@ -85,7 +96,13 @@ def _run(opts, console, deadline=None):
         with terminable():
             with Transport(opts.retries, opts.timeout, console, verbose=opts.verbose,
                            max_wait=opts.max_wait, deadline=deadline) as transport:
-                message = converse(opts, req, transport, out, console)
+                try:
+                    message = converse(opts, req, transport, out, console)
+                except reply.ApiError as e:
+                    from msgcli.api import files
+
+                    raise files.gone(e, files.referred_ids(req.body),
+                                     files.GONE_HINT) from None
             timer.disarm()  # what was received is saved whatever the time
             return _finish(opts, message, console, out, history, turn, transport.request_id)
 

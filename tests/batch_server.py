@@ -9,7 +9,8 @@ retry-after (`retry_after`); `fail_first` makes the first call to each
 endpoint answer 529 once, to show the retries, and `fail_polls` makes the first
 that many polls answer 503. Every request is logged in
 `calls` as (method, path, query, body). Every create body is validated against
-the OpenAPI document's CreateMessageBatchParams, as the API would: one it
+the OpenAPI document's CreateMessageBatchParams (BetaCreateMessageBatchParams
+when an anthropic-beta header asks for betas), as the API would: one it
 rejects is answered 400 invalid_request_error (so a test expecting success
 fails) and kept in `invalid`; the valid ones are kept in `creates`.
 """
@@ -137,7 +138,8 @@ class BatchEngine:
         if endpoint == ("POST", "all"):
             value = json.loads(body)
             errors = [f"{'/'.join(map(str, e.path))}: {e.message[:200]}" for e in
-                      validator("CreateMessageBatchParams").iter_errors(value)]
+                      validator(("Beta" if request.headers.get("anthropic-beta") else "")
+                                + "CreateMessageBatchParams").iter_errors(value)]
             if errors:
                 self.invalid.append((value, errors))
                 return self._error(400, "invalid_request_error", "; ".join(errors[:3]))

@@ -22,7 +22,7 @@ ROOMS = sorted(p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists()
 # The layers, from the top: the command line; the modes that conduct a run (one
 # request, many prompts, batches); the parts they conduct. A part never imports a
 # conductor or the command line, so a new platform or mode is added from above.
-CONDUCTORS = {"cli", "core", "jsonl", "batch"}
+CONDUCTORS = {"cli", "core", "jsonl", "batch", "files"}
 PARTS = {"wire", "stream", "api", "output", "inputs"}
 SOFT_SIZE = 500  # lines: past this a module is worth a look, not a failure
 

@@ -255,8 +255,15 @@ def units(block):
     return found
 
 
-DOC_UNITS = [dict(unit, page=name) for name, text in DOCS
+# pages whose examples need a server of their own run in a file of their own
+OWN_RUNNER = {"docs/files.md": "tests/test_files_docs.py"}
+DOC_UNITS = [dict(unit, page=name) for name, text in DOCS if name not in OWN_RUNNER
              for block in blocks(text, "sh") for unit in units(block)]
+
+
+def test_pages_with_a_runner_of_their_own_are_run_there():
+    for page, runner in OWN_RUNNER.items():
+        assert (REPO / page).exists() and page in (REPO / runner).read_text(), (page, runner)
 
 
 def test_doc_examples_were_found():

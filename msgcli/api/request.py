@@ -9,7 +9,7 @@ import os
 import re
 
 from msgcli import __version__
-from msgcli.api import caching, server_tools, versions
+from msgcli.api import caching, files, server_tools, versions
 from msgcli.api.defaults import DEFAULT_BASE_URL, DEFAULT_MAX_TOKENS, DEFAULT_MODEL
 from msgcli.api.limits import MAX_REQUEST_BYTES, megabytes
 from msgcli.errors import CredentialsError, InputError
@@ -276,16 +276,19 @@ def require_credentials(headers):
                                "ANTHROPIC_AUTH_TOKEN) in the environment")
 
 
-def headers_for(opts, credentials, redactor=None):
+def headers_for(opts, credentials, redactor=None, uses_files=False):
     """The headers of every call these options make (messages, token counts,
-    batches, models): version, credentials, betas and -H. The secret values given
-    with -H join `redactor`, so they are never shown."""
+    batches, models, files): version, credentials, betas and -H. The secret values
+    given with -H join `redactor`, so they are never shown. `uses_files`: the call
+    is a Files API call or refers to a file, so the files beta joins --beta's when
+    the API version needs it (msgcli.api.files)."""
     if redactor is not None:
         for name, value in opts.header:
             if name.lower() in SECRET_HEADERS:
                 redactor.add(value)
                 redactor.add(value.partition(" ")[2])
-    return build_headers(opts.api_version, credentials[0], credentials[1], opts.beta,
+    betas = files.betas_for(opts.api_version, opts.beta) if uses_files else opts.beta
+    return build_headers(opts.api_version, credentials[0], credentials[1], betas,
                          opts.header)
 
 
@@ -314,6 +317,8 @@ def build(opts, history, turn, credentials, redactor=None):
         body = count_tokens_body(body)
         path = COUNT_TOKENS_PATH
     versions.refuse_what_it_rejects(body, opts)
-    headers = headers_for(opts, credentials, redactor)
+    # a -d/-i file id, or a file block in -f's turns, needs the files beta
+    headers = headers_for(opts, credentials, redactor,
+                          uses_files=files.refers_to_files(body))
     url = build_url(opts.base_url or DEFAULT_BASE_URL, path)
     return Request(url, headers, body, encode_body(body))

@@ -14,7 +14,7 @@ import time
 from contextlib import contextmanager
 
 from msgcli import core
-from msgcli.api import request
+from msgcli.api import files, request
 from msgcli.api.defaults import DEFAULT_BASE_URL
 from msgcli.api.reply import ApiError
 from msgcli.batch import endpoints
@@ -118,12 +118,14 @@ def dry_run_calls(opts, command, ids, base_url, headers, out):
     return ExitStatus.OK
 
 
-def read_requests(opts, console, credentials):
+def read_requests(opts, console, credentials, uploaded=None):
     """Every input line checked and spooled, before anything is sent: a bad line, or
-    a custom_id the API would refuse or that is used twice, is exit 2 naming it."""
+    a custom_id the API would refuse or that is used twice, is exit 2 naming it.
+    `uploaded`: --upload-files' {path: file id}, so the bodies hold ids, not bytes."""
     spool = endpoints.Spool()
     seen = {}
     headers = None
+    refers_to_files = False
     stdin = sys.stdin.buffer if sys.stdin is not None and not inputs_reading.stdin_is_terminal() \
         else None
     if stdin is None:
@@ -140,7 +142,8 @@ def read_requests(opts, console, credentials):
                 if custom_id in seen:
                     raise InputError(f"custom_id {custom_id!r} is already the custom_id "
                                      f"of line {seen[custom_id]}")
-                req = jsonl_lines.build_request(opts, line, credentials, console.redactor)
+                req = jsonl_lines.build_request(opts, line, credentials, console.redactor,
+                                                uploaded)
                 params = {k: v for k, v in req.body.items() if k != "stream"}
                 spool.add(custom_id, endpoints.encode_request(custom_id, params))
             except InputError as e:
@@ -148,7 +151,11 @@ def read_requests(opts, console, credentials):
                 raise InputError(e.message if e.message.startswith(prefix)
                                  else f"{prefix}: {e.message}") from None
             seen[custom_id] = lineno
-            headers = headers or req.headers
+            # the lines share every header but the files beta, which a batch needs
+            # when any of its lines refers to a file
+            if headers is None or (not refers_to_files and files.refers_to_files(req.body)):
+                headers = req.headers
+                refers_to_files = files.refers_to_files(req.body)
     except BaseException:
         spool.close()
         raise
@@ -159,7 +166,9 @@ def read_requests(opts, console, credentials):
 
 
 def submit(opts, console, base_url, out, credentials):
-    spool, headers = read_requests(opts, console, credentials)
+    # the shared -d/-i go to the Files API once, before the lines are read
+    uploaded = core.uploaded_media(opts, console, credentials)
+    spool, headers = read_requests(opts, console, credentials, uploaded)
     with spool:
         api = endpoints.Api(None, base_url, headers)
         if opts.dry_run:

@@ -49,6 +49,8 @@ SECTIONS = (
     ("Many prompts", ("jsonl", "parallel")),
     ("Batches", ("batch", "wait", "batch_results", "batch_status", "batch_cancel",
                  "batch_list")),
+    ("Files", ("upload", "list_files", "file_info", "delete_file", "download_file",
+               "upload_files")),
     ("Connection", ("base_url", "api_key_file", "api_version", "beta", "header", "retries",
                     "timeout", "max_wait", "deadline")),
 )
@@ -132,6 +134,10 @@ def conductor(opts):
     """The module that conducts this kind of run. Chosen here, not in core, as
     the many-request modes are built on core: core choosing them would be a cycle
     (and so would msgcli.cli.modes, which msgcli.cli.options imports)."""
+    if modes.files_command(opts):
+        from msgcli.files import commands as files_commands
+
+        return files_commands
     if opts.batch or modes.batch_command(opts):
         from msgcli.batch import commands
 
@@ -178,10 +184,10 @@ def _seconds(value):
               help="Start of the answer; the reply continues it.")
 @click.option("--hide-prefill", is_flag=True, help="Print only the continuation.")
 @click.option("-i", "--image", multiple=True, type=MediaRef(),
-              help="Image to send (JPEG, PNG, GIF, WebP; repeatable).")
+              help="Image to send (JPEG, PNG, GIF, WebP; a file_... id; repeatable).")
 @click.option("-d", "--document", multiple=True, type=MediaRef(),
-              help="PDF or text document to send (repeatable); a file's name is sent as "
-                   "its title.")
+              help="PDF or text document to send (a file_... id; repeatable); a file's "
+                   "name is sent as its title.")
 @click.option("--document-title", multiple=True, type=Text(), metavar="TEXT",
               help="Title for a -d document instead of its file name (repeatable: "
                    "the Nth titles the Nth -d; '' for none).")
@@ -300,6 +306,20 @@ def _seconds(value):
               help="Cancel batches ID...; prints each as a JSON line.")
 @click.option("--batch-list", is_flag=True,
               help="Print every batch of the workspace as JSON lines.")
+@click.option("--upload", is_flag=True,
+              help="Upload FILE... (the PROMPT words) to the Files API; prints each "
+                   "file object as one JSON line.")
+@click.option("--list-files", is_flag=True,
+              help="Print every file of the workspace as JSON lines.")
+@click.option("--file-info", is_flag=True,
+              help="Print files ID... (the PROMPT words, or stdin) as JSON lines.")
+@click.option("--delete-file", is_flag=True,
+              help="Delete files ID...; prints each deletion as a JSON line.")
+@click.option("--download-file", is_flag=True,
+              help="Write the content of file ID to stdout, or to -o FILE atomically.")
+@click.option("--upload-files", is_flag=True,
+              help="Upload each local -d/-i file once (Files API, cached) and send "
+                   "its id instead of base64.")
 @click.version_option(__version__, "-V", "--version", prog_name="msgcli",
                       message="%(prog)s %(version)s")
 def cli(**_):

@@ -13,6 +13,8 @@ import click
 
 def check(o):
     _check_batch(o)
+    _check_files(o)
+    refuse_files_on_other_platforms(o)
 
 
 BATCH_COMMANDS = ("batch_results", "batch_status", "batch_cancel", "batch_list")
@@ -54,3 +56,63 @@ def _check_batch(o):
             raise click.UsageError(f"{flag} does not go with {name}")
     if command == "batch_list" and o.prompt:
         raise click.UsageError("--batch-list takes no batch ids")
+
+
+FILES_COMMANDS = ("upload", "list_files", "file_info", "delete_file", "download_file")
+
+
+def files_command(o):
+    """The file command given (--upload, --list-files, ...), or None."""
+    return next((name for name in FILES_COMMANDS if getattr(o, name)), None)
+
+
+def _check_files(o):
+    given = [name for name in FILES_COMMANDS if getattr(o, name)]
+    if len(given) > 1:
+        raise click.UsageError(f"use one of {', '.join(map(_flag_of, given))}, not several")
+    if not given:
+        return
+    name = _flag_of(given[0])
+    # a file command makes no Messages request: what shapes one has no place here
+    for flag, value in (("--jsonl", o.jsonl), ("--batch", o.batch),
+                        ("--stream", o.stream), ("--count-tokens", o.count_tokens),
+                        ("-c/--conversation", o.conversation), ("-f/--messages", o.messages),
+                        ("-i/--image", o.image), ("-d/--document", o.document),
+                        ("--upload-files", o.upload_files), ("--list-models", o.list_models),
+                        ("-P/--parallel", o.parallel), ("--wait", o.wait),
+                        ("-o/--output", o.output and given[0] != "download_file"),
+                        (_flag_of(batch_command(o) or ""), batch_command(o))):
+        if value:
+            raise click.UsageError(f"{flag} does not go with {name}")
+    if given[0] == "list_files" and o.prompt:
+        raise click.UsageError("--list-files takes no file ids")
+
+
+# Where the Files API is not offered (its docs: "not currently available on Amazon
+# Bedrock or Vertex AI"); bedrock-mantle is Bedrock's own Messages endpoint.
+NO_FILES_PLATFORMS = ("bedrock", "bedrock-mantle", "vertex")
+
+
+def refuse_files_on_other_platforms(o):
+    """The hook for --platform (added by its own change, as Options.platform, which
+    check() already sees; until then there is none and this passes): a file command,
+    --upload-files or a file_... id in -d/-i with --platform bedrock, bedrock-mantle
+    or vertex is a usage error, before any request."""
+    platform = getattr(o, "platform", None)
+    if platform not in NO_FILES_PLATFORMS:
+        return
+    import os
+
+    from msgcli.api.files import is_file_id
+
+    command = files_command(o)
+    if command:
+        uses = _flag_of(command)
+    elif o.upload_files:
+        uses = "--upload-files"
+    else:  # an id given to -d/-i (an existing file of that name is a path)
+        uses = next((f"{flag} {ref}" for flag, refs in (("-d", o.document), ("-i", o.image))
+                     for ref in refs if is_file_id(ref) and not os.path.lexists(ref)), None)
+    if uses:
+        raise click.UsageError(f"{uses}: the Files API is not available on "
+                               f"--platform {platform}")

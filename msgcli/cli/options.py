@@ -170,6 +170,12 @@ class Options:
     web_search: bool = False
     web_fetch: bool = False
     citations: bool = False
+    upload: bool = False
+    list_files: bool = False
+    file_info: bool = False
+    delete_file: bool = False
+    download_file: bool = False
+    upload_files: bool = False
 
     def __init__(self, **values):
         fields = type(self).__annotations__

@@ -172,7 +172,7 @@ class ToolChoice(click.ParamType):
 class MediaRef(EnvLines, click.ParamType):
     """-i/-d: a path, an http(s) URL or '-' for stdin; completes file names."""
 
-    name = "PATH|URL|-"
+    name = "PATH|URL|ID|-"
 
     def convert(self, value, param, ctx):
         if "\0" in value:

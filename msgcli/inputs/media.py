@@ -8,6 +8,7 @@ rather than as a 400 from the API.
 import base64
 import os
 
+from msgcli.api import files
 from msgcli.api.limits import MAX_IMAGE_BASE64_BYTES, MAX_REQUEST_BYTES, megabytes
 from msgcli.errors import InputError
 from msgcli.inputs.reading import read_file_bytes, read_stdin_bytes
@@ -73,10 +74,25 @@ def _read(ref, what):
     return read_file_bytes(ref, what, limit=MAX_REQUEST_BYTES), ref
 
 
-def image_block(ref):
-    """An `image` content block for a path, '-' (stdin) or an http(s) URL."""
+def uploaded_file(ref, uploaded=None):
+    """The Files API id `ref` stands for, or None: an id given as such (file_...,
+    when no file of that name exists: an existing path wins), or the upload of the
+    local file `ref` (`uploaded`: path -> id, from --upload-files)."""
+    if uploaded and ref in uploaded:
+        return uploaded[ref]
+    if files.is_file_id(ref) and not os.path.lexists(ref):
+        return ref
+    return None
+
+
+def image_block(ref, uploaded=None):
+    """An `image` content block for a path, '-' (stdin), an http(s) URL or a
+    Files API id."""
     if is_url(ref):
         return {"type": "image", "source": {"type": "url", "url": ref}}
+    file_id = uploaded_file(ref, uploaded)
+    if file_id is not None:
+        return files.block("image", file_id)
     data, name = _read(ref, "image")
     media_type = sniff_image(data)
     if media_type is None:
@@ -96,17 +112,24 @@ def image_block(ref):
         "type": "base64", "media_type": media_type, "data": encoded.decode("ascii")}}
 
 
-def document_block(ref, title=None):
-    """A `document` block: a PDF as base64 (or URL), a UTF-8 text file as plain text.
+def document_block(ref, title=None, uploaded=None):
+    """A `document` block: a PDF as base64 (or URL), a UTF-8 text file as plain text,
+    a Files API id as a file source.
 
     `title` is sent as the block's title ('' for none). None means the default: a
     local file's name (its base name: the directories stay private), nothing for
-    stdin or a URL."""
+    stdin, a URL or an id."""
     if is_url(ref):
         block = {"type": "document", "source": {"type": "url", "url": ref}}
         if title:
             block["title"] = title
         return block
+    file_id = uploaded_file(ref, uploaded)
+    if file_id is not None:
+        # an uploaded local file keeps the title its base64 block would have had
+        if title is None and uploaded and ref in uploaded:
+            title = os.path.basename(ref)
+        return files.block("document", file_id, title)
     data, name = _read(ref, "document")
     if title is None:
         title = os.path.basename(name) if ref != "-" else None

@@ -26,7 +26,9 @@ def join_prompt(stdin_text, words):
     return parts[0] if parts else ""
 
 
-def media_blocks(opts):
+def media_blocks(opts, uploaded=None):
+    """The -i/-d blocks; `uploaded` maps local paths to their Files API ids
+    (--upload-files)."""
     if not (opts.image or opts.document):
         return []
     from msgcli.inputs import media
@@ -37,8 +39,8 @@ def media_blocks(opts):
     # documents); None leaves a document its default title
     titles = list(opts.document_title)
     titles += [None] * (len(opts.document) - len(titles))
-    return [media.image_block(r) for r in opts.image] + \
-        [media.document_block(r, "" if opts.no_document_title else title)
+    return [media.image_block(r, uploaded) for r in opts.image] + \
+        [media.document_block(r, "" if opts.no_document_title else title, uploaded)
          for r, title in zip(opts.document, titles, strict=True)]
 
 
@@ -93,10 +95,10 @@ def _warn_stdin_beside_files(opts, text, console):
                      "or --stdin to say you mean it")
 
 
-def user_turn(opts, console, history):
+def user_turn(opts, console, history, uploaded=None):
     """The new user turn (None when there is none): tool results and media first,
     then stdin's text and the PROMPT words."""
-    blocks = tool_result_blocks(opts) + media_blocks(opts)
+    blocks = tool_result_blocks(opts) + media_blocks(opts, uploaded)
     has_other = bool(opts.prompt or blocks or history.messages)
     text = join_prompt(stdin_text(opts, console, has_other), opts.prompt)
     if not blocks:

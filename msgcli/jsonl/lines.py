@@ -134,20 +134,21 @@ def parse_line(text, lineno, prompt_words=()):
 _media_cache = {}
 
 
-def _blocks(opts):
+def _blocks(opts, uploaded=None):
     """Tool results and media given as flags, added to every line's user turn
-    (media files are read once per run, not once per line)."""
-    key = (opts.image, opts.document)
+    (media files are read once per run, not once per line; with --upload-files
+    `uploaded` holds their ids)."""
+    key = (opts.image, opts.document, tuple(sorted((uploaded or {}).items())))
     if key not in _media_cache:
         _media_cache.clear()
-        _media_cache[key] = inputs_turn.media_blocks(opts)
+        _media_cache[key] = inputs_turn.media_blocks(opts, uploaded)
     return inputs_turn.tool_result_blocks(opts) + list(_media_cache[key])
 
 
-def build_request(opts, line_request, credentials, redactor=None):
+def build_request(opts, line_request, credentials, redactor=None, uploaded=None):
     """The Request a single run with -f would build for this line."""
-    blocks = _blocks(opts) if (opts.image or opts.document or opts.tool_result
-                               or opts.tool_error) else []
+    blocks = _blocks(opts, uploaded) if (opts.image or opts.document or opts.tool_result
+                                         or opts.tool_error) else []
     turn = line_request.turn
     if blocks:
         text = turn["content"] if turn else ""

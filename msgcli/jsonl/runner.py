@@ -71,8 +71,10 @@ def check(opts):
 
 
 class Run:
-    def __init__(self, opts, console, sink, transport, parallel, deadline=None):
+    def __init__(self, opts, console, sink, transport, parallel, deadline=None,
+                 uploaded=None):
         self.opts, self.console, self.sink = opts, console, sink
+        self.uploaded = uploaded  # --upload-files: {path: file id}, shared by every line
         self.transport, self.gate, self.parallel = transport, transport.gate, parallel
         # each line is rendered as a single run prints it, then put into its line
         self.line_opts = opts.replace(json=False, no_newline=True, usage=False,
@@ -222,7 +224,7 @@ class Run:
             try:
                 line_request = jsonl_lines.parse_line(text, lineno, self.opts.prompt)
                 req = jsonl_lines.build_request(self.line_opts, line_request, self.credentials,
-                                          self.console.redactor)
+                                                self.console.redactor, self.uploaded)
             except InputError as e:
                 line = jsonl_lines.error_result(jsonl_lines.custom_id_of(e, lineno), e,
                                           include_message=self.opts.json)
@@ -255,6 +257,8 @@ def run(opts, console):
                          "terminal: redirect a file (msgcli --jsonl < requests.jsonl)")
     # (Run says what both set means)
     request.require_credentials(request.headers_for(opts, core.credentials(opts)))
+    # the shared -d/-i go to the Files API once, before the first line is sent
+    uploaded = core.uploaded_media(opts, console, core.credentials(opts))
     parallel = opts.parallel or DEFAULT_PARALLEL
     console.threaded()  # workers write -v lines and notes too
     # -o as for a single run: symlinks written through, a directory or device refused
@@ -267,7 +271,8 @@ def run(opts, console):
         with core.terminable(), SharedTransport(opts.retries, opts.timeout, console,
                                                 opts.verbose, parallel, opts.max_wait,
                                                 deadline) as transport:
-            return conduct(Run(opts, console, sink, transport, parallel, deadline), stream)
+            return conduct(Run(opts, console, sink, transport, parallel, deadline,
+                               uploaded), stream)
     finally:
         sink.close()
 
