@@ -2,8 +2,9 @@
 each result written as soon as every earlier one is.
 
 Threads: the main thread reads and builds requests (and takes the signals);
--P workers each send one request at a time through core.exchange into a
-Collector; one writer puts the results in input order and makes them durable.
+up to -P workers (at most options.MAX_PARALLEL; each started when a line is
+queued and fewer are running) each send one request at a time through
+core.exchange into a Collector; one writer puts the results in input order and makes them durable.
 At most -P x WINDOW results wait for an earlier line, so memory stays bounded
 however long the input. Every attempt passes one msgcli.ratelimit.Gate.
 
@@ -79,6 +80,7 @@ class Run:
         self.stop = threading.Event()    # send nothing more
         self.closed = threading.Event()  # every job has been queued
         self.fatal = None  # what ends the run early: a MsgcliError, an OSError, a bug
+        self.workers = []  # started as jobs are queued, up to -P (see hire)
         self.sink_failed = False
         self.tally = Tally(console)
 
@@ -194,6 +196,15 @@ class Run:
         except queue.Full:
             return False
 
+    def hire(self):
+        """A worker for the job just queued, until there are -P: a run of three
+        lines at -P 1024 starts three threads, not 1024."""
+        if len(self.workers) < self.parallel:
+            thread = threading.Thread(target=self.work, daemon=True,
+                                      name=f"msgcli-{len(self.workers)}")
+            self.workers.append(thread)
+            thread.start()
+
     def feed(self, stream):
         """Read, check and queue every line; False if the run stopped first."""
         seq = 0
@@ -220,6 +231,7 @@ class Run:
                 continue
             job = (seq, lineno, line_request.custom_id, req, req_hash)
             self.wait_for(lambda job=job: self.put(job) or self.stop.is_set())
+            self.hire()
         if self.tally.total is None:
             self.tally.total = seq  # known now that the input has ended
         return not self.stop.is_set()
@@ -257,11 +269,8 @@ def run(opts, console):
 def conduct(run, stream):
     if run.console.is_terminal():
         run.tally.total = count_lines(stream)
-    workers = [threading.Thread(target=run.work, daemon=True, name=f"msgcli-{i}")
-               for i in range(run.parallel)]
     writer = threading.Thread(target=run.write, daemon=True, name="msgcli-writer")
-    for thread in workers + [writer]:
-        thread.start()
+    writer.start()
     interrupt, complete = None, False
     try:
         try:
@@ -276,7 +285,7 @@ def conduct(run, stream):
             run.console.line("interrupted: finishing the requests in flight and writing "
                              "their results (interrupt again to abandon them)")
         run.closed.set()
-        for thread in workers:
+        for thread in list(run.workers):
             run.wait_for(lambda t=thread: (t.join(TICK), not t.is_alive())[1])
     except (KeyboardInterrupt, Terminated) as e:
         interrupt = interrupt or e  # again: what is in flight is abandoned
