@@ -171,13 +171,15 @@ def _seconds(value):
 @click.option("-s", "--system", metavar="TEXT", help="System prompt.")
 @click.option("-m", "--model", metavar="TEXT", type=ModelName(),
               help=f"Model name.  [default: {options.DEFAULT_MODEL}]")
-@click.option("-t", "--max-tokens", type=Integer(0), metavar="INT",
+@click.option("-t", "--max-tokens", type=Integer(0, options.MAX_API_INTEGER),
+              metavar="INT",
               help="Most tokens to generate (0 pre-warms a --cache).  "
                    f"[default: {options.DEFAULT_MAX_TOKENS}]")
 @click.option("--temperature", type=FiniteFloat(0), metavar="FLOAT",
               help="Sampling temperature.")
 @click.option("--top-p", type=FiniteFloat(0), metavar="FLOAT", help="Nucleus sampling.")
-@click.option("--top-k", type=Integer(0), metavar="INT", help="Top-k sampling.")
+@click.option("--top-k", type=Integer(0, options.MAX_API_INTEGER), metavar="INT",
+              help="Top-k sampling.")
 @click.option("-S", "--stop", multiple=True, type=Text(), metavar="TEXT",
               help="Stop sequence (repeatable).")
 @click.option("-p", "--prefill", metavar="TEXT",
@@ -251,9 +253,9 @@ def _seconds(value):
               help="Many prompts: one request per stdin line (text, messages or "
                    "request object), one JSON result per line, in order; -o FILE "
                    "resumes.")
-@click.option("-P", "--parallel", type=Integer(1), metavar="N",
-              help="With --jsonl, requests in flight at once.  "
-                   f"[default: {options.DEFAULT_PARALLEL}]")
+@click.option("-P", "--parallel", type=Integer(1, options.MAX_PARALLEL), metavar="N",
+              help="With --jsonl, requests in flight at once (at most "
+                   f"{options.MAX_PARALLEL}).  [default: {options.DEFAULT_PARALLEL}]")
 @click.option("--base-url", type=BaseUrl(), envvar=["MSGCLI_BASE_URL", "ANTHROPIC_BASE_URL"],
               help=f"API base URL.  [default: {options.DEFAULT_BASE_URL}]")
 @click.option("--api-version", default=options.DEFAULT_API_VERSION, metavar="TEXT",
@@ -264,7 +266,8 @@ def _seconds(value):
               help="anthropic-beta feature (repeatable).")
 @click.option("-H", "--header", multiple=True, type=Header(),
               help="Extra HTTP header (repeatable).")
-@click.option("--retries", type=Integer(0), default=options.DEFAULT_RETRIES,
+@click.option("--retries", type=Integer(0, options.MAX_RETRIES),
+              default=options.DEFAULT_RETRIES,
               metavar="N",
               help="Retries on 408/409/429/5xx and network errors.  "
                    f"[default: {options.DEFAULT_RETRIES}]")

@@ -38,12 +38,17 @@ class FiniteFloat(click.ParamType):
 
 
 class Integer(click.ParamType):
-    """An integer in ASCII digits, at least `minimum`."""
+    """An integer in ASCII digits, at least `minimum` and at most `maximum`.
+
+    The digits are counted before they are converted: Python refuses to convert
+    more than 4,300 of them (a ValueError that was an internal error, exit 1),
+    and a value past `maximum` needs no conversion to be refused."""
 
     name = "integer"
 
-    def __init__(self, minimum=None):
+    def __init__(self, minimum=None, maximum=None):
         self.minimum = minimum
+        self.maximum = maximum
 
     def convert(self, value, param, ctx):
         if isinstance(value, int):
@@ -53,7 +58,41 @@ class Integer(click.ParamType):
             digits = text[1:] if text[:1] in "+-" else text
             if not (digits.isascii() and digits.isdigit()):
                 self.fail(f"{value!r} is not a whole number", param, ctx)
-            number = int(text)
+            negative = text[:1] == "-"
+            if too_many_digits(digits, self.maximum, self.minimum):
+                self._out_of_range(negative, param, ctx)
+            number = whole(digits, negative)
         if self.minimum is not None and number < self.minimum:
-            self.fail(f"must be at least {self.minimum}", param, ctx)
+            self._out_of_range(True, param, ctx)
+        if self.maximum is not None and number > self.maximum:
+            self._out_of_range(False, param, ctx)
         return number
+
+    def _out_of_range(self, below, param, ctx):
+        if below and self.minimum is not None:
+            self.fail(f"must be at least {self.minimum}", param, ctx)
+        if not below and self.maximum is not None:
+            self.fail(f"must be at most {self.maximum}", param, ctx)
+        self.fail(f"has more than {_MOST_DIGITS} digits", param, ctx)
+
+
+# Fewer digits than Python's own limit on converting text to int (4,300), so that a
+# type without a bound still never meets it.
+_MOST_DIGITS = 4000
+
+
+def whole(digits, negative=False):
+    """ASCII `digits` as an int, leading zeros dropped first: int() counts them
+    towards its limit of 4,300 digits."""
+    number = int(digits.lstrip("0") or "0")
+    return -number if negative else number
+
+
+def too_many_digits(digits, maximum=None, minimum=None):
+    """Whether ASCII `digits` (no sign) hold more digits than any value from
+    `minimum` to `maximum` has: out of range, known without converting them."""
+    if maximum is None or minimum is None:
+        most = _MOST_DIGITS
+    else:
+        most = min(len(str(max(abs(maximum), abs(minimum)))), _MOST_DIGITS)
+    return len(digits.lstrip("0")) > most

@@ -19,7 +19,7 @@ from msgcli.api.defaults import (  # noqa: F401  (the defaults the options show)
     DEFAULT_MODEL,
 )
 from msgcli.cli import modes
-from msgcli.cli.numeric import FiniteFloat, Integer  # noqa: F401 (re-exported for cli)
+from msgcli.cli.numeric import FiniteFloat, Integer, too_many_digits, whole  # noqa: F401
 
 DEFAULT_RETRIES = 2
 DEFAULT_TIMEOUT = 600.0
@@ -32,6 +32,22 @@ CACHE_BREAKPOINTS = ("system", "documents")
 # any real wait, and far below what select() and socket timeouts overflow at.
 MAX_SECONDS = 1e6
 EFFORTS = ("low", "medium", "high", "xhigh", "max")
+# -P makes a worker thread, a queue slot and a pooled connection per request in
+# flight. The API's rate limits make a few hundred the most any account keeps busy
+# (4,000 requests a minute at ~10 s each is ~700 in flight; output-token limits
+# bind long before), and 1024 is also the usual limit on a process's open files
+# (ulimit -n), which as many connections would reach anyway. Past it, exit 2: a
+# million made 931 MB of threads before the first request.
+MAX_PARALLEL = 1024
+# Each retry waits (backoff up to 8 s, or the server's retry-after up to
+# --max-wait) and keeps its history: 100 is over 13 minutes of backoff alone, far
+# past what a transient failure needs (use --deadline to bound a run by time).
+MAX_RETRIES = 100
+# -t, --top-k and the --thinking budget are only sent: the API checks them against
+# the model (the largest context window is 1M tokens). This ceiling, 2,000 times
+# that, keeps each a number that every JSON reader holds exactly, and refuses
+# thousands of digits before Python's int() would (exit 1).
+MAX_API_INTEGER = 2**31 - 1
 
 
 class Thinking(click.ParamType):
@@ -49,7 +65,9 @@ class Thinking(click.ParamType):
         if word in ("off", "disabled"):
             return {"type": "disabled"}
         if word.isascii() and word.isdigit():
-            return {"type": "enabled", "budget_tokens": int(word)}
+            if too_many_digits(word, MAX_API_INTEGER, 0) or whole(word) > MAX_API_INTEGER:
+                self.fail(f"the budget must be at most {MAX_API_INTEGER}", param, ctx)
+            return {"type": "enabled", "budget_tokens": whole(word)}
         self.fail(f"{value!r}: give a token budget (e.g. 2048), 'adaptive' or 'off'",
                   param, ctx)
 

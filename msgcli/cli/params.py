@@ -74,7 +74,9 @@ class OkStatus(EnvLines, click.ParamType):
         word = value.strip().lower()
         if word in OK_NAMES:
             return OK_NAMES[word]
-        if word.isascii() and word.isdigit() and int(word) in OK_NAMES.values():
+        # the digits are compared, not converted: int() refuses thousands of them
+        if word.isascii() and word.isdigit() and len(word.lstrip("0")) <= 1 and \
+                int(word) in OK_NAMES.values():
             return ExitStatus(int(word))
         self.fail(f"{value!r}: give a stop reason with an answer ("
                   f"{', '.join(OK_NAMES)}) or its status (3-8)", param, ctx)

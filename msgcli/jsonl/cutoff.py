@@ -31,8 +31,9 @@ class Cutoff:
     """Which job each worker holds, so that the deadline can answer for it; every
     job's record reaches `results` exactly once."""
 
-    def __init__(self, results, include_message, deadline=None):
+    def __init__(self, results, include_message, redactor, deadline=None):
         self.results, self.include_message = results, include_message
+        self.redactor = redactor  # a cut line is written as every result line is
         self.deadline = deadline  # a time.monotonic() instant, or None
         self.timer = None
         self.expired = threading.Event()
@@ -61,9 +62,9 @@ class Cutoff:
     def cut(self, record, custom_id, why=NOT_SENT):
         """`record` as a line that the deadline stopped: status 14."""
         line = jsonl_lines.error_result(custom_id, DeadlineReached(why),
-                                  include_message=self.include_message)
+                                        include_message=self.include_message)
         record.status = line["status"]
-        record.data = jsonl_lines.dumps(line).encode("utf-8", "surrogatepass")
+        record.data = jsonl_lines.dumps(line, self.redactor).encode("utf-8", "surrogatepass")
         return record
 
     def drop(self, record, custom_id, stopped):

@@ -2,8 +2,9 @@
 each result written as soon as every earlier one is.
 
 Threads: the main thread reads and builds requests (and takes the signals);
--P workers each send one request at a time through core.exchange into a
-Collector; one writer puts the results in input order and makes them durable.
+up to -P workers (at most options.MAX_PARALLEL; each started when a line is
+queued and fewer are running) each send one request at a time through
+core.exchange into a Collector; one writer puts the results in input order and makes them durable.
 At most -P x WINDOW results wait for an earlier line, so memory stays bounded
 however long the input. Every attempt passes one msgcli.wire.ratelimit.Gate.
 
@@ -85,8 +86,10 @@ class Run:
         self.window = threading.Semaphore(parallel * WINDOW)
         self.stop = threading.Event()    # send nothing more
         self.closed = threading.Event()  # every job has been queued
-        self.cutoff = cutoff.Cutoff(self.results, opts.json, deadline)  # --deadline
+        self.cutoff = cutoff.Cutoff(self.results, opts.json, console.redactor,
+                                    deadline)  # --deadline
         self.fatal = None  # what ends the run early: a MsgcliError, an OSError, a bug
+        self.workers = []  # started as jobs are queued, up to -P (see hire)
         self.sink_failed = False
         self.tally = Tally(console)
 
@@ -211,6 +214,15 @@ class Run:
         self.cutoff.queued_one()  # (only this thread queues, and asks settled())
         return True
 
+    def hire(self):
+        """A worker for the job just queued, until there are -P: a run of three
+        lines at -P 1024 starts three threads, not 1024."""
+        if len(self.workers) < self.parallel:
+            thread = threading.Thread(target=self.work, daemon=True,
+                                      name=f"msgcli-{len(self.workers)}")
+            self.workers.append(thread)
+            thread.start()
+
     def feed(self, stream):
         """Read, check and queue every line; False if the run stopped first."""
         seq = 0
@@ -237,9 +249,13 @@ class Run:
                 self.results.put(Record(seq, lineno, ExitStatus.OK))  # kept from before
                 continue
             job = (seq, lineno, line_request.custom_id, req, req_hash)
-            self.wait_for(lambda job=job: self.cutoff.expired.is_set() or self.put(job)
+            queued = []  # whether this job went into the queue (else the deadline cut it)
+            self.wait_for(lambda job=job, queued=queued: self.cutoff.expired.is_set()
+                          or (self.put(job) and not queued.append(job))
                           or self.stop.is_set())
-            if self.cutoff.expired.is_set() and not self.stop.is_set():
+            if queued:
+                self.hire()
+            elif self.cutoff.expired.is_set() and not self.stop.is_set():
                 self.results.put(self.cutoff.cut(Record(seq, lineno, req_hash=req_hash),
                                                  line_request.custom_id))
         if self.tally.total is None:
@@ -280,11 +296,8 @@ def run(opts, console):
 def conduct(run, stream):
     if run.console.is_terminal():
         run.tally.total = count_lines(stream)
-    workers = [threading.Thread(target=run.work, daemon=True, name=f"msgcli-{i}")
-               for i in range(run.parallel)]
     writer = threading.Thread(target=run.write, daemon=True, name="msgcli-writer")
-    for thread in workers + [writer]:
-        thread.start()
+    writer.start()
     run.cutoff.arm(run.transport)
     interrupt, complete = None, False
     try:
@@ -300,7 +313,7 @@ def conduct(run, stream):
             run.console.line("interrupted: finishing the requests in flight and writing "
                              "their results (interrupt again to abandon them)")
         run.closed.set()
-        run.wait_for(lambda: run.cutoff.ended(workers, run.settled, TICK))
+        run.wait_for(lambda: run.cutoff.ended(list(run.workers), run.settled, TICK))
     except (KeyboardInterrupt, Terminated) as e:
         interrupt = interrupt or e  # again: what is in flight is abandoned
         run.stop.set()
