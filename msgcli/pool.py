@@ -54,6 +54,10 @@ class SharedTransport(Transport):
             response = super().send(req)
         except ApiError as e:
             self._local.request_id = e.request_id
+            self.gate.observe(None, None)  # answered (its last retry is not news)
+            raise
+        except BaseException:
+            self.gate.observe(None, None)
             raise
         self._local.request_id = response.headers.get("request-id")
         self.gate.observe(response.status_code, response.headers)
