@@ -142,9 +142,7 @@ class Run:
         record.data = jsonl_lines.dumps(line, self.console.redactor).encode("utf-8",
                                                                       "surrogatepass")
         self.tally.sent_one(usage)
-        if isinstance(usage, dict):
-            self.gate.note_tokens(sum(usage.get(k) for k in ("input_tokens", "output_tokens")
-                                      if isinstance(usage.get(k), int)))
+        self.gate.note_usage(usage)
 
     def fail(self, error):
         with self.tally.lock:

@@ -61,11 +61,16 @@ class SharedTransport(Transport):
         self._local.request_id = None
         self.gate.wait()
         if self._cut:  # the deadline passed while this request waited its turn
+            self.gate.observe(None, None)  # counted as sent by the gate: it was not
             raise DeadlineReached("--deadline reached before the request was sent")
         try:
             response = super().send(req)
         except ApiError as e:
             self._local.request_id = e.request_id
+            self.gate.observe(None, None)  # answered (its last retry is not news)
+            raise
+        except BaseException:
+            self.gate.observe(None, None)
             raise
         self._local.request_id = response.headers.get("request-id")
         self.gate.observe(response.status_code, response.headers)
