@@ -51,18 +51,35 @@ def run(opts, console):
     return _run(opts, console, deadline)
 
 
+def platform_for(opts, console):
+    """The platform the options choose (msgcli.platforms), or None for the Anthropic
+    API with a key, which never loads that room."""
+    if opts.platform is None:
+        return None
+    from msgcli import platforms
+
+    return platforms.load(opts, console)
+
+
 def _run(opts, console, deadline=None):
     with alarm(None if deadline is None else deadline - time.monotonic()) as timer:
+        platform = platform_for(opts, console)
         keys = credentials(opts, console)
+        if platform is not None:
+            keys = platform.credentials(keys)
         history = conversation.read(opts)
         turn = inputs_turn.user_turn(opts, console, history)
         req = request.build(opts, history, turn, keys, console.redactor)
+        if platform is not None:
+            req = platform.prepare(req)
         out = (Collector if opts.output else Stdout)(console.redactor)
         console.answer = out
         if opts.dry_run:
-            render.dry_run(opts, req, out)
+            render.dry_run(opts, req.shown(), out)
             return ExitStatus.OK
         req.require_credentials()
+        if platform is not None:
+            platform.announce()
         from msgcli.api.models import lifecycle_note
         from msgcli.wire.transport import Transport
 
@@ -105,9 +122,7 @@ def converse(opts, req, transport, out, console):
             break
         body = dict(req.body, messages=server_tools.continuation(
             req.body["messages"], opts.prefill, message.get("content") or []))
-        later = exchange(opts, request.Request(req.url, req.headers, body,
-                                               request.encode_body(body)),
-                         transport, out, console, part=part)
+        later = exchange(opts, req.with_body(body), transport, out, console, part=part)
         message = server_tools.merge(message, later)
     return message
 
@@ -139,9 +154,13 @@ def exchange(opts, req, transport, out, console, part=0):
     try:
         response = transport.send(req)
         try:
-            how = reply.kind(response.status_code, response.headers.get("content-type"))
+            decode = req.stream_decoder  # a platform's stream that is not SSE
+            how = (reply.kind if decode is None else decode.kind)(
+                response.status_code, response.headers.get("content-type"))
             if how == reply.STREAM and not opts.count_tokens:
-                chunks = transport.iter_chunks(response, framed=True)
+                chunks = transport.iter_chunks(response, framed=decode is None)
+                if decode is not None:
+                    chunks = decode(chunks)
                 return render.stream(opts, chunks, out, console, part=part)
             if how == reply.STREAM:
                 raise BadResponseError("the server answered a token count with an "

@@ -253,12 +253,22 @@ class Request:
 
     secret_headers = SECRET_HEADERS
     method = "POST"
+    auth = None  # a platform's request is authorised by it when sent (msgcli.platforms)
+    stream_decoder = None  # how a platform's stream that is not SSE becomes SSE
 
     def __init__(self, url, headers, body, data):
         self.url = url
         self.headers = headers
         self.body = body
         self.data = data
+
+    def with_body(self, body):
+        """The same call with another body (a paused turn's continuation)."""
+        return Request(self.url, self.headers, body, encode_body(body))
+
+    def shown(self):
+        """What --dry-run shows."""
+        return self
 
     def require_credentials(self):
         if not any(k.lower() in SECRET_HEADERS for k in self.headers):

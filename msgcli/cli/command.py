@@ -47,8 +47,8 @@ SECTIONS = (
     ("Many prompts", ("jsonl", "parallel")),
     ("Batches", ("batch", "wait", "batch_results", "batch_status", "batch_cancel",
                  "batch_list")),
-    ("Connection", ("base_url", "api_key_file", "api_version", "beta", "header", "retries",
-                    "timeout", "max_wait", "deadline")),
+    ("Connection", ("platform", "base_url", "api_key_file", "api_version", "beta", "header",
+                    "retries", "timeout", "max_wait", "deadline")),
 )
 
 
@@ -89,6 +89,10 @@ class MsgcliCommand(click.Command):
             with self.make_context(prog_name or "msgcli", list(argv), **extra) as ctx:
                 opts = self.invoke(ctx)
             end_of_startup()
+            if opts.platform is not None:  # a cloud platform, or federation
+                from msgcli import platforms
+
+                platforms.check(opts, modes.batch_command(opts))
             return conductor(opts).run(opts, console)
 
         code = guard(run, console, argv)
@@ -240,6 +244,10 @@ def _seconds(value):
 @click.option("-P", "--parallel", type=Integer(1), metavar="N",
               help="With --jsonl, requests in flight at once.  "
                    f"[default: {options.DEFAULT_PARALLEL}]")
+@click.option("--platform", type=click.Choice(options.PLATFORMS),
+              help="Where Claude is: the Anthropic API, Amazon Bedrock (InvokeModel, or "
+                   "its Messages endpoint: bedrock-mantle), Google Vertex AI or "
+                   "Microsoft Foundry; see docs/platforms.md.  [default: anthropic]")
 @click.option("--base-url", type=BaseUrl(), envvar=["MSGCLI_BASE_URL", "ANTHROPIC_BASE_URL"],
               help=f"API base URL.  [default: {options.DEFAULT_BASE_URL}]")
 @click.option("--api-version", default=options.DEFAULT_API_VERSION, metavar="TEXT",

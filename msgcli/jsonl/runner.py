@@ -71,13 +71,16 @@ def check(opts):
 
 
 class Run:
-    def __init__(self, opts, console, sink, transport, parallel):
+    def __init__(self, opts, console, sink, transport, parallel, platform=None):
         self.opts, self.console, self.sink = opts, console, sink
         self.transport, self.gate, self.parallel = transport, transport.gate, parallel
         # each line is rendered as a single run prints it, then put into its line
         self.line_opts = opts.replace(json=False, no_newline=True, usage=False,
                                       output=None)
+        self.platform = platform
         self.credentials = core.credentials(opts, console)
+        if self.platform is not None:
+            self.credentials = self.platform.credentials(self.credentials)
         self.jobs = queue.Queue(maxsize=parallel)
         self.results = queue.Queue()
         self.window = threading.Semaphore(parallel * WINDOW)
@@ -213,6 +216,8 @@ class Run:
                 line_request = jsonl_lines.parse_line(text, lineno, self.opts.prompt)
                 req = jsonl_lines.build_request(self.line_opts, line_request, self.credentials,
                                           self.console.redactor)
+                if self.platform is not None:
+                    req = self.platform.prepare(req)
             except InputError as e:
                 line = jsonl_lines.error_result(jsonl_lines.custom_id_of(e, lineno), e,
                                           include_message=self.opts.json)
@@ -238,7 +243,10 @@ def run(opts, console):
     if reading.stdin_is_terminal() or stream is None:
         raise InputError("--jsonl reads one request per line from stdin, but stdin is a "
                          "terminal: redirect a file (msgcli --jsonl < requests.jsonl)")
-    if not any(core.credentials(opts, console)) and not any(
+    platform = core.platform_for(opts, console)
+    if platform is not None:
+        platform.require_credentials()
+    elif not any(core.credentials(opts, console)) and not any(
             name.lower() in ("x-api-key", "authorization") for name, _ in opts.header):
         raise CredentialsError("no credentials: set ANTHROPIC_API_KEY (or "
                                "ANTHROPIC_AUTH_TOKEN) in the environment")
@@ -254,7 +262,9 @@ def run(opts, console):
         with core.terminable(), SharedTransport(opts.retries, opts.timeout, console,
                                                 opts.verbose, parallel, opts.max_wait,
                                                 deadline) as transport:
-            return conduct(Run(opts, console, sink, transport, parallel), stream)
+            if platform is not None:
+                platform.announce()
+            return conduct(Run(opts, console, sink, transport, parallel, platform), stream)
     finally:
         sink.close()
 
