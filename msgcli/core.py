@@ -130,8 +130,12 @@ def converse(opts, req, transport, out, console):
 def list_models(opts, console):
     from msgcli.api import models
 
-    headers = request.build_headers(opts.api_version, *credentials(), opts.beta,
-                                    opts.header)
+    keys = credentials()
+    platform = platform_for(opts, console)
+    if platform is not None:  # federation: a token for the run (others refuse the list)
+        keys, betas = platform.static(opts.dry_run)
+        opts = opts.replace(beta=opts.beta + betas)
+    headers = request.build_headers(opts.api_version, *keys, opts.beta, opts.header)
     base_url = opts.base_url or request.DEFAULT_BASE_URL
     out = Collector() if opts.output else Stdout(console.redactor)
     if opts.dry_run:

@@ -42,6 +42,10 @@ sleep = time.sleep
 
 def run(opts, console):
     credentials = core.credentials(opts, console)
+    platform = core.platform_for(opts, console)
+    if platform is not None:  # federation: a token for the run (others refuse batches)
+        credentials, betas = platform.static(opts.dry_run)
+        opts = opts.replace(beta=opts.beta + betas)
     headers = request.build_headers(opts.api_version, credentials[0], credentials[1],
                                     opts.beta, opts.header)
     for name, value in opts.header:
