@@ -227,6 +227,17 @@ def run(args, env, input=b"", timeout=60):
     proc = subprocess.run([sys.executable, "-m", "msgcli", *args], input=input,
                           capture_output=True, timeout=timeout, cwd=REPO, env=env)
     result = checked(Result(proc.returncode, proc.stdout, proc.stderr))
-    for secret in (AWS_SECRET, AWS_SESSION, BEDROCK_KEY):
+    secrets = [AWS_SECRET, AWS_SESSION, BEDROCK_KEY] + [env[name] for name in CREDENTIALS
+                                                        if env.get(name)]
+    if env.get("ANTHROPIC_IDENTITY_TOKEN_FILE"):
+        with open(env["ANTHROPIC_IDENTITY_TOKEN_FILE"]) as f:
+            secrets.append(f.read().strip())
+    for secret in secrets:
         assert secret not in result.stdout + result.stderr, "a credential leaked"
     return result
+
+
+# the variables that hold a credential: no run may show their values
+CREDENTIALS = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_BEARER_TOKEN_BEDROCK",
+               "MSGCLI_VERTEX_ACCESS_TOKEN", "ANTHROPIC_FOUNDRY_API_KEY",
+               "MSGCLI_FOUNDRY_ACCESS_TOKEN", "ANTHROPIC_IDENTITY_TOKEN", "ANTHROPIC_API_KEY")

@@ -60,7 +60,9 @@ class Google:
             return self.grant(urllib.parse.parse_qs(body.decode()))
         token = (handler.headers.get("authorization") or "").removeprefix("Bearer ")
         issued = self.tokens.get(token)
-        if token != GIVEN_TOKEN and (issued is None or time.time() > issued + self.lifetime):
+        # a second's grace: google-auth dates the expiry from when the answer arrived
+        if token != GIVEN_TOKEN and (issued is None or
+                                     time.time() > issued + self.lifetime + 1.0):
             self.unauthorized += 1
             return google_error(401, 401, "Request had invalid authentication credentials.")
         return self.answer(handler, body)
