@@ -23,7 +23,11 @@ from tests.cloud_servers import (
 )
 from tests.conftest import message
 
-pytest.importorskip("botocore")  # the fake server signs with it (msgcli[test] has it)
+# the tests of SigV4 need botocore (msgcli[test] has it); the others run without it
+# too (noxfile's tests_without_extras)
+needs_botocore = pytest.mark.skipif(
+    __import__("importlib.util").util.find_spec("botocore") is None,
+    reason="botocore is not installed")
 
 
 @pytest.fixture
@@ -103,6 +107,7 @@ def test_platform_fields_pass_through_json(servers, tmp_path):
         [e["type"] for e in stream_events()]
 
 
+@needs_botocore
 def test_sigv4_signature_checked_by_botocore(servers, tmp_path):
     server = servers(bedrock_answer(piece=3),
                      sigv4_check("bedrock", "eu-west-1", token=AWS_SESSION))
@@ -114,6 +119,7 @@ def test_sigv4_signature_checked_by_botocore(servers, tmp_path):
     assert server.log[0][1]["x-amz-security-token"] == AWS_SESSION
 
 
+@needs_botocore
 def test_a_wrong_signature_is_refused(servers, tmp_path):
     server = servers(bedrock_answer(), sigv4_check("bedrock", "eu-west-1", token=AWS_SESSION))
     env = sigv4_env(tmp_path, server, AWS_SECRET_ACCESS_KEY="not-the-secret-key-0123456789")
@@ -123,6 +129,7 @@ def test_a_wrong_signature_is_refused(servers, tmp_path):
     assert "--platform bedrock" in r.stderr and "ANTHROPIC_API_KEY" not in r.stderr
 
 
+@needs_botocore
 def test_credentials_are_redacted(servers, tmp_path):
     """A server that echoes the credentials shows none of them."""
     def echo(handler, body):
@@ -145,6 +152,7 @@ def test_no_credentials_without_botocore_exit_11(tmp_path):
     assert "AWS_BEARER_TOKEN_BEDROCK" in r.stderr and "msgcli[bedrock]" in r.stderr
 
 
+@needs_botocore
 def test_no_credentials_with_botocore_exit_11(tmp_path):
     r = run(["--platform", "bedrock", "Hi"], cloud_env(tmp_path, AWS_REGION="us-east-1"))
     assert r.code == 11, r
@@ -164,6 +172,7 @@ def test_no_region_exit_2(tmp_path):
     assert r.code == 2 and "AWS_REGION" in r.stderr, r
 
 
+@needs_botocore
 def test_region_from_the_profile(servers, tmp_path):
     (tmp_path / "aws-config").write_text("[profile work]\nregion = ap-south-1\n")
     (tmp_path / "aws-credentials").write_text(
@@ -285,6 +294,7 @@ def test_claude_code_switch_chooses_bedrock(servers, tmp_path):
     assert r.code == 0 and server.log[0][0].endswith("/invoke"), r
 
 
+@needs_botocore
 def test_mantle_messages_endpoint(servers, tmp_path):
     server = servers(sse_answer(piece=1, count=9),
                      sigv4_check("bedrock-mantle", "us-west-2"))

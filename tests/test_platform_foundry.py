@@ -118,3 +118,33 @@ def test_switch_and_what_foundry_lacks(foundry, tmp_path):
 def test_no_resource_exit_2(tmp_path):
     r = run(["--platform", "foundry", "Hi"], cloud_env(tmp_path, ANTHROPIC_FOUNDRY_API_KEY=KEY))
     assert r.code == 2 and "ANTHROPIC_FOUNDRY_RESOURCE" in r.stderr, r
+
+
+PLATFORM_VARIABLES = (
+    "MSGCLI_PLATFORM", "CLAUDE_CODE_USE_BEDROCK", "CLAUDE_CODE_USE_VERTEX",
+    "CLAUDE_CODE_USE_FOUNDRY", "AWS_BEARER_TOKEN_BEDROCK", "AWS_REGION",
+    "AWS_DEFAULT_REGION", "AWS_PROFILE", "ANTHROPIC_BEDROCK_BASE_URL",
+    "ANTHROPIC_BEDROCK_MANTLE_BASE_URL", "CLOUD_ML_REGION", "ANTHROPIC_VERTEX_PROJECT_ID",
+    "MSGCLI_VERTEX_ACCESS_TOKEN", "GOOGLE_APPLICATION_CREDENTIALS",
+    "ANTHROPIC_VERTEX_BASE_URL", "ANTHROPIC_FOUNDRY_RESOURCE", "ANTHROPIC_FOUNDRY_BASE_URL",
+    "ANTHROPIC_FOUNDRY_API_KEY", "MSGCLI_FOUNDRY_ACCESS_TOKEN",
+    "ANTHROPIC_FEDERATION_RULE_ID", "ANTHROPIC_ORGANIZATION_ID",
+    "ANTHROPIC_SERVICE_ACCOUNT_ID", "ANTHROPIC_WORKSPACE_ID",
+    "ANTHROPIC_IDENTITY_TOKEN_FILE", "ANTHROPIC_IDENTITY_TOKEN")
+
+
+@pytest.mark.parametrize("name", PLATFORM_VARIABLES)
+def test_every_platform_variable_is_documented(name):
+    """Each variable a platform reads is in README's table, the man page's ENVIRONMENT
+    and docs/platforms.md, and msgcli.platforms reads it (so the list cannot drift)."""
+    from tests.conftest import REPO
+    from tests.test_docs import README, man_section, plain
+
+    assert f"`{name}`" in README
+    assert name in plain(man_section("ENVIRONMENT"))
+    assert name in (REPO / "docs" / "platforms.md").read_text()
+    sources = "".join(p.read_text() for p in (REPO / "msgcli").rglob("*.py"))
+    # (botocore and google-auth read AWS_* and GOOGLE_* themselves; click reads
+    # MSGCLI_PLATFORM for --platform)
+    assert f'"{name}"' in sources or name.startswith(("AWS_", "GOOGLE_")) or \
+        name == "MSGCLI_PLATFORM", name

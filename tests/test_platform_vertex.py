@@ -9,13 +9,15 @@ import urllib.parse
 
 import pytest
 
-from tests.cloud_servers import FakeCloud, cloud_env, run, sse_answer, without_packages
+from tests.cloud_servers import (
+    FakeCloud,
+    bearer_check,
+    cloud_env,
+    run,
+    sse_answer,
+    without_packages,
+)
 from tests.conftest import message
-
-pytest.importorskip("google.auth")
-rsa = pytest.importorskip("cryptography.hazmat.primitives.asymmetric.rsa")
-from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric import padding  # noqa: E402
 
 PROJECT, REGION = "proj-test-123", "us-east5"
 GIVEN_TOKEN = "ya29.fake-given-access-token-0123456789"
@@ -40,6 +42,9 @@ class Google:
     """The token endpoint and Vertex AI on one local server."""
 
     def __init__(self, tmp_path, lifetime=2.0):
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
         self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.lifetime = lifetime  # how long a token really lives here
         self.grants, self.tokens, self.unauthorized = [], {}, 0
@@ -68,6 +73,9 @@ class Google:
         return self.answer(handler, body)
 
     def grant(self, form):
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import padding
+
         self.grants.append(form)
         if form.get("grant_type") != ["urn:ietf:params:oauth:grant-type:jwt-bearer"]:
             return 400, {}, [b'{"error": "unsupported_grant_type"}']
@@ -102,6 +110,10 @@ class Google:
 
 @pytest.fixture
 def google(tmp_path):
+    """The fake Google (google-auth and cryptography needed: msgcli[test] has them; the
+    tests without this fixture run without them too, as noxfile's tests_without_extras)."""
+    pytest.importorskip("google.auth")
+    pytest.importorskip("cryptography")
     made = []
 
     def make(**kwargs):
@@ -155,26 +167,27 @@ def test_token_refreshed_when_it_expires_mid_run(google, tmp_path):
     assert len(fake.grants) >= 2 and fake.unauthorized == 0
 
 
-def test_given_access_token_needs_no_google_auth(google, tmp_path):
-    fake = google()
-    env = fake.env(tmp_path, GOOGLE_APPLICATION_CREDENTIALS=None,
-                   MSGCLI_VERTEX_ACCESS_TOKEN=GIVEN_TOKEN,
-                   ANTHROPIC_VERTEX_PROJECT_ID="other-proj",
-                   PYTHONPATH=without_packages(tmp_path, "google"))
-    r = run(["--platform", "vertex", "--stream", "Hi"], env)
-    assert (r.code, r.stdout) == (0, "Hello!\n"), r
-    assert fake.calls()[0].startswith("/v1/projects/other-proj/")
-    assert fake.grants == []
+def test_given_access_token_needs_no_google_auth(tmp_path):
+    server = FakeCloud(sse_answer(piece=1), bearer_check(GIVEN_TOKEN))
+    try:
+        env = cloud_env(tmp_path, ANTHROPIC_VERTEX_BASE_URL=server.base + "/v1",
+                        CLOUD_ML_REGION=REGION, MSGCLI_VERTEX_ACCESS_TOKEN=GIVEN_TOKEN,
+                        ANTHROPIC_VERTEX_PROJECT_ID="other-proj",
+                        PYTHONPATH=without_packages(tmp_path, "google"))
+        r = run(["--platform", "vertex", "--stream", "Hi"], env)
+        assert (r.code, r.stdout) == (0, "Hello!\n"), r
+        assert server.log[0][0].startswith("/v1/projects/other-proj/")
+    finally:
+        server.close()
 
 
-def test_without_google_auth_the_adc_path_says_how(google, tmp_path):
-    fake = google()
-    env = fake.env(tmp_path, PYTHONPATH=without_packages(tmp_path, "google"),
-                   ANTHROPIC_VERTEX_PROJECT_ID=PROJECT)
+def test_without_google_auth_the_adc_path_says_how(tmp_path):
+    env = cloud_env(tmp_path, CLOUD_ML_REGION=REGION, ANTHROPIC_VERTEX_PROJECT_ID=PROJECT,
+                    GOOGLE_APPLICATION_CREDENTIALS=str(tmp_path / "sa.json"),
+                    PYTHONPATH=without_packages(tmp_path, "google"))
     r = run(["--platform", "vertex", "Hi"], env)
     assert r.code == 11, r
     assert "MSGCLI_VERTEX_ACCESS_TOKEN" in r.stderr and "msgcli[vertex]" in r.stderr
-    assert fake.server.log == []
 
 
 def test_no_region_and_no_project(tmp_path):

@@ -244,10 +244,12 @@ def _seconds(value):
 @click.option("-P", "--parallel", type=Integer(1), metavar="N",
               help="With --jsonl, requests in flight at once.  "
                    f"[default: {options.DEFAULT_PARALLEL}]")
-@click.option("--platform", type=click.Choice(options.PLATFORMS),
-              help="Where Claude is: the Anthropic API, Amazon Bedrock (InvokeModel, or "
-                   "its Messages endpoint: bedrock-mantle), Google Vertex AI or "
-                   "Microsoft Foundry; see docs/platforms.md.  [default: anthropic]")
+@click.option("--platform", type=click.Choice(options.PLATFORMS), metavar="NAME",
+              help="Where Claude is: anthropic (the Anthropic API), bedrock or "
+                   "bedrock-mantle (Amazon Bedrock's InvokeModel or Messages endpoint), "
+                   "vertex (Google Vertex AI), foundry (Microsoft Foundry). Model ids "
+                   "and defaults differ by platform: see man msgcli, CLOUD PLATFORMS.  "
+                   "[default: anthropic]")
 @click.option("--base-url", type=BaseUrl(), envvar=["MSGCLI_BASE_URL", "ANTHROPIC_BASE_URL"],
               help=f"API base URL.  [default: {options.DEFAULT_BASE_URL}]")
 @click.option("--api-version", default=options.DEFAULT_API_VERSION, metavar="TEXT",
