@@ -107,7 +107,7 @@ def tests_without_extras(session):
     session.install("-e", ".[test]")
     session.run("uv", "pip", "uninstall", *EXTRAS, external=True)
     session.run("python", "-c", "import importlib.util as u, sys; sys.exit(any("
-                "u.find_spec(m) for m in ('botocore', 'google.auth', 'azure.identity')))")
+                "u.find_spec(m) for m in ('botocore', 'google', 'azure')))")
     session.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider",
                 *(session.posargs or sorted(str(p) for p in
                                             Path("tests").glob("test_platform_*.py"))),
