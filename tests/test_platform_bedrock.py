@@ -310,3 +310,16 @@ def test_mantle_messages_endpoint(servers, tmp_path):
     assert server.bodies()[0]["model"] == "anthropic.claude-haiku-4-5"
     r = run(["--platform", "bedrock-mantle", "Hi"], env)
     assert r.code == 2 and "-m" in r.stderr, r
+
+
+def test_deadline_holds_on_a_platform(servers, tmp_path):
+    server = servers(bedrock_answer(delay=5), bearer_check(BEDROCK_KEY))
+    r = run(["--platform", "bedrock", "--deadline", "1", "Hi"], key_env(tmp_path, server))
+    assert r.code == 14 and "--deadline" in r.stderr, r
+
+
+def test_a_streamed_key_split_across_frames_is_redacted(servers, tmp_path):
+    """The key, echoed in two text deltas (so across two frames and two writes)."""
+    server = servers(bedrock_answer(BEDROCK_KEY, piece=3), bearer_check(BEDROCK_KEY))
+    r = run(["--platform", "bedrock", "--stream", "Hi"], key_env(tmp_path, server))
+    assert (r.code, r.stdout) == (0, "[REDACTED]\n"), r

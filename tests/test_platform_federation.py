@@ -229,3 +229,14 @@ def test_environment_is_left_alone_without_federation(tmp_path):
     r = run(["Hi"], env)
     assert r.code == 11 and "ANTHROPIC_API_KEY" in r.stderr
     assert not os.path.exists(tmp_path / "xdg-cache" / "msgcli")
+
+
+def test_a_cache_others_can_read_is_not_trusted(issuer, tmp_path):
+    fake = issuer()
+    env = fake.env(tmp_path)
+    assert run(["Hi"], env).code == 0
+    (cached,) = (tmp_path / "xdg-cache" / "msgcli").glob("federation-*.json")
+    cached.chmod(0o644)
+    assert run(["Hi"], env).code == 0
+    assert len(fake.exchanges) == 2  # exchanged anew, and cached privately again
+    assert stat.S_IMODE(cached.stat().st_mode) == 0o600
