@@ -2,6 +2,7 @@
 Entra ID bearer token."""
 
 import json
+import time
 
 import pytest
 
@@ -148,3 +149,58 @@ def test_every_platform_variable_is_documented(name):
     # MSGCLI_PLATFORM for --platform)
     assert f'"{name}"' in sources or name.startswith(("AWS_", "GOOGLE_")) or \
         name == "MSGCLI_PLATFORM", name
+
+
+STUB = '''
+import json, os, time
+from collections import namedtuple
+
+AccessToken = namedtuple("AccessToken", "token expires_on")
+
+
+class DefaultAzureCredential:
+    """A stand-in for azure-identity's: its public get_token(scope), recorded."""
+
+    def get_token(self, *scopes):
+        log = os.environ["STUB_AZURE_LOG"]
+        issued = json.load(open(log)) if os.path.exists(log) else []
+        token = f"entra-stub-token-{len(issued):04d}-abcdefghijklmnop"
+        issued.append({"scopes": scopes, "token": token, "at": time.time()})
+        json.dump(issued, open(log, "w"))
+        return AccessToken(token, int(time.time() + float(os.environ["STUB_AZURE_LIFE"])))
+'''
+
+
+def test_entra_token_through_azure_identity_renewed_before_expiry(tmp_path):
+    """azure-identity's DefaultAzureCredential (a stand-in with its public interface):
+    the scope is https://ai.azure.com/.default, and a token is fetched again 5 minutes
+    before it expires, so a long --jsonl run never sends an expired one."""
+    package = tmp_path / "stub" / "azure" / "identity"
+    package.mkdir(parents=True)
+    (package.parent / "__init__.py").write_text("")
+    (package / "__init__.py").write_text(STUB)
+    log = tmp_path / "issued.json"
+    refused = []
+
+    def entra_live(handler, body):
+        issued = {t["token"]: t["at"] for t in json.loads(log.read_text())}
+        token = (handler.headers.get("authorization") or "").removeprefix("Bearer ")
+        if token not in issued or time.time() > issued[token] + 3.0:
+            refused.append(token)
+            return "expired or unknown token"
+        return None
+
+    server = FakeCloud(sse_answer(delay=0.6), entra_live, refuse=azure_refusal)
+    try:
+        env = cloud_env(tmp_path, ANTHROPIC_FOUNDRY_BASE_URL=server.base + "/anthropic",
+                        PYTHONPATH=str(tmp_path / "stub"), STUB_AZURE_LOG=str(log),
+                        STUB_AZURE_LIFE="302")  # counted good for 2 s: renewed at 300 s left
+        lines = b"".join(f'"line {i}"\n'.encode() for i in range(6))
+        r = run(["--platform", "foundry", "--jsonl", "-P", "1"], env, input=lines)
+        assert r.code == 0, r
+        issued = json.loads(log.read_text())
+        assert len(issued) >= 2 and refused == []
+        assert {tuple(t["scopes"]) for t in issued} == {("https://ai.azure.com/.default",)}
+        assert "entra-stub-token" not in r.stdout + r.stderr
+    finally:
+        server.close()
