@@ -240,3 +240,19 @@ def test_a_cache_others_can_read_is_not_trusted(issuer, tmp_path):
     assert run(["Hi"], env).code == 0
     assert len(fake.exchanges) == 2  # exchanged anew, and cached privately again
     assert stat.S_IMODE(cached.stat().st_mode) == 0o600
+
+
+def test_batch_commands_with_federation(issuer, tmp_path):
+    fake = issuer()
+    batch = {"id": "msgbatch_1", "type": "message_batch", "processing_status": "ended",
+             "request_counts": {"processing": 0, "succeeded": 1, "errored": 0,
+                                "canceled": 0, "expired": 0}}
+    fake.answer = lambda handler, body: (200, {}, [json.dumps(
+        {"data": [batch], "has_more": False, "first_id": "msgbatch_1",
+         "last_id": "msgbatch_1"}).encode()])
+    r = run(["--batch-list"], fake.env(tmp_path))
+    assert r.code == 0 and json.loads(r.stdout)["id"] == "msgbatch_1", r
+    path, headers, _ = fake.server.log[-1]
+    assert path.startswith("/v1/messages/batches")
+    assert headers["authorization"].startswith("Bearer sk-ant-oat01-federated-")
+    assert "oauth-2025-04-20" in headers["anthropic-beta"]

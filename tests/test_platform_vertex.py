@@ -249,3 +249,19 @@ def test_what_vertex_lacks(tmp_path, args):
     env = cloud_env(tmp_path, MSGCLI_VERTEX_ACCESS_TOKEN=GIVEN_TOKEN, CLOUD_ML_REGION="us")
     r = run(["--platform", "vertex", *args], env)
     assert r.code == 2 and "--platform vertex" in r.stderr, r
+
+
+def test_vertex_fields_pass_through_json(tmp_path):
+    whole = message(usage={"input_tokens": 3, "output_tokens": 4,
+                           "vertex_extra": {"billed": 1}})
+    server = FakeCloud(sse_answer(whole=whole), bearer_check(GIVEN_TOKEN))
+    try:
+        env = cloud_env(tmp_path, ANTHROPIC_VERTEX_BASE_URL=server.base + "/v1",
+                        CLOUD_ML_REGION="global", MSGCLI_VERTEX_ACCESS_TOKEN=GIVEN_TOKEN,
+                        ANTHROPIC_VERTEX_PROJECT_ID="p")
+        r = run(["--platform", "vertex", "-j", "-v", "Hi"], env)
+        assert r.code == 0, r
+        assert json.loads(r.stdout)["usage"]["vertex_extra"] == {"billed": 1}
+        assert f"platform vertex, region global, endpoint {server.base}/v1" in r.stderr
+    finally:
+        server.close()
