@@ -1,5 +1,7 @@
 """The interpreter and dependency matrix: `nox` (needs `pip install nox uv`).
 
+tests_without_extras runs the platforms' tests with their optional extras absent.
+
 tests(python, deps) runs the whole suite on the oldest and newest supported Python with
   - deps="lowest": click, requests and urllib3 at the lowest versions setup.cfg allows
     (uv's --resolution lowest-direct); the test tools at their newest;
@@ -25,7 +27,7 @@ PLAIN_PATH = ("tests/test_streaming.py", "tests/test_body_reads.py", "tests/test
 
 nox.options.default_venv_backend = "uv"
 nox.options.error_on_missing_interpreters = bool(os.environ.get("CI"))
-nox.options.sessions = ["tests"]
+nox.options.sessions = ["tests", "tests_without_extras"]
 # Never let uv fetch an interpreter from the network: a missing Python must show.
 os.environ.setdefault("UV_PYTHON_DOWNLOADS", "never")
 
@@ -89,6 +91,27 @@ def tests(session, deps):
         # also compare the two within one run).
         session.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", *PLAIN_PATH,
                     env={**env, "MSGCLI_NO_FAST_PATH": "1"})
+
+
+# The platforms' optional extras (setup.cfg: bedrock, vertex, foundry) and what only the
+# tests of their credential chains use; msgcli[test] installs them
+EXTRAS = ("botocore", "google-auth", "cryptography", "azure-identity")
+
+
+@nox.session(python=[NEWEST])
+def tests_without_extras(session):
+    """The default install's view of the platforms: with botocore, google-auth and
+    azure-identity absent, each platform's key or token path works and the credential
+    chains that need an extra exit 11 with their hint (the tests that need an extra
+    skip)."""
+    session.install("-e", ".[test]")
+    session.run("uv", "pip", "uninstall", *EXTRAS, external=True)
+    session.run("python", "-c", "import importlib.util as u, sys; sys.exit(any("
+                "u.find_spec(m) for m in ('botocore', 'google', 'azure')))")
+    session.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                *(session.posargs or sorted(str(p) for p in
+                                            Path("tests").glob("test_platform_*.py"))),
+                env={"MSGCLI_HYPOTHESIS_EXAMPLES": "10"})
 
 
 def _constraints(session, pins):

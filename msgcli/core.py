@@ -72,19 +72,36 @@ def run(opts, console):
     return _run(opts, console, deadline)
 
 
+def platform_for(opts, console):
+    """The platform the options choose (msgcli.platforms), or None for the Anthropic
+    API with a key, which never loads that room."""
+    if opts.platform is None:
+        return None
+    from msgcli import platforms
+
+    return platforms.load(opts, console)
+
+
 def _run(opts, console, deadline=None):
     with alarm(None if deadline is None else deadline - time.monotonic()) as timer:
+        platform = platform_for(opts, console)
         keys = credentials(opts, console)
+        if platform is not None:
+            keys = platform.credentials(keys)
         history = conversation.read(opts)
         turn = inputs_turn.user_turn(opts, console, history,
                                      uploaded_media(opts, console, keys))
         req = request.build(opts, history, turn, keys, console.redactor)
+        if platform is not None:
+            req = platform.prepare(req)
         out = (Collector if opts.output else Stdout)(console.redactor)
         console.answer = out
         if opts.dry_run:
-            render.dry_run(opts, req, out)
+            render.dry_run(opts, req.shown(), out)
             return ExitStatus.OK
         req.require_credentials()
+        if platform is not None:
+            platform.announce()
         from msgcli.api.models import lifecycle_note
         from msgcli.wire.transport import Transport
 
@@ -133,9 +150,7 @@ def converse(opts, req, transport, out, console):
             break
         body = dict(req.body, messages=server_tools.continuation(
             req.body["messages"], opts.prefill, message.get("content") or []))
-        later = exchange(opts, request.Request(req.url, req.headers, body,
-                                               request.encode_body(body)),
-                         transport, out, console, part=part)
+        later = exchange(opts, req.with_body(body), transport, out, console, part=part)
         message = server_tools.merge(message, later)
     return message
 
@@ -143,7 +158,12 @@ def converse(opts, req, transport, out, console):
 def list_models(opts, console):
     from msgcli.api import models
 
-    headers = request.headers_for(opts, credentials(opts, console), console.redactor)
+    keys = credentials(opts, console)
+    platform = platform_for(opts, console)
+    if platform is not None:  # federation: a token for the run (others refuse the list)
+        keys, betas = platform.static(opts.dry_run)
+        opts = opts.replace(beta=opts.beta + betas)
+    headers = request.headers_for(opts, keys, console.redactor)
     base_url = opts.base_url or request.DEFAULT_BASE_URL
     out = (Collector if opts.output else Stdout)(console.redactor)
     if opts.dry_run:
@@ -165,9 +185,13 @@ def exchange(opts, req, transport, out, console, part=0):
     try:
         response = transport.send(req)
         try:
-            how = reply.kind(response.status_code, response.headers.get("content-type"))
+            decode = req.stream_decoder  # a platform's stream that is not SSE
+            how = (reply.kind if decode is None else decode.kind)(
+                response.status_code, response.headers.get("content-type"))
             if how == reply.STREAM and not opts.count_tokens:
-                chunks = transport.iter_chunks(response, framed=True)
+                chunks = transport.iter_chunks(response, framed=decode is None)
+                if decode is not None:
+                    chunks = decode(chunks)
                 return render.stream(opts, chunks, out, console, part=part)
             if how == reply.STREAM:
                 raise BadResponseError("the server answered a token count with an "

@@ -23,7 +23,7 @@ ROOMS = sorted(p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists()
 # request, many prompts, batches); the parts they conduct. A part never imports a
 # conductor or the command line, so a new platform or mode is added from above.
 CONDUCTORS = {"cli", "core", "jsonl", "batch", "files"}
-PARTS = {"wire", "stream", "api", "output", "inputs"}
+PARTS = {"wire", "stream", "api", "output", "inputs", "platforms"}
 SOFT_SIZE = 500  # lines: past this a module is worth a look, not a failure
 
 
@@ -137,7 +137,7 @@ def test_a_plain_round_trip_loads_only_what_it_uses(api):
     assert len(api.log) == 1 and "msgcli.wire.transport" in loaded
     for unused in ("msgcli.wire.neterrors", "msgcli.api.hints", "msgcli.jsonl.runner",
                    "msgcli.batch.commands", "msgcli.batch.endpoints", "msgcli.jsonl.lines",
-                   "msgcli.inputs.media", "msgcli.api.usage", "secrets"):
+                   "msgcli.inputs.media", "msgcli.api.usage", "secrets", "msgcli.platforms"):
         assert unused not in loaded, f"a plain round trip imports {unused}"
 
 

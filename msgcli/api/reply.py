@@ -21,10 +21,11 @@ _HINTS = {
 
 
 class ApiError(MsgcliError):
-    """An error reported by the API, as an HTTP status or a stream `error` event."""
+    """An error reported by the API, as an HTTP status or a stream `error` event.
+    `hint` replaces the usual one (a platform's credentials are not the API key)."""
 
     def __init__(self, exit_code, http_status, error_type, message, request_id,
-                 attempts=1, note=None):
+                 attempts=1, note=None, hint=None):
         from msgcli.output.console import one_line  # only an error needs it
 
         # all three come from the server: shown as one line, control characters escaped
@@ -44,8 +45,7 @@ class ApiError(MsgcliError):
             parts.append(f" after {attempts} attempts")
         if note:
             parts.append(f"; {note}")
-        hint = None
-        if http_status in (400, None):
+        if hint is None and http_status in (400, None):
             from msgcli.api import hints  # only an API error needs the table
 
             hint = hints.for_message(message)

@@ -257,6 +257,8 @@ class Request:
     --dry-run and for the record) and as the bytes that go on the wire."""
 
     secret_headers = SECRET_HEADERS
+    auth = None  # a platform's request is authorised by it when sent (msgcli.platforms)
+    stream_decoder = None  # how a platform's stream that is not SSE becomes SSE
 
     def __init__(self, url, headers, body=None, data=None, method="POST"):
         self.url = url
@@ -264,6 +266,14 @@ class Request:
         self.body = body
         self.data = data
         self.method = method
+
+    def with_body(self, body):
+        """The same call with another body (a paused turn's continuation)."""
+        return Request(self.url, self.headers, body, encode_body(body))
+
+    def shown(self):
+        """What --dry-run shows."""
+        return self
 
     def require_credentials(self):
         require_credentials(self.headers)

@@ -49,6 +49,10 @@ def _deadline(opts):
 
 def run(opts, console):
     credentials = core.credentials(opts, console)
+    platform = core.platform_for(opts, console)
+    if platform is not None:  # federation: a token for the run (others refuse batches)
+        credentials, betas = platform.static(opts.dry_run)
+        opts = opts.replace(beta=opts.beta + betas)
     headers = request.headers_for(opts, credentials, console.redactor)
     base_url = opts.base_url or DEFAULT_BASE_URL
     out = Stdout(console.redactor)

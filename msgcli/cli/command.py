@@ -51,8 +51,8 @@ SECTIONS = (
                  "batch_list")),
     ("Files", ("upload", "list_files", "file_info", "delete_file", "download_file",
                "upload_files")),
-    ("Connection", ("base_url", "api_key_file", "api_version", "beta", "header", "retries",
-                    "timeout", "max_wait", "deadline")),
+    ("Connection", ("platform", "base_url", "api_key_file", "api_version", "beta", "header",
+                    "retries", "timeout", "max_wait", "deadline")),
 )
 
 
@@ -93,6 +93,10 @@ class MsgcliCommand(click.Command):
             with self.make_context(prog_name or "msgcli", list(argv), **extra) as ctx:
                 opts = self.invoke(ctx)
             end_of_startup()
+            if opts.platform is not None:  # a cloud platform, or federation
+                from msgcli import platforms
+
+                platforms.check(opts, modes.batch_command(opts))
             return conductor(opts).run(opts, console)
 
         code = guard(run, console, argv)
@@ -256,6 +260,12 @@ def _seconds(value):
 @click.option("-P", "--parallel", type=Integer(1, options.MAX_PARALLEL), metavar="N",
               help="With --jsonl, requests in flight at once (at most "
                    f"{options.MAX_PARALLEL}).  [default: {options.DEFAULT_PARALLEL}]")
+@click.option("--platform", type=click.Choice(options.PLATFORMS), metavar="NAME",
+              help="Where Claude is: anthropic (the Anthropic API), bedrock or "
+                   "bedrock-mantle (Amazon Bedrock's InvokeModel or Messages endpoint), "
+                   "vertex (Google Vertex AI), foundry (Microsoft Foundry). Model ids "
+                   "and defaults differ by platform: see man msgcli, CLOUD PLATFORMS.  "
+                   "[default: anthropic]")
 @click.option("--base-url", type=BaseUrl(), envvar=["MSGCLI_BASE_URL", "ANTHROPIC_BASE_URL"],
               help=f"API base URL.  [default: {options.DEFAULT_BASE_URL}]")
 @click.option("--api-version", default=options.DEFAULT_API_VERSION, metavar="TEXT",

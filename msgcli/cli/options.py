@@ -194,6 +194,9 @@ class Options:
     delete_file: bool = False
     download_file: bool = False
     upload_files: bool = False
+    # None: the Anthropic API with a key or token (msgcli.platforms is never loaded);
+    # otherwise the platform that msgcli.platforms loads (see platform_of)
+    platform: str | None = None
 
     def __init__(self, **values):
         fields = type(self).__annotations__
@@ -295,10 +298,38 @@ def _check_combinations(o):
             raise click.UsageError(f"{name}: not a valid file name")
 
 
+PLATFORMS = ("anthropic", "bedrock", "bedrock-mantle", "vertex", "foundry")
+# The SDK's and Claude Code's switches, honoured so that a job set up for them works
+_PLATFORM_SWITCHES = (("CLAUDE_CODE_USE_BEDROCK", "bedrock"),
+                      ("CLAUDE_CODE_USE_VERTEX", "vertex"),
+                      ("CLAUDE_CODE_USE_FOUNDRY", "foundry"))
+
+
+def _switched_on(name):
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def platform_of(chosen, api_key_file=None):
+    """The platform to load, or None for the Anthropic API with a key: --platform
+    (MSGCLI_PLATFORM), else CLAUDE_CODE_USE_*; "anthropic" stays None unless workload
+    identity federation is set up and no key or token wins over it (as in the SDK)."""
+    if chosen is None:
+        chosen = next((name for var, name in _PLATFORM_SWITCHES if _switched_on(var)),
+                      "anthropic")
+    if chosen != "anthropic":
+        return chosen
+    if os.environ.get("ANTHROPIC_FEDERATION_RULE_ID") and not (
+            api_key_file or os.environ.get("ANTHROPIC_API_KEY")
+            or os.environ.get("ANTHROPIC_AUTH_TOKEN")):
+        return "anthropic"
+    return None
+
+
 def build(ctx, command):
     """The Options for a parsed command line."""
     _check_text(ctx, command)
     params = dict(ctx.params)
+    params["platform"] = platform_of(params.get("platform"), params.get("api_key_file"))
     params["json"] = params.pop("json_", False)
     params["cache_breakpoint"] = tuple(dict.fromkeys(
         name for names in params.get("cache_breakpoint", ()) for name in names))

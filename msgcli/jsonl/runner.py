@@ -73,14 +73,17 @@ def check(opts):
 
 class Run:
     def __init__(self, opts, console, sink, transport, parallel, deadline=None,
-                 uploaded=None):
+                 uploaded=None, platform=None):
         self.opts, self.console, self.sink = opts, console, sink
         self.uploaded = uploaded  # --upload-files: {path: file id}, shared by every line
         self.transport, self.gate, self.parallel = transport, transport.gate, parallel
         # each line is rendered as a single run prints it, then put into its line
         self.line_opts = opts.replace(json=False, no_newline=True, usage=False,
                                       output=None)
+        self.platform = platform
         self.credentials = core.credentials(opts, console)
+        if self.platform is not None:
+            self.credentials = self.platform.credentials(self.credentials)
         self.jobs = queue.Queue(maxsize=parallel)
         self.results = queue.Queue()
         self.window = threading.Semaphore(parallel * WINDOW)
@@ -235,6 +238,8 @@ class Run:
                 line_request = jsonl_lines.parse_line(text, lineno, self.opts.prompt)
                 req = jsonl_lines.build_request(self.line_opts, line_request, self.credentials,
                                                 self.console.redactor, self.uploaded)
+                if self.platform is not None:
+                    req = self.platform.prepare(req)
             except InputError as e:
                 line = jsonl_lines.error_result(jsonl_lines.custom_id_of(e, lineno), e,
                                           include_message=self.opts.json)
@@ -269,8 +274,11 @@ def run(opts, console):
     if reading.stdin_is_terminal() or stream is None:
         raise InputError("--jsonl reads one request per line from stdin, but stdin is a "
                          "terminal: redirect a file (msgcli --jsonl < requests.jsonl)")
-    # (Run says what both set means)
-    request.require_credentials(request.headers_for(opts, core.credentials(opts)))
+    platform = core.platform_for(opts, console)
+    if platform is not None:
+        platform.require_credentials()
+    else:  # (Run says what both set means)
+        request.require_credentials(request.headers_for(opts, core.credentials(opts)))
     # the shared -d/-i go to the Files API once, before the first line is sent
     uploaded = core.uploaded_media(opts, console, core.credentials(opts))
     parallel = opts.parallel or DEFAULT_PARALLEL
@@ -285,8 +293,10 @@ def run(opts, console):
         with core.terminable(), SharedTransport(opts.retries, opts.timeout, console,
                                                 opts.verbose, parallel, opts.max_wait,
                                                 deadline) as transport:
+            if platform is not None:
+                platform.announce()
             return conduct(Run(opts, console, sink, transport, parallel, deadline,
-                               uploaded), stream)
+                               uploaded, platform), stream)
     finally:
         sink.close()
 

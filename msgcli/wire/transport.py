@@ -187,15 +187,19 @@ class Transport:
                           f"(attempt {self.attempts}{left})")
 
     def send(self, req):
-        """POST the request; return the response once its status is 2xx."""
+        """POST the request; return the response once its status is 2xx. A platform's
+        request (msgcli.platforms) is authorised by its platform as it goes."""
+        if req.auth is not None:
+            return req.auth.send(self, req)
         return self.request("POST", req.url, req.headers, req.data,
                             waiting_for=req.body.get("model") or "the server")
 
-    def request(self, method, url, headers, data=None, waiting_for=None):
+    def request(self, method, url, headers, data=None, waiting_for=None, platform=None):
         """Any API call (the Messages call; a batch's create, poll, list, cancel and
         results; the model list): the response once its status is 2xx, body unread.
         Each call has its own retry budget. `waiting_for` (a model) shows the waiting
-        line on a terminal; other calls are quick, and a wait shows its own progress."""
+        line on a terminal; other calls are quick, and a wait shows its own progress.
+        A `platform` (msgcli.platforms) reads its own error bodies (see error_for)."""
         headers = dict(headers)
         # Compression would let a small reply inflate without bound; nothing the
         # API sends is large enough to be worth it.
@@ -233,7 +237,7 @@ class Transport:
             raise BadResponseError(f"the server compressed its reply ({encoding}) though "
                                    "msgcli asked for none")
         if response.status_code >= 300:
-            raise self.error_for(response)
+            raise self.error_for(response, platform)
         return response
 
     def _network_message(self, error):
@@ -299,17 +303,24 @@ class Transport:
         finally:
             response.close()
 
-    def error_for(self, response):
+    def error_for(self, response, platform=None):
         body = self.read_body(response)
         rid = response.headers.get("request-id")
         code = status.for_http_status(response.status_code)
-        error_type, message = error_summary(body, response.headers.get("content-type"))
+        hint = None
+        if platform is None:
+            error_type, message = error_summary(body, response.headers.get("content-type"))
+        else:  # a platform's own error shape, request id and hint
+            error_type, message = platform.summarize(
+                body, response.headers.get("content-type"), response.headers)
+            rid = rid or platform.request_id(response.headers)
+            hint = platform.hint(code)
         if response.status_code < 400:
             code = status.ExitStatus.SERVER_ERROR
             message = f"unexpected HTTP {response.status_code} " \
                       f"{response.headers.get('location') or ''}".strip()
         return ApiError(code, response.status_code, error_type, message, rid,
-                        attempts=self.attempts, note=self.limits.refusal)
+                        attempts=self.attempts, note=self.limits.refusal, hint=hint)
 
     def close(self):
         self.session.close()
