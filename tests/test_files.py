@@ -6,6 +6,8 @@ parses every upload strictly and pages its list."""
 import json
 import os
 import stat
+import subprocess
+import sys
 import types
 
 import pytest
@@ -15,7 +17,7 @@ from msgcli.cli import modes
 from msgcli.files import cache
 from msgcli.wire.multipart import PIECE, FileBody, FileChangedError, Rate
 from tests.batch_server import BatchEngine
-from tests.conftest import FAKE_KEY, REPO
+from tests.conftest import FAKE_KEY, REPO, assert_no_secret, clean_env
 from tests.files_server import FilesApi
 
 DATA = REPO / "tests" / "data"
@@ -273,15 +275,38 @@ def _opts(**given):
     return types.SimpleNamespace(**{**fields, **given})
 
 
-@pytest.mark.parametrize("given", [dict(upload=True), dict(upload_files=True),
-                                   dict(document=("file_011abc",))])
-@pytest.mark.parametrize("platform", ["bedrock", "bedrock-mantle", "vertex"])
-def test_files_are_refused_on_bedrock_and_vertex(given, platform):
-    """The hook --platform will call (through modes.check): exit 2 before any request."""
-    with pytest.raises(modes.click.UsageError, match="not available on --platform"):
-        modes.refuse_files_on_other_platforms(_opts(platform=platform, **given))
-    modes.refuse_files_on_other_platforms(_opts(platform="anthropic", **given))
-    modes.refuse_files_on_other_platforms(_opts(**given))  # no --platform yet
+PLATFORM_ENV = {"AWS_REGION": "us-east-1", "AWS_BEARER_TOKEN_BEDROCK": "bedrock-key-for-tests",
+                "MSGCLI_VERTEX_ACCESS_TOKEN": "vertex-token-for-tests",
+                "CLOUD_ML_REGION": "us-east5", "ANTHROPIC_VERTEX_PROJECT_ID": "p",
+                "ANTHROPIC_FOUNDRY_RESOURCE": "r", "ANTHROPIC_FOUNDRY_API_KEY": "foundry-key"}
+
+
+@pytest.mark.parametrize("given", [["--upload", "contract.pdf"], ["--list-files"],
+                                   ["--upload-files", "-d", "contract.pdf", "Hi"],
+                                   ["-d", "file_011abc", "Hi"]])
+@pytest.mark.parametrize("platform", ["bedrock", "bedrock-mantle", "vertex", "foundry"])
+def test_files_are_refused_on_every_other_platform(given, platform, tmp_path, monkeypatch):
+    """Bedrock and Vertex have no Files API, and msgcli routes none through Foundry:
+    exit 2 naming the platform, before any request (the base URL answers nothing)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "contract.pdf").write_bytes((REPO / "tests/data/tiny.pdf").read_bytes())
+    env = clean_env("http://127.0.0.1:9", **PLATFORM_ENV)
+    proc = subprocess.run([sys.executable, "-m", "msgcli", "--platform", platform, *given],
+                          capture_output=True, text=True, env=env, timeout=60,
+                          stdin=subprocess.DEVNULL)
+    assert proc.returncode == 2, proc
+    assert f"no requests on --platform {platform}" in proc.stderr, proc.stderr
+    assert_no_secret(proc.stdout, proc.stderr)
+
+
+def test_files_are_refused_with_workload_identity_federation():
+    opts = types.SimpleNamespace(upload=True, list_files=False, file_info=False,
+                                 delete_file=False, download_file=False, upload_files=False,
+                                 document=(), image=(), platform="anthropic")
+    with pytest.raises(modes.click.UsageError, match="with workload identity federation"):
+        modes.refuse_files_on_other_platforms(opts)
+    modes.refuse_files_on_other_platforms(types.SimpleNamespace(**{**vars(opts),
+                                                                   "platform": None}))
 
 
 def test_upload_progress_on_a_terminal_only(run_cli, server, tmp_path):

@@ -90,16 +90,13 @@ def _check_files(o):
 
 # Where the Files API is not offered (its docs: "not currently available on Amazon
 # Bedrock or Vertex AI"); bedrock-mantle is Bedrock's own Messages endpoint.
-NO_FILES_PLATFORMS = ("bedrock", "bedrock-mantle", "vertex")
-
-
 def refuse_files_on_other_platforms(o):
-    """The hook for --platform (added by its own change, as Options.platform, which
-    check() already sees; until then there is none and this passes): a file command,
-    --upload-files or a file_... id in -d/-i with --platform bedrock, bedrock-mantle
-    or vertex is a usage error, before any request."""
+    """A file command, --upload-files or a file_... id in -d/-i goes to the Anthropic
+    API with a key or token only: Bedrock and Vertex have no Files API, and msgcli
+    does not route the Files API through Foundry or federation (yet). A usage error,
+    before any request."""
     platform = getattr(o, "platform", None)
-    if platform not in NO_FILES_PLATFORMS:
+    if platform is None:
         return
     import os
 
@@ -114,5 +111,7 @@ def refuse_files_on_other_platforms(o):
         uses = next((f"{flag} {ref}" for flag, refs in (("-d", o.document), ("-i", o.image))
                      for ref in refs if is_file_id(ref) and not os.path.lexists(ref)), None)
     if uses:
-        raise click.UsageError(f"{uses}: the Files API is not available on "
-                               f"--platform {platform}")
+        where = "with workload identity federation" if platform == "anthropic" \
+            else f"on --platform {platform}"
+        raise click.UsageError(f"{uses}: msgcli sends the Files API no requests {where}; "
+                               "use the Anthropic API with a key or token")
