@@ -304,9 +304,9 @@ def test_files_are_refused_with_workload_identity_federation():
                                  delete_file=False, download_file=False, upload_files=False,
                                  document=(), image=(), platform="anthropic")
     with pytest.raises(modes.click.UsageError, match="with workload identity federation"):
-        modes.refuse_files_on_other_platforms(opts)
-    modes.refuse_files_on_other_platforms(types.SimpleNamespace(**{**vars(opts),
-                                                                   "platform": None}))
+        modes.refuse_files_on_other_platforms(opts, {"upload": "--upload"})
+    modes.refuse_files_on_other_platforms(
+        types.SimpleNamespace(**{**vars(opts), "platform": None}), {"upload": "--upload"})
 
 
 def test_upload_progress_on_a_terminal_only(run_cli, server, tmp_path):

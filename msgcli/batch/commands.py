@@ -57,9 +57,6 @@ def run(opts, console):
     base_url = opts.base_url or DEFAULT_BASE_URL
     out = Stdout(console.redactor)
     if opts.batch:
-        from msgcli.jsonl import runner
-
-        runner.check(opts.replace(dry_run=False))  # what --jsonl refuses, bar --dry-run
         return submit(opts, console, base_url, out, credentials)
     command = batch_command(opts)
     ids = [] if command == "batch_list" else batch_ids(opts)

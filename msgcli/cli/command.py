@@ -16,11 +16,13 @@ import click
 from msgcli import __version__, end_of_startup
 from msgcli.cli import modes, options
 from msgcli.cli.helpformat import HelpContext
-from msgcli.cli.options import FiniteFloat, Integer, JsonSource, Thinking
 from msgcli.cli.params import (
     BaseUrl,
     FilePath,
+    FiniteFloat,
     Header,
+    Integer,
+    JsonSource,
     MediaRef,
     ModelName,
     Names,
@@ -28,6 +30,7 @@ from msgcli.cli.params import (
     Prices,
     Text,
     TextPairs,
+    Thinking,
     ToolChoice,
 )
 from msgcli.status import EXIT_STATUS_MEANINGS

@@ -1,5 +1,7 @@
-"""The options, typed: each default in one place, each value parsed and checked by
-a click type at the edge, and the frozen Options that the rest of msgcli reads.
+"""The options: each default and each maximum in one place, and the frozen Options
+that the rest of msgcli reads, built once the click types (msgcli.cli.params)
+have parsed and checked every value at the edge and msgcli.cli.modes has checked
+how they combine.
 
 A value that cannot be right (a NaN timeout, a thinking budget in superscript
 digits, a header without a colon, text that is not UTF-8) is a usage error here,
@@ -19,7 +21,6 @@ from msgcli.api.defaults import (  # noqa: F401  (the defaults the options show)
     DEFAULT_MODEL,
 )
 from msgcli.cli import modes
-from msgcli.cli.numeric import FiniteFloat, Integer, too_many_digits, whole  # noqa: F401
 
 DEFAULT_RETRIES = 2
 DEFAULT_TIMEOUT = 600.0
@@ -48,74 +49,6 @@ MAX_RETRIES = 100
 # that, keeps each a number that every JSON reader holds exactly, and refuses
 # thousands of digits before Python's int() would (exit 1).
 MAX_API_INTEGER = 2**31 - 1
-
-
-class Thinking(click.ParamType):
-    """--thinking: a budget in ASCII digits, 'adaptive' or 'off', as the request's
-    thinking object."""
-
-    name = "BUDGET|adaptive|off"
-
-    def convert(self, value, param, ctx):
-        if isinstance(value, dict):
-            return value
-        word = value.strip().lower()
-        if word == "adaptive":
-            return {"type": "adaptive"}
-        if word in ("off", "disabled"):
-            return {"type": "disabled"}
-        if word.isascii() and word.isdigit():
-            if too_many_digits(word, MAX_API_INTEGER, 0) or whole(word) > MAX_API_INTEGER:
-                self.fail(f"the budget must be at most {MAX_API_INTEGER}", param, ctx)
-            return {"type": "enabled", "budget_tokens": whole(word)}
-        self.fail(f"{value!r}: give a token budget (e.g. 2048), 'adaptive' or 'off'",
-                  param, ctx)
-
-    def shell_complete(self, ctx, param, incomplete):
-        return [click.shell_completion.CompletionItem(w)
-                for w in ("adaptive", "off", "2048", "8192") if w.startswith(incomplete)]
-
-
-class JsonSource(click.ParamType):
-    """Inline JSON, @FILE, or (with `paths`) a file name; parsed and of one kind."""
-
-    def __init__(self, kind, paths=True):
-        self.kind = kind
-        self.paths = paths
-        self.name = "FILE|JSON" if paths else "JSON|@FILE"
-
-    def convert(self, value, param, ctx):
-        if isinstance(value, self.kind):
-            return value
-        from msgcli.inputs.reading import decode_utf8, json_kind, parse_json_text, read_file_bytes
-
-        flag = _flag(param)
-        stripped = value.lstrip()
-        inline = stripped[:1] in ("{", "[")
-        path = value[1:] if value.startswith("@") else None
-        if path is None and not inline and self.paths and os.path.exists(value):
-            path = value
-        if path is not None:
-            where = f"{flag} file {path!r}"
-            parsed = parse_json_text(decode_utf8(read_file_bytes(path, f"{flag} file"),
-                                                 where), where)
-        else:
-            where = flag
-            try:
-                parsed = parse_json_text(value, where)
-            except click.UsageError:
-                raise
-            except Exception:
-                if inline or not self.paths:
-                    raise
-                self.fail(f"{value!r} does not exist (and is not JSON)", param, ctx)
-        if not isinstance(parsed, self.kind):
-            kind = "object" if self.kind is dict else "array"
-            self.fail(f"must be a JSON {kind}, not {json_kind(parsed)}", param, ctx)
-        return parsed
-
-    def shell_complete(self, ctx, param, incomplete):
-        return [click.shell_completion.CompletionItem(incomplete, type="file")]
 
 
 class Options:
@@ -222,7 +155,8 @@ class Options:
         return self.messages == "-" or "-" in self.image or "-" in self.document
 
 
-def _flag(param):
+def flag_of(param):
+    """How msgcli names an option in a message: -P/--parallel, --batch-results."""
     if param is None:
         return "value"
     if isinstance(param, click.Argument):
@@ -235,7 +169,7 @@ def _flag(param):
 def source_name(param, argv=()):
     """How the user gave a parameter: its flag, or, when the command line does not
     hold it, the environment variable it came from."""
-    flag = _flag(param)
+    flag = flag_of(param)
     if param is None or isinstance(param, click.Argument) or not param.name:
         return flag
     for arg in argv:
@@ -268,34 +202,6 @@ def _check_text(ctx, command):
         if any(isinstance(v, str) and _not_utf8(v) for v in flat):
             raise click.BadParameter("is not valid UTF-8 (check the locale and the "
                                      "bytes given)", ctx=ctx, param=param)
-
-
-def _check_combinations(o):
-    if o.messages and o.conversation:
-        raise click.UsageError("use either -f/--messages or -c/--conversation, not both")
-    if o.prefill is not None:
-        if not o.prefill.strip():
-            raise click.UsageError("-p/--prefill is empty")
-        if o.prefill != o.prefill.rstrip():
-            raise click.UsageError("-p/--prefill cannot end with whitespace (the API "
-                                   "rejects a final assistant turn that does)")
-    if o.no_stdin and o.stdin:
-        raise click.UsageError("use either --stdin or --no-stdin, not both")
-    if o.no_stdin and o.stdin_taken:
-        raise click.UsageError("'-' reads stdin, but --no-stdin says not to")
-    if o.document_title and o.no_document_title:
-        raise click.UsageError("use either --document-title or --no-document-title, "
-                               "not both")
-    if len(o.document_title) > len(o.document):
-        raise click.UsageError(
-            f"--document-title: {len(o.document_title)} title"
-            f"{'s' * (len(o.document_title) != 1)} for {len(o.document)} document"
-            f"{'s' * (len(o.document) != 1)} (-d); each title goes to the -d of the "
-            "same place")
-    for name, path in (("-f/--messages", o.messages), ("-c/--conversation",
-                                                        o.conversation)):
-        if path and "\0" in path:
-            raise click.UsageError(f"{name}: not a valid file name")
 
 
 PLATFORMS = ("anthropic", "bedrock", "bedrock-mantle", "vertex", "foundry")
@@ -334,6 +240,5 @@ def build(ctx, command):
     params["cache_breakpoint"] = tuple(dict.fromkeys(
         name for names in params.get("cache_breakpoint", ()) for name in names))
     options = Options(**params)
-    _check_combinations(options)
-    modes.check(options)
+    modes.check(options, {param.name: flag_of(param) for param in command.params})
     return options

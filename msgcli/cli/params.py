@@ -1,5 +1,7 @@
-"""click parameter types for the options a shell user meets first: repeatable
-values given through environment variables (-i/-d, -H, -S, ...), --ok, --base-url,
+"""click parameter types, every one msgcli's options use: numbers that JSON and
+timers can use (finite floats, whole numbers in ASCII digits, each within its
+bounds), --thinking, JSON given inline or as a file, repeatable values given
+through environment variables (-i/-d, -H, -S, ...), --ok, --base-url,
 --tool-choice, -m (completed from the cached model list), --cache-breakpoint and
 --cost's price file, each with its shell completion.
 
@@ -7,12 +9,172 @@ Imports nothing but click and msgcli's light option modules, so --help and
 completion stay as fast as click.
 """
 
+import math
 import os
 
 import click
 
-from msgcli.cli.options import JsonSource
+from msgcli.cli.options import MAX_API_INTEGER, flag_of
 from msgcli.status import ExitStatus
+
+
+class FiniteFloat(click.ParamType):
+    """A float that JSON and timers can use: no NaN, no infinity, within bounds."""
+
+    name = "float"
+
+    def __init__(self, minimum=None, above=False, maximum=None):
+        self.minimum = minimum
+        self.above = above
+        self.maximum = maximum
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, float):
+            number = value
+        else:
+            try:
+                number = float(value)
+            except ValueError:
+                self.fail(f"{value!r} is not a number", param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        if self.minimum is not None:
+            if self.above and number <= self.minimum:
+                self.fail(f"must be greater than {self.minimum:g}", param, ctx)
+            if not self.above and number < self.minimum:
+                self.fail(f"must be at least {self.minimum:g}", param, ctx)
+        if self.maximum is not None and number > self.maximum:
+            self.fail(f"must be at most {self.maximum:g}", param, ctx)
+        return number
+
+
+class Integer(click.ParamType):
+    """An integer in ASCII digits, at least `minimum` and at most `maximum`.
+
+    The digits are counted before they are converted: Python refuses to convert
+    more than 4,300 of them (a ValueError that was an internal error, exit 1),
+    and a value past `maximum` needs no conversion to be refused."""
+
+    name = "integer"
+
+    def __init__(self, minimum=None, maximum=None):
+        self.minimum = minimum
+        self.maximum = maximum
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int):
+            number = value
+        else:
+            text = value.strip()
+            digits = text[1:] if text[:1] in "+-" else text
+            if not (digits.isascii() and digits.isdigit()):
+                self.fail(f"{value!r} is not a whole number", param, ctx)
+            negative = text[:1] == "-"
+            if too_many_digits(digits, self.maximum, self.minimum):
+                self._out_of_range(negative, param, ctx)
+            number = whole(digits, negative)
+        if self.minimum is not None and number < self.minimum:
+            self._out_of_range(True, param, ctx)
+        if self.maximum is not None and number > self.maximum:
+            self._out_of_range(False, param, ctx)
+        return number
+
+    def _out_of_range(self, below, param, ctx):
+        if below and self.minimum is not None:
+            self.fail(f"must be at least {self.minimum}", param, ctx)
+        if not below and self.maximum is not None:
+            self.fail(f"must be at most {self.maximum}", param, ctx)
+        self.fail(f"has more than {_MOST_DIGITS} digits", param, ctx)
+
+
+# Fewer digits than Python's own limit on converting text to int (4,300), so that a
+# type without a bound still never meets it.
+_MOST_DIGITS = 4000
+
+
+def whole(digits, negative=False):
+    """ASCII `digits` as an int, leading zeros dropped first: int() counts them
+    towards its limit of 4,300 digits."""
+    number = int(digits.lstrip("0") or "0")
+    return -number if negative else number
+
+
+def too_many_digits(digits, maximum=None, minimum=None):
+    """Whether ASCII `digits` (no sign) hold more digits than any value from
+    `minimum` to `maximum` has: out of range, known without converting them."""
+    if maximum is None or minimum is None:
+        most = _MOST_DIGITS
+    else:
+        most = min(len(str(max(abs(maximum), abs(minimum)))), _MOST_DIGITS)
+    return len(digits.lstrip("0")) > most
+
+
+class Thinking(click.ParamType):
+    """--thinking: a budget in ASCII digits, 'adaptive' or 'off', as the request's
+    thinking object."""
+
+    name = "BUDGET|adaptive|off"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, dict):
+            return value
+        word = value.strip().lower()
+        if word == "adaptive":
+            return {"type": "adaptive"}
+        if word in ("off", "disabled"):
+            return {"type": "disabled"}
+        if word.isascii() and word.isdigit():
+            if too_many_digits(word, MAX_API_INTEGER, 0) or whole(word) > MAX_API_INTEGER:
+                self.fail(f"the budget must be at most {MAX_API_INTEGER}", param, ctx)
+            return {"type": "enabled", "budget_tokens": whole(word)}
+        self.fail(f"{value!r}: give a token budget (e.g. 2048), 'adaptive' or 'off'",
+                  param, ctx)
+
+    def shell_complete(self, ctx, param, incomplete):
+        return [click.shell_completion.CompletionItem(w)
+                for w in ("adaptive", "off", "2048", "8192") if w.startswith(incomplete)]
+
+
+class JsonSource(click.ParamType):
+    """Inline JSON, @FILE, or (with `paths`) a file name; parsed and of one kind."""
+
+    def __init__(self, kind, paths=True):
+        self.kind = kind
+        self.paths = paths
+        self.name = "FILE|JSON" if paths else "JSON|@FILE"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, self.kind):
+            return value
+        from msgcli.inputs.reading import decode_utf8, json_kind, parse_json_text, read_file_bytes
+
+        flag = flag_of(param)
+        stripped = value.lstrip()
+        inline = stripped[:1] in ("{", "[")
+        path = value[1:] if value.startswith("@") else None
+        if path is None and not inline and self.paths and os.path.exists(value):
+            path = value
+        if path is not None:
+            where = f"{flag} file {path!r}"
+            parsed = parse_json_text(decode_utf8(read_file_bytes(path, f"{flag} file"),
+                                                 where), where)
+        else:
+            where = flag
+            try:
+                parsed = parse_json_text(value, where)
+            except click.UsageError:
+                raise
+            except Exception:
+                if inline or not self.paths:
+                    raise
+                self.fail(f"{value!r} does not exist (and is not JSON)", param, ctx)
+        if not isinstance(parsed, self.kind):
+            kind = "object" if self.kind is dict else "array"
+            self.fail(f"must be a JSON {kind}, not {json_kind(parsed)}", param, ctx)
+        return parsed
+
+    def shell_complete(self, ctx, param, incomplete):
+        return [click.shell_completion.CompletionItem(incomplete, type="file")]
 
 
 class EnvLines:

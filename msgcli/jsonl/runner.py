@@ -23,8 +23,6 @@ import sys
 import threading
 import time
 
-import click
-
 from msgcli import core
 from msgcli.api import request
 from msgcli.api.reply import ApiError
@@ -53,22 +51,6 @@ class Record:
     def __init__(self, seq, lineno, status=None, req_hash=None, data=None):
         self.seq, self.lineno, self.status = seq, lineno, status
         self.req_hash, self.data = req_hash, data
-
-
-def check(opts):
-    """What --jsonl cannot be combined with: stdin carries the requests, and each
-    answer goes into its result line."""
-    if not opts.jsonl:
-        raise click.UsageError("-P/--parallel needs --jsonl")
-    for given, name in ((opts.messages, "-f/--messages"),
-                        (opts.conversation, "-c/--conversation"),
-                        (opts.dry_run, "--dry-run"),
-                        (opts.show_thinking, "--show-thinking (-j keeps thinking in "
-                                             "each result's message)"),
-                        ("-" in opts.image + opts.document, "-i/-d -"),
-                        (opts.no_stdin, "--no-stdin")):
-        if given:
-            raise click.UsageError(f"--jsonl cannot be combined with {name}")
 
 
 class Run:
@@ -269,7 +251,6 @@ class Run:
 def run(opts, console):
     from msgcli.wire.shared_transport import SharedTransport
 
-    check(opts)
     stream = getattr(sys.stdin, "buffer", sys.stdin)
     if reading.stdin_is_terminal() or stream is None:
         raise InputError("--jsonl reads one request per line from stdin, but stdin is a "
