@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from msgcli.cli.command import cli
-from tests.scripted_server import ScriptedServer
+from tests.support.scripted_server import ScriptedServer
 
 FAKE_KEY = "sk-ant-api03-FAKE-KEY-for-tests-0123456789abcdef"
 FAKE_TOKEN = "fake-oauth-token-for-tests-9876543210"
@@ -184,9 +184,9 @@ def scripted():
 
 @pytest.fixture
 def hostile():
-    """Make tests.hostile_server.HostileServers (scripts may be endless); all are
+    """Make tests.support.hostile_server.HostileServers (scripts may be endless); all are
     closed after the test."""
-    from tests.hostile_server import HostileServer
+    from tests.support.hostile_server import HostileServer
 
     servers = []
 

@@ -11,8 +11,8 @@ from msgcli.cli.command import cli
 from msgcli.status import ExitStatus
 from msgcli.wire import bodyread, chunked
 from tests.conftest import _RUNNER_KWARGS, clean_env
-from tests.scripted_server import ScriptedServer, Sleep, sse_response
-from tests.sse import events_to_sse, text_stream
+from tests.support.scripted_server import ScriptedServer, Sleep, sse_response
+from tests.support.sse import events_to_sse, text_stream
 from tests.test_fast_path import FakeRaw, FakeResponse, cut, run_on_reads
 from tests.test_streaming import assert_printed_while_held
 

@@ -11,8 +11,8 @@ import pytest
 
 from msgcli.output import render
 from tests.conftest import REPO, assert_no_secret, clean_env, message
-from tests.scripted_server import plain_response, sse_response
-from tests.sse import events_to_sse, text_stream
+from tests.support.scripted_server import plain_response, sse_response
+from tests.support.sse import events_to_sse, text_stream
 
 
 def run_with_stdout(args, stdout, env):

@@ -21,7 +21,7 @@ import pytest
 
 from msgcli.cli.command import cli
 from tests.conftest import FAKE_KEY, REPO, assert_no_secret, clean_env, message
-from tests.sse import events_to_sse, text_stream
+from tests.support.sse import events_to_sse, text_stream
 
 README = (REPO / "README.md").read_text()
 MAN = (REPO / "man" / "msgcli.1").read_text()

@@ -27,8 +27,8 @@ from msgcli.stream import fastpath
 from msgcli.wire import chunked
 from msgcli.wire import transport as transport_module
 from tests.conftest import _RUNNER_KWARGS, FAKE_KEY, Result, assert_no_secret, clean_env
-from tests.scripted_server import ScriptedServer, Sleep, sse_response
-from tests.sse import events_to_sse, text_stream
+from tests.support.scripted_server import ScriptedServer, Sleep, sse_response
+from tests.support.sse import events_to_sse, text_stream
 
 EXAMPLES = int(os.environ.get("MSGCLI_HYPOTHESIS_EXAMPLES", "300"))
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None,

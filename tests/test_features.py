@@ -13,8 +13,8 @@ import pytest
 
 from msgcli.api.request import DEFAULT_MODEL
 from tests.conftest import REPO, assert_no_secret, clean_env, message
-from tests.scripted_server import plain_response
-from tests.spec import assert_valid
+from tests.support.scripted_server import plain_response
+from tests.support.spec import assert_valid
 
 DATA = Path(__file__).parent / "data"
 TOOLS = REPO / "examples" / "weather_tools.json"
@@ -239,8 +239,8 @@ def test_effort_and_schema_share_output_config(api, invoke):
 
 
 def test_schema_from_file_streamed_equals_whole(api, invoke, tmp_path, scripted):
-    from tests.scripted_server import sse_response
-    from tests.sse import events_to_sse, text_stream
+    from tests.support.scripted_server import sse_response
+    from tests.support.sse import events_to_sse, text_stream
 
     f = tmp_path / "schema.json"
     f.write_text('{"type": "object"}')

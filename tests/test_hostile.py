@@ -15,7 +15,7 @@ import pytest
 
 from msgcli.status import ExitStatus
 from tests.conftest import FAKE_KEY, REPO, clean_env, message
-from tests.hostile_server import (
+from tests.support.hostile_server import (
     TERMINAL_ATTACK,
     block_start,
     block_stop,
@@ -28,7 +28,7 @@ from tests.hostile_server import (
     stream,
     thinking_stream,
 )
-from tests.scripted_server import Sleep
+from tests.support.scripted_server import Sleep
 
 OTHER_KEY = "sk-ant-api03-Pasted-Into-The-Wrong-Place-0123456789abcdef"
 
@@ -403,7 +403,7 @@ def test_byte_order_mark_before_the_first_event(hostile, invoke):
 def test_cr_only_lines_are_dispatched_without_waiting_for_more(hostile, run_cli):
     """The server never closes the connection: msgcli must finish on message_stop's
     final CR (the guard is the subprocess timeout, not a timing assertion)."""
-    from tests.scripted_server import Pause
+    from tests.support.scripted_server import Pause
 
     never = threading.Event()
     body = _ok_stream(b"\r")

@@ -13,7 +13,7 @@ import pytest
 from msgcli.api.limits import MAX_REPLY_BYTES, MAX_REQUEST_BYTES
 from msgcli.status import ExitStatus
 from tests.conftest import REPO, Result, assert_no_secret, check_not_internal_error, clean_env
-from tests.hostile_server import (
+from tests.support.hostile_server import (
     block_start,
     endless,
     event,
@@ -21,7 +21,7 @@ from tests.hostile_server import (
     message_start,
     reply,
 )
-from tests.scripted_server import chunked
+from tests.support.scripted_server import chunked
 
 # Room for the interpreter, requests and one reply at its limit, with a margin; far
 # below what an unbounded read of any of these would take.

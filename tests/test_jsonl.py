@@ -1,4 +1,4 @@
-"""--jsonl: many prompts in one run, against local servers (tests/many_server.py)."""
+"""--jsonl: many prompts in one run, against local servers (tests/support/many_server.py)."""
 
 import io
 import json
@@ -18,7 +18,7 @@ from msgcli.cli.options import DEFAULT_MODEL, Options
 from msgcli.errors import InputError
 from msgcli.jsonl import lines as jsonl_lines
 from tests.conftest import REPO, assert_no_secret, clean_env
-from tests.many_server import ManyServer, last_text, reply_for
+from tests.support.many_server import ManyServer, last_text, reply_for
 
 KEYS = ["custom_id", "status", "stop_reason", "text", "usage", "error", "request_id"]
 

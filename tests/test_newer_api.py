@@ -22,8 +22,8 @@ from msgcli.cli.params import ModelName
 from msgcli.wire.transport import ApiRetry
 from msgcli.wire.waits import WaitLimits
 from tests.conftest import FAKE_KEY, message
-from tests.scripted_server import Pause, plain_response, sse_response
-from tests.sse import events_to_sse, text_stream
+from tests.support.scripted_server import Pause, plain_response, sse_response
+from tests.support.sse import events_to_sse, text_stream
 
 
 def error_body(message_text, error_type="invalid_request_error"):

@@ -13,8 +13,15 @@ import pytest
 
 from msgcli.wire.transport import ApiRetry, retry_after_seconds, should_retry
 from tests.conftest import FAKE_KEY, FAKE_TOKEN, REPO, assert_no_secret, clean_env, message
-from tests.scripted_server import Drop, Pause, ScriptedServer, Sleep, plain_response, sse_response
-from tests.sse import events_to_sse, text_stream
+from tests.support.scripted_server import (
+    Drop,
+    Pause,
+    ScriptedServer,
+    Sleep,
+    plain_response,
+    sse_response,
+)
+from tests.support.sse import events_to_sse, text_stream
 
 OK = plain_response("200 OK", message("recovered"))
 

@@ -7,7 +7,7 @@ import os
 import pytest
 
 from tests.conftest import FAKE_KEY, message, refused
-from tests.hostile_server import (
+from tests.support.hostile_server import (
     block_start,
     block_stop,
     delta,

@@ -14,9 +14,9 @@ import pytest
 from msgcli.stream.accumulator import MessageAccumulator
 from msgcli.stream.sse import SSEParser
 from tests.conftest import REPO, assert_no_secret, clean_env, message
-from tests.scripted_server import Drop, Pause, Sleep, plain_response, sse_response
-from tests.spec import assert_valid
-from tests.sse import (
+from tests.support.scripted_server import Drop, Pause, Sleep, plain_response, sse_response
+from tests.support.spec import assert_valid
+from tests.support.sse import (
     FIXTURE_NAMES,
     data_lines,
     events_to_sse,
@@ -252,7 +252,7 @@ def assert_printed_while_held(respond, **env):
     """`msgcli --stream Hi` against a server that sends the first delta, then holds
     the rest for up to 60 s: the first delta must be on stdout within 10 (a bound
     against a hang, not a timing assertion). `respond(pieces)` frames the reply."""
-    from tests.scripted_server import ScriptedServer
+    from tests.support.scripted_server import ScriptedServer
 
     go_on = threading.Event()
     events = text_stream(["FIRST ", "second"])
@@ -290,7 +290,7 @@ def test_output_is_flushed_before_the_stream_ends():
 
 
 def test_reader_closing_early_exits_141_quietly(api):
-    from tests.scripted_server import ScriptedServer
+    from tests.support.scripted_server import ScriptedServer
 
     events = text_stream(["word " * 20] * 1000)
     body = events_to_sse(events)

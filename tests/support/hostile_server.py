@@ -10,7 +10,7 @@ event streams around any events, and key-stealing or terminal-driving text.
 
 import json
 
-from tests.scripted_server import ScriptedServer, chunked
+from tests.support.scripted_server import ScriptedServer, chunked
 
 # Terminal control a server could try to smuggle into a message: a window title
 # (OSC 0), a clipboard write (OSC 52), clear screen (CSI 2J), an 8-bit CSI, a bell.
