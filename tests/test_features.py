@@ -240,12 +240,12 @@ def test_effort_and_schema_share_output_config(api, invoke):
 
 def test_schema_from_file_streamed_equals_whole(api, invoke, tmp_path, scripted):
     from tests.support.scripted_server import sse_response
-    from tests.support.sse import events_to_sse, text_stream
+    from tests.support.sse import sse_body, text_stream
 
     f = tmp_path / "schema.json"
     f.write_text('{"type": "object"}')
     pieces = ['{"city":', ' "Paris",\n', ' "ok": true}']
-    server = scripted(sse_response([events_to_sse(text_stream(pieces))]))
+    server = scripted(sse_response([sse_body(text_stream(pieces))]))
     streamed = invoke(["--stream", "--schema", str(f), "Q"], base_url=server.url)
     api.reply(message("".join(pieces)))
     whole = invoke(["--schema", str(f), "Q"])

@@ -20,7 +20,6 @@ from tests.support.hostile_server import (
     block_start,
     block_stop,
     delta,
-    event,
     head,
     message_end,
     message_start,
@@ -29,6 +28,7 @@ from tests.support.hostile_server import (
     thinking_stream,
 )
 from tests.support.scripted_server import Sleep
+from tests.support.sse import sse_event
 
 OTHER_KEY = "sk-ant-api03-Pasted-Into-The-Wrong-Place-0123456789abcdef"
 
@@ -64,7 +64,7 @@ def test_thinking_cut_by_an_error_keeps_its_text_and_the_error_on_its_own_line(
     server = hostile(stream(message_start(),
                             block_start(0, {"type": "thinking", "thinking": ""}),
                             delta(0, "thinking_delta", "thinking", "half a thought sk-"),
-                            event({"type": "error", "error": {"type": "overloaded_error",
+                            sse_event({"type": "error", "error": {"type": "overloaded_error",
                                                               "message": "busy"}})))
     r = invoke(["--stream", "--show-thinking", "Hi"], base_url=server.url)
     assert r.code == ExitStatus.SERVER_ERROR
@@ -128,7 +128,7 @@ MULTILINE = f"line one\nline two\r\nline three {TERMINAL_ATTACK}"
     pytest.param(reply({"type": "error", "error": {"type": "api_error",
                                                    "message": MULTILINE}}),
                  id="error-object-in-200"),
-    pytest.param(stream(message_start(), event({"type": "error", "error": {
+    pytest.param(stream(message_start(), sse_event({"type": "error", "error": {
         "type": "overloaded_error", "message": MULTILINE}})), id="stream-error-event"),
     pytest.param(reply(b"<html>\x1b[2J\nnot an error\n</html>", status="502 Bad Gateway",
                        content_type="text/html"), id="non-json-error-body"),
@@ -320,17 +320,17 @@ MALFORMED = {
     "stream content replaced by a number": stream(
         message_start(), block_start(0, {"type": "text", "text": ""}),
         delta(0, "text_delta", "text", "hi"), block_stop(0),
-        event({"type": "message_delta", "delta": {"content": 5,
+        sse_event({"type": "message_delta", "delta": {"content": 5,
                                                   "stop_reason": "end_turn"}}),
-        event({"type": "message_stop"})),
+        sse_event({"type": "message_stop"})),
     "stream content replaced mid-block": stream(
         message_start(), block_start(0, {"type": "text", "text": ""}),
         delta(0, "text_delta", "text", "hi"),
-        event({"type": "message_delta", "delta": {"content": 5}}),
+        sse_event({"type": "message_delta", "delta": {"content": 5}}),
         delta(0, "text_delta", "text", "more"), message_end()),
     "stream content items replaced by numbers": stream(
         message_start(), block_start(0, {"type": "text", "text": ""}), block_stop(0),
-        event({"type": "message_delta", "delta": {"content": [1, 2]}}), message_end()),
+        sse_event({"type": "message_delta", "delta": {"content": [1, 2]}}), message_end()),
     "stream block text a number": stream(
         message_start(), block_start(0, {"type": "text", "text": 7}), block_stop(0),
         message_end()),

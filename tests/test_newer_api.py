@@ -23,7 +23,7 @@ from msgcli.wire.transport import ApiRetry
 from msgcli.wire.waits import WaitLimits
 from tests.conftest import FAKE_KEY, message
 from tests.support.scripted_server import Pause, plain_response, sse_response
-from tests.support.sse import events_to_sse, text_stream
+from tests.support.sse import sse_body, text_stream
 
 
 def error_body(message_text, error_type="invalid_request_error"):
@@ -55,7 +55,7 @@ def test_max_wait_zero_never_waits_on_retry_after(invoke, scripted):
 
 def test_deadline_cuts_a_stalled_stream(invoke, scripted):
     hold = threading.Event()
-    first = events_to_sse(text_stream(["part"])[:3])
+    first = sse_body(text_stream(["part"])[:3])
     server = scripted(sse_response([first, Pause(hold, 30)], terminate=False))
     try:
         r = invoke(["--stream", "--deadline", "1", "Hi"], base_url=server.url)
@@ -107,7 +107,7 @@ def test_on_retry_gets_the_wait_and_what_is_left(monkeypatch):
 def test_show_thinking_streamed_and_display_sent(api, invoke):
     events = text_stream(["4"], thinking=["Two plus ", "two..."])
     api.expect_request("/v1/messages").respond_with_data(
-        events_to_sse(events), content_type="text/event-stream")
+        sse_body(events), content_type="text/event-stream")
     r = invoke(["--stream", "--thinking", "2048", "--show-thinking", "2+2?"])
     assert (r.code, r.stdout) == (0, "4\n")
     assert "Two plus two...\n" in r.stderr
@@ -284,7 +284,7 @@ def test_hint_in_a_stream_error_event(scripted, invoke):
     events = [text_stream(["x"])[0], {"type": "error", "error": {
         "type": "invalid_request_error", "message": "`temperature` is deprecated for this "
         "model."}}]
-    server = scripted(sse_response([events_to_sse(events)]))
+    server = scripted(sse_response([sse_body(events)]))
     r = invoke(["--stream", "Hi"], base_url=server.url)
     assert "drop --temperature" in r.stderr
 
@@ -563,8 +563,8 @@ CITE = {"type": "web_search_result_location", "url": "https://example.com/a", "t
 def test_pause_turn_continued_streamed_and_saved(scripted, invoke, tmp_path):
     paused = text_stream(["Searching. "], stop_reason="pause_turn")
     done = text_stream(["Ants are insects."])
-    server = scripted(sse_response([events_to_sse(paused)]),
-                      sse_response([events_to_sse(done)]))
+    server = scripted(sse_response([sse_body(paused)]),
+                      sse_response([sse_body(done)]))
     chat = tmp_path / "chat.json"
     r = invoke(["--stream", "--web-search", "-u", "-c", str(chat), "Ants?"],
                base_url=server.url)
@@ -700,7 +700,7 @@ def test_an_answer_that_could_begin_a_key_still_gets_its_newline(api, invoke, sc
                                                                  tmp_path, stream):
     """'s' may begin the key (sk-ant-...), so it is held back until the end; the
     newline rule must still see it (found by test_fast_path's hypothesis run)."""
-    server = scripted(sse_response([events_to_sse(text_stream(["s"]))]) if stream
+    server = scripted(sse_response([sse_body(text_stream(["s"]))]) if stream
                       else plain_response("200 OK", message("s")))
     args = ["--stream"] if stream else []
     assert invoke([*args, "Hi"], base_url=server.url).stdout == "s\n"

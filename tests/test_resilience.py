@@ -21,7 +21,7 @@ from tests.support.scripted_server import (
     plain_response,
     sse_response,
 )
-from tests.support.sse import events_to_sse, text_stream
+from tests.support.sse import sse_body, text_stream
 
 OK = plain_response("200 OK", message("recovered"))
 
@@ -207,7 +207,7 @@ def test_timeout_from_environment(invoke, scripted):
 
 
 def test_stalled_stream_times_out(invoke, scripted):
-    first = events_to_sse(text_stream(["part"])[:3])
+    first = sse_body(text_stream(["part"])[:3])
     server = scripted(sse_response([first, Sleep(5)], terminate=False))
     r = invoke(["--stream", "--timeout", "0.5", "Hi"], base_url=server.url)
     assert r.code == 14
@@ -231,8 +231,8 @@ def test_signal_exit_and_conversation_untouched(tmp_path, sig, code, phase):
         script = [Pause(hold, 30)] + OK
     elif phase == "streaming":
         events = text_stream(["first ", "second"])
-        script = sse_response([events_to_sse(events[:3]), Pause(hold, 30),
-                               events_to_sse(events[3:])])
+        script = sse_response([sse_body(events[:3]), Pause(hold, 30),
+                               sse_body(events[3:])])
     else:
         script = error("529 Overloaded", "overloaded_error", {"retry-after": "30"})
     server = ScriptedServer([script])
@@ -279,7 +279,7 @@ def test_ctrl_c_while_reading_stdin():
 @pytest.mark.parametrize("stream", [True, False])
 def test_closed_stdout_is_141_and_silent(api, reader, stream):
     api.reply(message("y" * 300000))
-    events = events_to_sse(text_stream(["y" * 1000] * 300))
+    events = sse_body(text_stream(["y" * 1000] * 300))
     server = ScriptedServer([sse_response([events])])
     base = server.url if stream else api.base
     flag = "--stream" if stream else "--no-stream"
@@ -334,7 +334,7 @@ def test_server_echoing_the_key_in_the_answer(api, invoke):
 
 def test_key_split_across_stream_deltas_is_redacted(invoke, scripted):
     pieces = ["Your key is ", FAKE_KEY[:5], FAKE_KEY[5:20], FAKE_KEY[20:], " ok"]
-    server = scripted(sse_response([events_to_sse(text_stream(pieces))]))
+    server = scripted(sse_response([sse_body(text_stream(pieces))]))
     r = invoke(["--stream", "Hi"], base_url=server.url)
     assert (r.code, r.stdout) == (0, "Your key is [REDACTED] ok\n")
 
