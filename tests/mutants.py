@@ -70,7 +70,7 @@ def main():
                 [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
                  "-p", "mutant_plugin", "tests/test_core.py", "tests/test_features.py",
                  "tests/test_contract.py", "tests/test_streaming.py",
-                 "tests/test_newer_api.py"],
+                 "tests/test_models.py"],
                 capture_output=True, text=True, env=env)
             caught = proc.returncode == 1
             if mutant == control:
