@@ -30,6 +30,19 @@ def message(text="Hello!", stop_reason="end_turn", content=None, **extra):
     return body
 
 
+def error_body(message_text, error_type="invalid_request_error"):
+    """A Messages API error body."""
+    return {"type": "error", "error": {"type": error_type, "message": message_text},
+            "request_id": "req_400"}
+
+
+# the usage of a reply that wrote and read the prompt cache
+CACHED_USAGE = {"input_tokens": 12, "output_tokens": 5, "cache_creation_input_tokens": 2048,
+                "cache_read_input_tokens": 4096,
+                "cache_creation": {"ephemeral_5m_input_tokens": 0,
+                                   "ephemeral_1h_input_tokens": 2048}}
+
+
 def assert_no_secret(*outputs):
     """Every run of every test passes through here: the credentials never leave."""
     for out in outputs:

@@ -113,6 +113,23 @@ def test_at_sign_in_a_base_url_path_is_fine(hostile, invoke):
     assert server.requests[0]["line"].startswith("POST /proxy/@team/v1/messages")
 
 
+@pytest.mark.parametrize("streamed", [False, True])
+def test_output_file_gets_an_echoed_key_redacted(hostile, invoke, tmp_path, streamed):
+    cut = len(FAKE_KEY) // 2
+    if streamed:
+        pieces = [f"echo {FAKE_KEY[:cut]}", f"{FAKE_KEY[cut:]} done"]
+        script = stream(message_start(), block_start(0, {"type": "text", "text": ""}),
+                        *[delta(0, "text_delta", "text", p) for p in pieces],
+                        block_stop(0), message_end())
+    else:
+        script = reply(json.dumps(message(text=f"echo {FAKE_KEY} done")))
+    path = tmp_path / "answer.txt"
+    r = invoke(["-o", str(path), "--stream" if streamed else "--no-stream", "Hi"],
+               base_url=hostile(script).url)
+    assert r.code == 0, r
+    assert path.read_text() == "echo [REDACTED] done\n"
+
+
 # -- terminal control and one-line messages ----------------------------------------
 
 MULTILINE = f"line one\nline two\r\nline three {TERMINAL_ATTACK}"
@@ -384,6 +401,31 @@ def test_stream_content_replaced_by_a_number_with_conversation(hostile, invoke, 
 
 def test_head_helper_is_raw():
     assert head("200 OK").startswith(b"HTTP/1.1 200 OK\r\n")
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+@pytest.mark.parametrize("where", ["stdout", "-o", "-c"])
+def test_a_lone_surrogate_in_the_reply_becomes_u_fffd(hostile, invoke, tmp_path,
+                                                     streamed, where):
+    text = "a\ud800b"  # json.dumps sends it as the escape \ud800, alone
+    if streamed:
+        script = stream(message_start(), block_start(0, {"type": "text", "text": ""}),
+                        delta(0, "text_delta", "text", text), block_stop(0), message_end())
+    else:
+        script = reply(json.dumps(message(text=text)))
+    server = hostile(script)
+    path = tmp_path / "file"
+    args = {"stdout": [], "-o": ["-o", str(path)], "-c": ["-c", str(path)]}[where]
+    r = invoke([*args, "--stream" if streamed else "--no-stream", "Hi"],
+               base_url=server.url)
+    assert r.code == 0, r
+    if where == "stdout":
+        assert r.stdout_bytes.decode("utf-8") == "a\ufffdb\n"
+    elif where == "-o":
+        assert path.read_text(encoding="utf-8") == "a\ufffdb\n"
+    else:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        assert saved[-1]["content"][0]["text"] == "a\ufffdb"
 
 
 # -- what earlier branches fixed for this issue: kept holding ---------------------------

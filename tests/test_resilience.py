@@ -75,6 +75,15 @@ def test_backoff_doubles_from_half_a_second_capped_at_8_with_jitter():
         assert len(waits) > 1, "no jitter"
 
 
+def test_the_retry_policy_names_no_private_urllib3_parameter():
+    import inspect
+
+    from msgcli.wire.transport import ApiRetry
+
+    names = inspect.signature(ApiRetry.increment).parameters
+    assert not [n for n in names if n.startswith("_")], names
+
+
 # -- retries end to end ------------------------------------------------------------
 
 def run(invoke, server, *args):
@@ -295,6 +304,29 @@ def test_closed_stdout_is_141_and_silent(api, reader, stream):
     assert proc.stderr == b"", proc.stderr
 
 
+@pytest.mark.parametrize("flag", ["-o", "-c"])
+def test_sigterm_unwinds_while_the_files_are_written(api, invoke, tmp_path, monkeypatch,
+                                                     flag):
+    """While -o/-c write, SIGTERM raises (so atomic.replacing's cleanup runs and removes
+    its temp file) rather than killing the process mid-write."""
+    import signal
+
+    from msgcli.errors import on_sigterm
+    from msgcli.output import atomic
+
+    real, handlers = atomic.write, []
+
+    def spy(*args, **kwargs):
+        handlers.append(signal.getsignal(signal.SIGTERM))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(atomic, "write", spy)
+    api.reply()
+    assert invoke([flag, str(tmp_path / "file"), "Hi"]).code == 0
+    assert handlers == [on_sigterm]
+    assert signal.getsignal(signal.SIGTERM) is not on_sigterm  # restored afterwards
+
+
 # -- secrets ------------------------------------------------------------------------
 
 def echo_secrets(request_headers):
@@ -352,6 +384,20 @@ def test_real_process_outputs_never_hold_the_key(api, run_cli):
         r = run_cli(args)
         assert_no_secret(r.stdout, r.stderr)
         assert r.code == 0
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_an_answer_that_could_begin_a_key_still_gets_its_newline(api, invoke, scripted,
+                                                                 tmp_path, stream):
+    """'s' may begin the key (sk-ant-...), so it is held back until the end; the
+    newline rule must still see it (found by test_fast_path's hypothesis run)."""
+    server = scripted(sse_response([sse_body(text_stream(["s"]))]) if stream
+                      else plain_response("200 OK", message("s")))
+    args = ["--stream"] if stream else []
+    assert invoke([*args, "Hi"], base_url=server.url).stdout == "s\n"
+    out = tmp_path / "answer.txt"
+    assert invoke([*args, "-o", str(out), "Hi"], base_url=server.url).code == 0
+    assert out.read_text() == "s\n"
 
 
 def test_retry_resends_the_whole_body(invoke, scripted, tmp_path):
