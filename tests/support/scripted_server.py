@@ -139,6 +139,14 @@ class ScriptedServer:
 
     def close(self):
         self._stop = True
+        # shutdown wakes an accept() blocked in the serving thread; the socket is closed
+        # only once that thread has ended, so its descriptor cannot be reused by the next
+        # test's server while this thread might still accept on it
+        try:
+            self._sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self._thread.join(5)
         self._sock.close()
 
     def json_bodies(self):
