@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from msgcli.cli.command import cli
-from tests.scripted_server import ScriptedServer
+from tests.support.scripted_server import ScriptedServer
 
 FAKE_KEY = "sk-ant-api03-FAKE-KEY-for-tests-0123456789abcdef"
 FAKE_TOKEN = "fake-oauth-token-for-tests-9876543210"
@@ -28,6 +28,19 @@ def message(text="Hello!", stop_reason="end_turn", content=None, **extra):
     }
     body.update(extra)
     return body
+
+
+def error_body(message_text, error_type="invalid_request_error"):
+    """A Messages API error body."""
+    return {"type": "error", "error": {"type": error_type, "message": message_text},
+            "request_id": "req_400"}
+
+
+# the usage of a reply that wrote and read the prompt cache
+CACHED_USAGE = {"input_tokens": 12, "output_tokens": 5, "cache_creation_input_tokens": 2048,
+                "cache_read_input_tokens": 4096,
+                "cache_creation": {"ephemeral_5m_input_tokens": 0,
+                                   "ephemeral_1h_input_tokens": 2048}}
 
 
 def assert_no_secret(*outputs):
@@ -184,9 +197,9 @@ def scripted():
 
 @pytest.fixture
 def hostile():
-    """Make tests.hostile_server.HostileServers (scripts may be endless); all are
+    """Make tests.support.hostile_server.HostileServers (scripts may be endless); all are
     closed after the test."""
-    from tests.hostile_server import HostileServer
+    from tests.support.hostile_server import HostileServer
 
     servers = []
 

@@ -35,6 +35,15 @@ MUTANTS = [
     "msgcli.api.models:write_cache", "msgcli.wire.waits:WaitLimits.refuse",
 ]
 
+# the in-process tests of what the mutants break (issue 17's features, one file each)
+TEST_FILES = [
+    "tests/test_core.py", "tests/test_features.py", "tests/test_contract.py",
+    "tests/test_streaming.py", "tests/test_long_waits.py", "tests/test_show_thinking.py",
+    "tests/test_caching.py", "tests/test_usage.py", "tests/test_hints.py",
+    "tests/test_api_versions.py", "tests/test_models.py", "tests/test_server_tools.py",
+    "tests/test_resilience.py::test_an_answer_that_could_begin_a_key_still_gets_its_newline",
+]
+
 PLUGIN = """
 import importlib, os
 def pytest_configure(config):
@@ -68,9 +77,7 @@ def main():
                        PYTHONPATH=os.pathsep.join([folder, os.environ.get("PYTHONPATH", "")]))
             proc = subprocess.run(
                 [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
-                 "-p", "mutant_plugin", "tests/test_core.py", "tests/test_features.py",
-                 "tests/test_contract.py", "tests/test_streaming.py",
-                 "tests/test_newer_api.py"],
+                 "-p", "mutant_plugin", *TEST_FILES],
                 capture_output=True, text=True, env=env)
             caught = proc.returncode == 1
             if mutant == control:

@@ -1,4 +1,4 @@
-"""The Message Batches modes against a local batch engine (tests/batch_server.py):
+"""The Message Batches modes against a local batch engine (tests/support/batch_server.py):
 --batch-status, --batch-cancel, --batch-list, --batch-results [--wait], and
 --jsonl --batch [--wait], with result lines as --jsonl writes them."""
 
@@ -12,9 +12,9 @@ import pytest
 
 from msgcli.batch import commands
 from msgcli.cli.options import DEFAULT_MODEL
-from tests.batch_server import BatchEngine, answer, errored, full_message
 from tests.conftest import REPO, assert_no_secret, clean_env, message
-from tests.spec import assert_valid
+from tests.support.batch_server import BatchEngine, answer, errored, full_message
+from tests.support.spec import assert_valid
 
 
 @pytest.fixture
@@ -644,7 +644,7 @@ def test_a_full_temporary_disk_is_exit_2_naming_it(invoke, engine, monkeypatch):
 def test_the_local_engine_speaks_the_spec(invoke, api):
     """What the stand-in serves is what the OpenAPI document describes: batch
     objects, list pages and every kind of results line."""
-    from tests.spec import validator
+    from tests.support.spec import validator
 
     engine = BatchEngine(api, limit=2, outcome=mixed)
     ids = [engine.add(requests_for([str(n) for n in range(1, 6)]), ended=True)

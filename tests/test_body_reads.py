@@ -11,8 +11,8 @@ from msgcli.cli.command import cli
 from msgcli.status import ExitStatus
 from msgcli.wire import bodyread, chunked
 from tests.conftest import _RUNNER_KWARGS, clean_env
-from tests.scripted_server import ScriptedServer, Sleep, sse_response
-from tests.sse import events_to_sse, text_stream
+from tests.support.scripted_server import ScriptedServer, Sleep, sse_response
+from tests.support.sse import sse_body, sse_event, text_stream
 from tests.test_fast_path import FakeRaw, FakeResponse, cut, run_on_reads
 from tests.test_streaming import assert_printed_while_held
 
@@ -38,7 +38,7 @@ def run(server, args, fast):
                                                    "Hi"], env=env)
 
 
-STREAM = events_to_sse(text_stream(["héllo ", "👋🏽 ", "world "] * 40))
+STREAM = sse_body(text_stream(["héllo ", "👋🏽 ", "world "] * 40))
 
 
 @pytest.mark.parametrize("fast", [True, False], ids=["shortcuts", "public"])
@@ -94,7 +94,7 @@ def test_a_body_shorter_than_its_content_length_is_a_network_error(stream, fast)
 
 def test_a_stream_cut_at_its_content_length_is_whole():
     """Bytes past Content-Length are not the body: the stream ends there."""
-    server = ScriptedServer([framed([STREAM + b"event: ping\ndata: {}\n\n"], "length",
+    server = ScriptedServer([framed([STREAM + sse_event(b"{}", "ping")], "length",
                                     length=len(STREAM))])
     try:
         for fast in (True, False):

@@ -7,7 +7,6 @@ A shell that is missing skips its test, unless MSGCLI_REQUIRE_SHELLS=1 (set by
 """
 
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ import time
 import pytest
 
 from tests.conftest import REPO, clean_env
+from tests.support.programs import need
 
 MSGCLI = os.path.join(os.path.dirname(sys.executable), "msgcli")
 FILE_OPTIONS = ["-f", "--messages", "-c", "--conversation", "-o", "--output", "-i",
@@ -89,13 +89,6 @@ SHELLS = {
              "set -g fish_autosuggestion_enabled 0; "
              "_MSGCLI_COMPLETE=fish_source msgcli | source"),
 }
-
-
-def need(program):
-    if shutil.which(program) is None:
-        if os.environ.get("MSGCLI_REQUIRE_SHELLS") == "1":
-            pytest.fail(f"{program} is not installed, and MSGCLI_REQUIRE_SHELLS=1")
-        pytest.skip(f"{program} is not installed (apt-get install {program})")
 
 
 class Tmux:

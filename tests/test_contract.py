@@ -11,8 +11,8 @@ import pytest
 
 from msgcli.output import render
 from tests.conftest import REPO, assert_no_secret, clean_env, message
-from tests.scripted_server import plain_response, sse_response
-from tests.sse import events_to_sse, text_stream
+from tests.support.scripted_server import plain_response, sse_response
+from tests.support.sse import sse_body, text_stream
 
 
 def run_with_stdout(args, stdout, env):
@@ -36,7 +36,7 @@ MODES = [["--help"], ["--version"], ["Hi"], ["--stream", "Hi"], ["-j", "Hi"],
 
 def serve_for(mode, api, scripted):
     if "--stream" in mode:
-        return scripted(sse_response([events_to_sse(text_stream(["y" * 1000] * 50))])).url
+        return scripted(sse_response([sse_body(text_stream(["y" * 1000] * 50))])).url
     if "--count-tokens" in mode:
         api.reply({"input_tokens": 12}, path="/v1/messages/count_tokens")
     else:
@@ -130,7 +130,7 @@ def test_html_page_with_200_is_a_bad_reply_not_a_stream(invoke, scripted, flags)
 
 
 def test_event_stream_reply_is_read_as_a_stream_even_unasked(invoke, scripted):
-    server = scripted(sse_response([events_to_sse(text_stream(["Hel", "lo"]))]))
+    server = scripted(sse_response([sse_body(text_stream(["Hel", "lo"]))]))
     r = invoke(["Hi"], base_url=server.url)
     assert (r.code, r.stdout) == (0, "Hello\n")
 

@@ -9,7 +9,7 @@ import pytest
 
 from msgcli.cli.options import DEFAULT_MODEL
 from tests.conftest import FAKE_KEY, FAKE_TOKEN, message
-from tests.spec import assert_valid
+from tests.support.spec import assert_valid
 
 DATA = Path(__file__).parent / "data"
 
@@ -381,7 +381,7 @@ def test_boolean_options_from_environment(api, invoke):
 
 
 def test_stream_from_environment(api, invoke):
-    from tests.sse import fixture_bytes
+    from tests.support.sse import fixture_bytes
 
     api.expect_request("/v1/messages").respond_with_data(
         fixture_bytes("basic_response.sse"), content_type="text/event-stream")

@@ -8,9 +8,9 @@ import sys
 
 import pytest
 
-from tests.batch_server import BatchEngine
 from tests.conftest import REPO, assert_no_secret, clean_env
-from tests.many_server import ManyServer, last_text
+from tests.support.batch_server import BatchEngine
+from tests.support.many_server import ManyServer, last_text
 
 BOUND = 60  # seconds: far past any deadline below, short of a hung test run
 

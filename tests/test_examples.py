@@ -22,7 +22,8 @@ import pytest
 
 from msgcli.cli.command import cli
 from tests.conftest import FAKE_KEY, REPO, assert_no_secret, clean_env, message
-from tests.sse import events_to_sse, text_stream
+from tests.support.programs import need
+from tests.support.sse import sse_body, text_stream
 
 README = (REPO / "README.md").read_text()
 # the README first, then docs/ by name: each a (name, text)
@@ -130,7 +131,7 @@ class Handler(BaseHTTPRequestHandler):
         content, stop_reason = answer(body)
         if body.get("stream") and content[0]["type"] == "text" and len(content) == 1:
             words = re.findall(r"\S+\s*", content[0]["text"])
-            self.send(events_to_sse(text_stream(words, stop_reason)), "text/event-stream")
+            self.send(sse_body(text_stream(words, stop_reason)), "text/event-stream")
         else:
             reply = message(content=content, stop_reason=stop_reason)
             self.send(json.dumps(reply).encode(), "application/json")
@@ -202,13 +203,6 @@ def run_shell(shell, script, cwd, base_url, home):
                           env=env, timeout=120)
     assert_no_secret(proc.stdout, proc.stderr)
     return proc
-
-
-def need(program):
-    if shutil.which(program) is None:
-        if os.environ.get("MSGCLI_REQUIRE_SHELLS") == "1":
-            pytest.fail(f"{program} is not installed, and MSGCLI_REQUIRE_SHELLS=1")
-        pytest.skip(f"{program} is not installed")
 
 
 # -- the README and docs/ -------------------------------------------------------------

@@ -12,7 +12,6 @@ reader) is compared separately below.
 import http.client
 import io
 import itertools
-import json
 import os
 import re
 from unittest import mock
@@ -29,8 +28,9 @@ from msgcli.stream import fastpath
 from msgcli.wire import chunked
 from msgcli.wire import transport as transport_module
 from tests.conftest import _RUNNER_KWARGS, FAKE_KEY, Result, assert_no_secret, clean_env
-from tests.scripted_server import ScriptedServer, Sleep, sse_response
-from tests.sse import events_to_sse, text_stream
+from tests.support.scripted_server import ScriptedServer, Sleep, sse_response
+from tests.support.scripted_server import chunked as chunked_framing
+from tests.support.sse import sse_body, text_stream
 
 EXAMPLES = int(os.environ.get("MSGCLI_HYPOTHESIS_EXAMPLES", "300"))
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None,
@@ -115,10 +115,8 @@ def frame(data, points=(), upper=False):
     also cut at `points`; sizes in lower-case hexadecimal (as the API), or upper."""
     ends = [m.end() for m in re.finditer(rb"\n\n", data)]
     bounds = sorted({0, len(data), *ends, *(p for p in points if 0 < p < len(data))})
-    size = "%X" if upper else "%x"
-    chunks = [(size % (b - a)).encode() + b"\r\n" + data[a:b] + b"\r\n"
-              for a, b in itertools.pairwise(bounds)]
-    return b"".join(chunks) + b"0\r\n\r\n"
+    return b"".join(chunked_framing([data[a:b] for a, b in itertools.pairwise(bounds)],
+                                    upper=upper))
 
 
 # -- random streams -----------------------------------------------------------------
@@ -146,18 +144,16 @@ def delta_event(index, kind, key, raw, compact):
     else:
         data = (b'{"type": "content_block_delta", "index": %d, "delta": {"type": "%s", '
                 b'"%s": "' % (index, kind, key)) + raw + b'"}}'
-    return (b"content_block_delta", data)
+    return ("content_block_delta", data)
 
 
-def event(kind, payload, compact=True):
-    separators = (",", ":") if compact else (", ", ": ")
-    return (kind.encode(), json.dumps({"type": kind, **payload}, separators=separators,
-                                      ensure_ascii=False).encode())
+def event(kind, payload):
+    return {"type": kind, **payload}
 
 
 @st.composite
 def streams(draw):
-    """(list of (event name, data bytes) or raw bytes, whether the end is cut)."""
+    """Items for sse_body: events, (event name, raw data bytes) pairs, raw framing."""
     events = [event("message_start", {"message": {
         "id": "msg_f", "type": "message", "role": "assistant", "content": [],
         "model": "claude-sonnet-4-5", "stop_reason": None, "stop_sequence": None,
@@ -201,7 +197,7 @@ def streams(draw):
         events.append(event("error", {"error": {"type": "overloaded_error",
                                                 "message": "Overloaded"}}))
     elif ending == 1:
-        events.append((b"message_delta", b"{not json"))
+        events.append(("message_delta", b"{not json"))
     elif ending != 2:  # 2: the stream just stops
         events.append(event("message_delta", {"delta": {"stop_reason": "end_turn",
                                                         "stop_sequence": None},
@@ -211,16 +207,7 @@ def streams(draw):
 
 
 def serialize(events, crlf, bom, no_space):
-    nl = b"\r\n" if crlf else b"\n"
-    out = [b"\xef\xbb\xbf"] if bom else []
-    for item in events:
-        if isinstance(item, bytes):
-            out.append(item.replace(b"\n", nl))
-            continue
-        name, data = item
-        colon = b":" if no_space else b": "
-        out.append(b"event" + colon + name + nl + b"data" + colon + data + nl + nl)
-    return b"".join(out)
+    return sse_body(events, compact=True, crlf=crlf, bom=bom, space=not no_space)
 
 
 def cut(data, points):
@@ -248,10 +235,7 @@ def test_fast_and_plain_paths_agree(events, args, variant, points, chunk_cuts, r
        st.lists(st.integers(0, 3000), max_size=8), st.booleans())
 def test_ordinary_streams_agree_and_are_right(pieces, args, points, ascii_json):
     """Streams shaped as the API sends them: the fast path takes most of them."""
-    sse = "".join(
-        f"event: {e['type']}\ndata: "
-        f"{json.dumps(e, separators=(',', ':'), ensure_ascii=ascii_json)}\n\n"
-        for e in text_stream(pieces)).encode("utf-8", "surrogatepass")
+    sse = sse_body(text_stream(pieces), compact=True, ascii=ascii_json)
     result = assert_same(cut(sse, points), args, cut(frame(sse), [p * 2 for p in points]))
     if not args or args == ["--show-thinking"]:
         text = "".join(pieces)
@@ -262,7 +246,7 @@ def test_ordinary_streams_agree_and_are_right(pieces, args, points, ascii_json):
 def test_a_key_split_across_deltas_and_reads_is_redacted():
     key = FAKE_KEY
     pieces = ["token: ", key[:5], key[5:20], key[20:], " end"]
-    sse = events_to_sse(text_stream(pieces)).replace(b'": ', b'":').replace(b', "', b',"')
+    sse = sse_body(text_stream(pieces), compact=True)
     for points in ([], [sse.index(key[5:20].encode()) + 3], list(range(0, len(sse), 97))):
         result = assert_same(cut(sse, points), [])
         assert result.stdout == "token: [REDACTED] end\n"
@@ -281,8 +265,7 @@ def test_the_fast_path_is_taken_on_the_api_shape(monkeypatch):
         return real(self, index, text)
 
     monkeypatch.setattr(events_module.MessageAccumulator, "take_text", spy)
-    sse = b"".join(f"event: {e['type']}\ndata: {json.dumps(e, separators=(',', ':'))}\n\n"
-                   .encode() for e in text_stream([f"w{i} " for i in range(200)]))
+    sse = sse_body(text_stream([f"w{i} " for i in range(200)]), compact=True, ascii=True)
     out = io.StringIO()
     events_module.replay([sse], jsonl_out=JsonEvents(Redactor([FAKE_KEY]), out.write))
     assert calls == ["".join(f"w{i} " for i in range(200))]
@@ -302,7 +285,7 @@ def test_the_framed_path_is_taken_on_the_api_shape(monkeypatch):
 
     monkeypatch.setattr(fastpath.TextRuns, "take_framed", spy)
     pieces = [f"w{i} " for i in range(300)]
-    sse = events_to_sse(text_stream(pieces)).replace(b'": ', b'":').replace(b', "', b',"')
+    sse = sse_body(text_stream(pieces), compact=True)
     body = frame(sse)
     reads = cut(body, range(0, len(body), 4000))
     result = run_on_reads(reads, [], plain=False, chunked_body=True)
@@ -346,7 +329,7 @@ def test_dechunk_fails_on_a_broken_body(body):
 
 # -- through a socket: the raw chunked reader and urllib3's public reads -----------
 
-SOCKET_STREAM = events_to_sse(text_stream(["héllo ", "👋🏽 ", "world"] * 30))
+SOCKET_STREAM = sse_body(text_stream(["héllo ", "👋🏽 ", "world"] * 30))
 
 
 @pytest.mark.parametrize("runs", [True, False], ids=["text-runs", "parser-only"])

@@ -13,8 +13,8 @@ import pytest
 
 from msgcli.api.request import DEFAULT_MODEL
 from tests.conftest import REPO, assert_no_secret, clean_env, message
-from tests.scripted_server import plain_response
-from tests.spec import assert_valid
+from tests.support.scripted_server import plain_response
+from tests.support.spec import assert_valid
 
 DATA = Path(__file__).parent / "data"
 TOOLS = REPO / "examples" / "weather_tools.json"
@@ -151,6 +151,46 @@ def test_conversation_and_messages_exclusive(api, invoke, tmp_path):
     assert r.code == 2
 
 
+@pytest.mark.parametrize("as_object", [False, True])
+def test_conversation_keeps_its_leading_system_message(api, invoke, tmp_path, as_object):
+    start = [{"role": "system", "content": "Be brief."},
+             {"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]
+    path = tmp_path / "conversation.json"
+    path.write_text(json.dumps({"system": "Be kind.", "messages": start} if as_object
+                               else start))
+    for prompt in ("Hi", "Again"):
+        api.reply()
+        assert invoke(["-c", str(path), prompt]).code == 0
+    saved = json.loads(path.read_text())
+    messages = saved["messages"] if as_object else saved
+    assert messages[:3] == start
+    assert [m["role"] for m in messages[3:]] == ["user", "assistant"] * 2
+    if as_object:
+        assert saved["system"] == "Be kind."
+    expected = "Be kind.\n\nBe brief." if as_object else "Be brief."
+    assert [b["system"] for b in api.bodies()] == [expected] * 2
+
+
+@pytest.fixture
+def umask_027():
+    old = os.umask(0o027)
+    yield
+    os.umask(old)
+
+
+@pytest.mark.parametrize("flag", ["-o", "-c"])
+def test_a_new_file_gets_the_umask_mode_and_an_old_one_keeps_its_own(
+        api, invoke, tmp_path, umask_027, flag):
+    new, old = tmp_path / "new", tmp_path / "old"
+    old.write_text("[]")
+    old.chmod(0o604)
+    for path in (new, old):
+        api.reply()
+        assert invoke([flag, str(path), "Hi"]).code == 0
+    assert new.stat().st_mode & 0o777 == 0o640
+    assert old.stat().st_mode & 0o777 == 0o604
+
+
 # -- documents ---------------------------------------------------------------------
 
 def test_pdf_document(api, invoke):
@@ -239,13 +279,13 @@ def test_effort_and_schema_share_output_config(api, invoke):
 
 
 def test_schema_from_file_streamed_equals_whole(api, invoke, tmp_path, scripted):
-    from tests.scripted_server import sse_response
-    from tests.sse import events_to_sse, text_stream
+    from tests.support.scripted_server import sse_response
+    from tests.support.sse import sse_body, text_stream
 
     f = tmp_path / "schema.json"
     f.write_text('{"type": "object"}')
     pieces = ['{"city":', ' "Paris",\n', ' "ok": true}']
-    server = scripted(sse_response([events_to_sse(text_stream(pieces))]))
+    server = scripted(sse_response([sse_body(text_stream(pieces))]))
     streamed = invoke(["--stream", "--schema", str(f), "Q"], base_url=server.url)
     api.reply(message("".join(pieces)))
     whole = invoke(["--schema", str(f), "Q"])
@@ -343,6 +383,14 @@ def test_count_tokens(api, invoke):
 def test_count_tokens_json(api, invoke):
     api.reply({"input_tokens": 7}, path="/v1/messages/count_tokens")
     assert json.loads(invoke(["--count-tokens", "-j", "Hi"]).stdout) == {"input_tokens": 7}
+
+
+@pytest.mark.parametrize("args,printed", [([], b"5"), (["-j"], b'{"input_tokens": 5}')])
+def test_count_tokens_honours_no_newline(api, invoke, args, printed):
+    for newline in (True, False):
+        api.reply({"input_tokens": 5}, path="/v1/messages/count_tokens")
+        r = invoke(["--count-tokens", *args, *([] if newline else ["-n"]), "Hi"])
+        assert r.stdout_bytes == printed + b"\n" * newline, r
 
 
 def test_extra_deep_merges_and_flags_win(api, invoke, tmp_path):

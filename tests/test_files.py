@@ -1,6 +1,6 @@
 """The Files API (issue 25): managing files, referring to them by id, and
 --upload-files, which uploads each local -d/-i once (cached) for any number of
-requests, --jsonl lines and batches included. Against tests/files_server.py, which
+requests, --jsonl lines and batches included. Against tests/support/files_server.py, which
 parses every upload strictly and pages its list."""
 
 import json
@@ -16,9 +16,9 @@ from msgcli.api import files as api_files
 from msgcli.cli import modes
 from msgcli.files import cache
 from msgcli.wire.multipart import PIECE, FileBody, FileChangedError, Rate
-from tests.batch_server import BatchEngine
 from tests.conftest import FAKE_KEY, REPO, assert_no_secret, clean_env
-from tests.files_server import FilesApi
+from tests.support.batch_server import BatchEngine
+from tests.support.files_server import FilesApi
 
 DATA = REPO / "tests" / "data"
 BETA = "files-api-2025-04-14"

@@ -1,5 +1,5 @@
 """docs/files.md is true: each of its sh examples runs in bash against the local
-Files API (tests/files_server.py, with the batch engine beside it) and prints what
+Files API (tests/support/files_server.py, with the batch engine beside it) and prints what
 its `# prints:` lines say. Units are cut as tests/test_examples.py cuts README's."""
 
 import re
@@ -7,9 +7,9 @@ import shutil
 
 import pytest
 
-from tests.batch_server import BatchEngine
 from tests.conftest import REPO
-from tests.files_server import FilesApi
+from tests.support.batch_server import BatchEngine
+from tests.support.files_server import FilesApi
 from tests.test_examples import run_shell, units
 
 DOC = (REPO / "docs/files.md").read_text()

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from tests.spec import SPEC_PATH
+from tests.support.spec import SPEC_PATH
 from tests.test_prism import (
     BATCH_LINES,
     DATA,

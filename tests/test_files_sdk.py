@@ -18,7 +18,7 @@ import pytest
 from anthropic._constants import ANTHROPIC_API_VERSION
 
 from tests.conftest import FAKE_KEY, REPO
-from tests.files_server import FilesApi
+from tests.support.files_server import FilesApi
 
 DATA = REPO / "tests" / "data"
 BETA = "files-api-2025-04-14"

@@ -15,12 +15,11 @@ import pytest
 
 from msgcli.status import ExitStatus
 from tests.conftest import FAKE_KEY, REPO, clean_env, message
-from tests.hostile_server import (
+from tests.support.hostile_server import (
     TERMINAL_ATTACK,
     block_start,
     block_stop,
     delta,
-    event,
     head,
     message_end,
     message_start,
@@ -28,7 +27,8 @@ from tests.hostile_server import (
     stream,
     thinking_stream,
 )
-from tests.scripted_server import Sleep
+from tests.support.scripted_server import Sleep
+from tests.support.sse import sse_event
 
 OTHER_KEY = "sk-ant-api03-Pasted-Into-The-Wrong-Place-0123456789abcdef"
 
@@ -64,7 +64,7 @@ def test_thinking_cut_by_an_error_keeps_its_text_and_the_error_on_its_own_line(
     server = hostile(stream(message_start(),
                             block_start(0, {"type": "thinking", "thinking": ""}),
                             delta(0, "thinking_delta", "thinking", "half a thought sk-"),
-                            event({"type": "error", "error": {"type": "overloaded_error",
+                            sse_event({"type": "error", "error": {"type": "overloaded_error",
                                                               "message": "busy"}})))
     r = invoke(["--stream", "--show-thinking", "Hi"], base_url=server.url)
     assert r.code == ExitStatus.SERVER_ERROR
@@ -113,6 +113,23 @@ def test_at_sign_in_a_base_url_path_is_fine(hostile, invoke):
     assert server.requests[0]["line"].startswith("POST /proxy/@team/v1/messages")
 
 
+@pytest.mark.parametrize("streamed", [False, True])
+def test_output_file_gets_an_echoed_key_redacted(hostile, invoke, tmp_path, streamed):
+    cut = len(FAKE_KEY) // 2
+    if streamed:
+        pieces = [f"echo {FAKE_KEY[:cut]}", f"{FAKE_KEY[cut:]} done"]
+        script = stream(message_start(), block_start(0, {"type": "text", "text": ""}),
+                        *[delta(0, "text_delta", "text", p) for p in pieces],
+                        block_stop(0), message_end())
+    else:
+        script = reply(json.dumps(message(text=f"echo {FAKE_KEY} done")))
+    path = tmp_path / "answer.txt"
+    r = invoke(["-o", str(path), "--stream" if streamed else "--no-stream", "Hi"],
+               base_url=hostile(script).url)
+    assert r.code == 0, r
+    assert path.read_text() == "echo [REDACTED] done\n"
+
+
 # -- terminal control and one-line messages ----------------------------------------
 
 MULTILINE = f"line one\nline two\r\nline three {TERMINAL_ATTACK}"
@@ -128,7 +145,7 @@ MULTILINE = f"line one\nline two\r\nline three {TERMINAL_ATTACK}"
     pytest.param(reply({"type": "error", "error": {"type": "api_error",
                                                    "message": MULTILINE}}),
                  id="error-object-in-200"),
-    pytest.param(stream(message_start(), event({"type": "error", "error": {
+    pytest.param(stream(message_start(), sse_event({"type": "error", "error": {
         "type": "overloaded_error", "message": MULTILINE}})), id="stream-error-event"),
     pytest.param(reply(b"<html>\x1b[2J\nnot an error\n</html>", status="502 Bad Gateway",
                        content_type="text/html"), id="non-json-error-body"),
@@ -320,17 +337,17 @@ MALFORMED = {
     "stream content replaced by a number": stream(
         message_start(), block_start(0, {"type": "text", "text": ""}),
         delta(0, "text_delta", "text", "hi"), block_stop(0),
-        event({"type": "message_delta", "delta": {"content": 5,
+        sse_event({"type": "message_delta", "delta": {"content": 5,
                                                   "stop_reason": "end_turn"}}),
-        event({"type": "message_stop"})),
+        sse_event({"type": "message_stop"})),
     "stream content replaced mid-block": stream(
         message_start(), block_start(0, {"type": "text", "text": ""}),
         delta(0, "text_delta", "text", "hi"),
-        event({"type": "message_delta", "delta": {"content": 5}}),
+        sse_event({"type": "message_delta", "delta": {"content": 5}}),
         delta(0, "text_delta", "text", "more"), message_end()),
     "stream content items replaced by numbers": stream(
         message_start(), block_start(0, {"type": "text", "text": ""}), block_stop(0),
-        event({"type": "message_delta", "delta": {"content": [1, 2]}}), message_end()),
+        sse_event({"type": "message_delta", "delta": {"content": [1, 2]}}), message_end()),
     "stream block text a number": stream(
         message_start(), block_start(0, {"type": "text", "text": 7}), block_stop(0),
         message_end()),
@@ -386,6 +403,31 @@ def test_head_helper_is_raw():
     assert head("200 OK").startswith(b"HTTP/1.1 200 OK\r\n")
 
 
+@pytest.mark.parametrize("streamed", [False, True])
+@pytest.mark.parametrize("where", ["stdout", "-o", "-c"])
+def test_a_lone_surrogate_in_the_reply_becomes_u_fffd(hostile, invoke, tmp_path,
+                                                     streamed, where):
+    text = "a\ud800b"  # json.dumps sends it as the escape \ud800, alone
+    if streamed:
+        script = stream(message_start(), block_start(0, {"type": "text", "text": ""}),
+                        delta(0, "text_delta", "text", text), block_stop(0), message_end())
+    else:
+        script = reply(json.dumps(message(text=text)))
+    server = hostile(script)
+    path = tmp_path / "file"
+    args = {"stdout": [], "-o": ["-o", str(path)], "-c": ["-c", str(path)]}[where]
+    r = invoke([*args, "--stream" if streamed else "--no-stream", "Hi"],
+               base_url=server.url)
+    assert r.code == 0, r
+    if where == "stdout":
+        assert r.stdout_bytes.decode("utf-8") == "a\ufffdb\n"
+    elif where == "-o":
+        assert path.read_text(encoding="utf-8") == "a\ufffdb\n"
+    else:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        assert saved[-1]["content"][0]["text"] == "a\ufffdb"
+
+
 # -- what earlier branches fixed for this issue: kept holding ---------------------------
 
 def _ok_stream(ending):
@@ -403,7 +445,7 @@ def test_byte_order_mark_before_the_first_event(hostile, invoke):
 def test_cr_only_lines_are_dispatched_without_waiting_for_more(hostile, run_cli):
     """The server never closes the connection: msgcli must finish on message_stop's
     final CR (the guard is the subprocess timeout, not a timing assertion)."""
-    from tests.scripted_server import Pause
+    from tests.support.scripted_server import Pause
 
     never = threading.Event()
     body = _ok_stream(b"\r")

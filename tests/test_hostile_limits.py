@@ -13,15 +13,15 @@ import pytest
 from msgcli.api.limits import MAX_REPLY_BYTES, MAX_REQUEST_BYTES
 from msgcli.status import ExitStatus
 from tests.conftest import REPO, Result, assert_no_secret, check_not_internal_error, clean_env
-from tests.hostile_server import (
+from tests.support.hostile_server import (
     block_start,
     endless,
-    event,
     head,
     message_start,
     reply,
 )
-from tests.scripted_server import chunked
+from tests.support.scripted_server import chunked
+from tests.support.sse import sse_event
 
 # Room for the interpreter, requests and one reply at its limit, with a margin; far
 # below what an unbounded read of any of these would take.
@@ -49,12 +49,12 @@ def run_limited(args, base_url="http://127.0.0.1:9", stdin=subprocess.DEVNULL):
 
 JSON_HEAD = head()  # no length: the body runs until the server closes
 SSE_HEAD = head(content_type="text/event-stream")
-PING = event({"type": "ping"})
+PING = sse_event({"type": "ping"})
 # text deltas exactly as the API sends them, an event per chunk: the fast path takes
 # them from the chunked body itself (msgcli.wire.chunked.Framed), and must count them too
-API_DELTAS = b"".join(chunked([
-    b'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,'
-    b'"delta":{"type":"text_delta","text":"' + b"x" * 4000 + b'"}}\n\n'] * 16)[:-1])
+API_DELTAS = b"".join(chunked([sse_event(
+    {"type": "content_block_delta", "index": 0,
+     "delta": {"type": "text_delta", "text": "x" * 4000}}, compact=True)] * 16)[:-1])
 
 
 @pytest.mark.parametrize("name,first,piece,words", [
@@ -100,7 +100,7 @@ def test_gzip_bomb_is_refused_13(hostile):
 def test_gzip_event_stream_is_refused_13(hostile):
     import gzip
 
-    body = gzip.compress(message_start() + event({"type": "message_stop"}))
+    body = gzip.compress(message_start() + sse_event({"type": "message_stop"}))
     server = hostile(reply(body, content_type="text/event-stream",
                            headers={"content-encoding": "gzip"}))
     r = run_limited(["--stream", "Hi"], server.url)

@@ -29,6 +29,7 @@ from msgcli.output.console import Collector, Console, Redactor
 from msgcli.status import ExitStatus
 from msgcli.stream.sse import SSEParser
 from tests.conftest import FAKE_KEY, Result, assert_no_secret, clean_env
+from tests.support.sse import sse_body
 
 EXAMPLES = int(os.environ.get("MSGCLI_FUZZ_EXAMPLES", "200"))
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None,
@@ -154,17 +155,12 @@ start = {"type": "message_start", "message": {"content": [], "usage": {}}}
 stop = {"type": "message_stop"}
 
 
-def sse(events):
-    return b"".join(f"event: {e.get('type') if isinstance(e, dict) else 'x'}\n"
-                    f"data: {json.dumps(e)}\n\n".encode() for e in events)
-
-
 @SETTINGS
 @given(events=st.lists(event_data, max_size=8), framed=st.booleans(), cuts=cut_points,
        view=views)
 def test_any_event_stream_any_split_is_a_message_or_a_documented_failure(
         events, framed, cuts, view):
-    data = sse([start, *events, stop] if framed else events)
+    data = sse_body([start, *events, stop] if framed else events, ascii=True)
     opts = Options(**view)
     outcomes = []
     for chunks in (split(data, cuts), [data]):
@@ -249,7 +245,7 @@ def serve(api, answer):
     if kind == "json":
         response = Response(json.dumps(body), status=status, content_type="application/json")
     else:
-        response = Response(sse([start, *body, stop]), status=status,
+        response = Response(sse_body([start, *body, stop], ascii=True), status=status,
                             content_type="text/event-stream")
     for path in ("/v1/messages", "/v1/messages/count_tokens"):
         api.expect_request(path).respond_with_response(response)

@@ -139,6 +139,38 @@ def test_bad_options(api, invoke, args, fragment):
     assert api.log == []
 
 
+def test_a_system_field_that_is_not_text_beside_system_messages_is_refused(
+        api, invoke, tmp_path):
+    """Found by test_any_messages_file once its text could hold anything."""
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps({"system": True, "messages": [
+        {"role": "system", "content": "0"}, {"role": "user", "content": "0"}]}))
+    refused(api, invoke(["-f", str(path)]), "'system' must be text", "a boolean")
+
+
+@pytest.mark.parametrize("flag", ["--timeout", "--stdin-timeout"])
+def test_a_huge_timeout_is_a_usage_error(api, invoke, flag):
+    r = invoke([flag, "1e300", "Hi"])
+    refused(api, r, flag, "at most 1e+06")
+    assert invoke([flag, "1000000", "--dry-run", "Hi"]).code == 0
+
+
+@pytest.mark.parametrize("url,fragment", [
+    ("http://a..b", "empty label"),
+    ("http://127.0.0.1:99999", "Port out of range"),
+    ("http://127.0.0.1:1/?beta=1", "query"),
+    ("http://127.0.0.1:1/#here", "fragment"),
+    ("http://:8080", "no host name"),
+])
+def test_an_unusable_base_url_is_a_usage_error(api, invoke, url, fragment):
+    refused(api, invoke(["--base-url", url, "Hi"]), "--base-url", fragment)
+
+
+def test_an_ipv6_or_international_base_url_is_still_taken(invoke):
+    for url in ("http://[::1]:8080", "https://bücher.example/v1/"):
+        assert invoke(["--base-url", url, "--dry-run", "Hi"]).code == 0
+
+
 # -- stdin that never closes ----------------------------------------------------
 
 def test_silent_stdin_pipe_with_prompt_does_not_hang(api):

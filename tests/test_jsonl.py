@@ -1,4 +1,4 @@
-"""--jsonl: many prompts in one run, against local servers (tests/many_server.py)."""
+"""--jsonl: many prompts in one run, against local servers (tests/support/many_server.py)."""
 
 import io
 import json
@@ -17,8 +17,8 @@ from msgcli.api.reply import ApiError
 from msgcli.cli.options import DEFAULT_MODEL, Options
 from msgcli.errors import InputError
 from msgcli.jsonl import lines as jsonl_lines
-from tests.conftest import REPO, assert_no_secret, clean_env
-from tests.many_server import ManyServer, last_text, reply_for
+from tests.conftest import FAKE_KEY, REPO, assert_no_secret, clean_env, message
+from tests.support.many_server import ManyServer, last_text, reply_for
 
 KEYS = ["custom_id", "status", "stop_reason", "text", "usage", "error", "request_id"]
 
@@ -609,3 +609,10 @@ def test_output_through_a_symlink_and_never_a_device(invoke, many, tmp_path):
     assert link.is_symlink() and server.bodies == []  # resumed through the link
     out = invoke(["--jsonl", "-o", "/dev/null"], input=prompts(1), base_url=server.url)
     assert out.code == 2 and "not a regular file" in out.stderr and server.bodies == []
+
+
+def test_jsonl_results_get_an_echoed_key_redacted(api, invoke):
+    api.reply(message(text=f"echo {FAKE_KEY} done"))
+    r = invoke(["--jsonl"], input=b'"Hi"\n')  # invoke fails on a key in the output
+    assert r.code == 0, r
+    assert json.loads(r.stdout)["text"] == "echo [REDACTED] done"

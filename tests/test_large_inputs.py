@@ -164,3 +164,13 @@ def test_big_stdin_is_never_held_twice(monkeypatch):
     assert isinstance(text, inputs_reading.LargeText)
     assert sent > size - 42
     assert peak < 1.25 * size, f"{peak / size:.2f} times the input at the peak"
+
+
+@pytest.mark.parametrize("large", [False, True])
+def test_text_like_the_large_string_placeholder_is_sent_as_is(large):
+    from msgcli.api.request import encode_body
+
+    body = {"messages": [{"role": "user", "content": "\ue000msgcli-large-string-0\ue000"}]}
+    if large:
+        body["system"] = "x" * 100_000
+    assert json.loads(b"".join(encode_body(body))) == body

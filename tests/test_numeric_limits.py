@@ -24,7 +24,7 @@ from msgcli.cli import options
 from msgcli.cli.command import cli
 from msgcli.status import ExitStatus
 from tests.conftest import REPO, assert_no_secret, clean_env
-from tests.many_server import ManyServer
+from tests.support.many_server import ManyServer
 from tests.test_jsonl import prompts, results, spawn, until
 
 EXAMPLES = int(os.environ.get("MSGCLI_FUZZ_EXAMPLES", "200"))

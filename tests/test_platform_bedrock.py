@@ -6,7 +6,8 @@ import json
 import pytest
 
 from msgcli.platforms import eventstream
-from tests.cloud_servers import (
+from tests.conftest import message
+from tests.support.cloud_servers import (
     AWS_ACCESS,
     AWS_SECRET,
     AWS_SESSION,
@@ -21,7 +22,6 @@ from tests.cloud_servers import (
     stream_events,
     without_packages,
 )
-from tests.conftest import message
 
 # the tests of SigV4 need botocore (msgcli[test] has it); the others run without it
 # too (noxfile's tests_without_extras)

@@ -99,7 +99,7 @@ def test_a_flipped_bit_is_refused_by_both(spec, data):
 
 def test_every_split_of_a_bedrock_stream():
     """A real-shaped stream, split at every byte, gives the same SSE."""
-    from tests.cloud_servers import stream_events
+    from tests.support.cloud_servers import stream_events
 
     data = b"".join(eventstream.chunk_frame(e) for e in stream_events("Hi there"))
     whole = b"".join(eventstream.to_sse([data]))

@@ -12,8 +12,8 @@ import time
 
 import pytest
 
-from tests.cloud_servers import FakeCloud, cloud_env, run, sse_answer
 from tests.conftest import REPO, message
+from tests.support.cloud_servers import FakeCloud, cloud_env, run, sse_answer
 
 RULE, ORG, ACCOUNT = "fdrl_rule123", "00000000-0000-4000-8000-000000000001", "svac_42"
 

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from tests.cloud_servers import FakeCloud, cloud_env, run, sse_answer, without_packages
 from tests.conftest import message
+from tests.support.cloud_servers import FakeCloud, cloud_env, run, sse_answer, without_packages
 
 KEY = "fake-foundry-key-for-tests-0123456789"
 ENTRA = "eyJ0eXAiOiJKV1QifQ.fake-entra-token.for-tests-0123456789"

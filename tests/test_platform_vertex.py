@@ -9,7 +9,8 @@ import urllib.parse
 
 import pytest
 
-from tests.cloud_servers import (
+from tests.conftest import message
+from tests.support.cloud_servers import (
     FakeCloud,
     bearer_check,
     cloud_env,
@@ -17,7 +18,6 @@ from tests.cloud_servers import (
     sse_answer,
     without_packages,
 )
-from tests.conftest import message
 
 PROJECT, REGION = "proj-test-123", "us-east5"
 GIVEN_TOKEN = "ya29.fake-given-access-token-0123456789"

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO, Result, assert_no_secret, clean_env
-from tests.spec import SPEC_PATH
+from tests.support.spec import SPEC_PATH
 
 pytestmark = pytest.mark.prism
 PRISM_DIR = REPO / "tests" / "prism"

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from werkzeug import Response
 
 from msgcli.status import ExitStatus
+from tests.support.sse import sse_body
 
 DOCUMENTED = {int(s) for s in ExitStatus} - {int(ExitStatus.INTERNAL_ERROR)}
 EXAMPLES = int(os.environ.get("MSGCLI_HYPOTHESIS_EXAMPLES", "150"))
@@ -154,17 +155,13 @@ def test_any_event_stream(api, invoke, tmp_path, events):
     r.stdout_bytes.decode("utf-8")
 
 
-def sse(data):
-    return f"event: {data['type']}\ndata: {json.dumps(data)}\n\n"
-
-
 @SETTINGS
 @given(pieces=st.lists(server_text, min_size=1, max_size=4), streamed=st.booleans())
 def test_any_text_in_a_well_formed_reply(api, invoke, tmp_path, pieces, streamed):
     """Any text a server can encode (lone surrogates included) reaches stdout as UTF-8."""
     api.clear()
     if streamed:
-        body = "".join(map(sse, [
+        body = sse_body([
             {"type": "message_start", "message": {"content": [], "stop_reason": None}},
             {"type": "content_block_start", "index": 0,
              "content_block": {"type": "text", "text": ""}},
@@ -172,7 +169,7 @@ def test_any_text_in_a_well_formed_reply(api, invoke, tmp_path, pieces, streamed
                "delta": {"type": "text_delta", "text": p}} for p in pieces],
             {"type": "content_block_stop", "index": 0},
             {"type": "message_delta", "delta": {"stop_reason": "end_turn"}},
-            {"type": "message_stop"}]))
+            {"type": "message_stop"}], ascii=True)
         kind = "text/event-stream"
     else:
         body = json.dumps({"content": [{"type": "text", "text": "".join(pieces)}],

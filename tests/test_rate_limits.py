@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from msgcli.wire.ratelimit import Gate
-from tests.many_server import ManyServer
+from tests.support.many_server import ManyServer
 from tests.test_jsonl import prompts
 
 EPOCH = 1_800_000_000.0  # the fake wall clock's time at fake monotonic 0

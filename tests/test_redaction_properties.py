@@ -22,9 +22,9 @@ from msgcli.cli.options import Options
 from msgcli.output import render
 from msgcli.output.console import Collector, Console, Redactor
 from msgcli.status import ExitStatus
-from tests.batch_server import BatchEngine
 from tests.conftest import FAKE_KEY, FAKE_TOKEN, message
-from tests.scripted_server import sse_response
+from tests.support.batch_server import BatchEngine
+from tests.support.scripted_server import sse_response
 
 EXAMPLES = int(os.environ.get("MSGCLI_FUZZ_EXAMPLES", "200"))
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None,

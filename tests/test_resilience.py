@@ -13,8 +13,15 @@ import pytest
 
 from msgcli.wire.transport import ApiRetry, retry_after_seconds, should_retry
 from tests.conftest import FAKE_KEY, FAKE_TOKEN, REPO, assert_no_secret, clean_env, message
-from tests.scripted_server import Drop, Pause, ScriptedServer, Sleep, plain_response, sse_response
-from tests.sse import events_to_sse, text_stream
+from tests.support.scripted_server import (
+    Drop,
+    Pause,
+    ScriptedServer,
+    Sleep,
+    plain_response,
+    sse_response,
+)
+from tests.support.sse import sse_body, text_stream
 
 OK = plain_response("200 OK", message("recovered"))
 
@@ -66,6 +73,15 @@ def test_backoff_doubles_from_half_a_second_capped_at_8_with_jitter():
         waits = {retry.get_backoff_time() for _ in range(50)}
         assert all(low <= w <= high for w in waits), (attempts, waits)
         assert len(waits) > 1, "no jitter"
+
+
+def test_the_retry_policy_names_no_private_urllib3_parameter():
+    import inspect
+
+    from msgcli.wire.transport import ApiRetry
+
+    names = inspect.signature(ApiRetry.increment).parameters
+    assert not [n for n in names if n.startswith("_")], names
 
 
 # -- retries end to end ------------------------------------------------------------
@@ -200,7 +216,7 @@ def test_timeout_from_environment(invoke, scripted):
 
 
 def test_stalled_stream_times_out(invoke, scripted):
-    first = events_to_sse(text_stream(["part"])[:3])
+    first = sse_body(text_stream(["part"])[:3])
     server = scripted(sse_response([first, Sleep(5)], terminate=False))
     r = invoke(["--stream", "--timeout", "0.5", "Hi"], base_url=server.url)
     assert r.code == 14
@@ -224,8 +240,8 @@ def test_signal_exit_and_conversation_untouched(tmp_path, sig, code, phase):
         script = [Pause(hold, 30)] + OK
     elif phase == "streaming":
         events = text_stream(["first ", "second"])
-        script = sse_response([events_to_sse(events[:3]), Pause(hold, 30),
-                               events_to_sse(events[3:])])
+        script = sse_response([sse_body(events[:3]), Pause(hold, 30),
+                               sse_body(events[3:])])
     else:
         script = error("529 Overloaded", "overloaded_error", {"retry-after": "30"})
     server = ScriptedServer([script])
@@ -272,7 +288,7 @@ def test_ctrl_c_while_reading_stdin():
 @pytest.mark.parametrize("stream", [True, False])
 def test_closed_stdout_is_141_and_silent(api, reader, stream):
     api.reply(message("y" * 300000))
-    events = events_to_sse(text_stream(["y" * 1000] * 300))
+    events = sse_body(text_stream(["y" * 1000] * 300))
     server = ScriptedServer([sse_response([events])])
     base = server.url if stream else api.base
     flag = "--stream" if stream else "--no-stream"
@@ -286,6 +302,29 @@ def test_closed_stdout_is_141_and_silent(api, reader, stream):
     assert_no_secret(proc.stdout, proc.stderr)
     assert proc.returncode == 141
     assert proc.stderr == b"", proc.stderr
+
+
+@pytest.mark.parametrize("flag", ["-o", "-c"])
+def test_sigterm_unwinds_while_the_files_are_written(api, invoke, tmp_path, monkeypatch,
+                                                     flag):
+    """While -o/-c write, SIGTERM raises (so atomic.replacing's cleanup runs and removes
+    its temp file) rather than killing the process mid-write."""
+    import signal
+
+    from msgcli.errors import on_sigterm
+    from msgcli.output import atomic
+
+    real, handlers = atomic.write, []
+
+    def spy(*args, **kwargs):
+        handlers.append(signal.getsignal(signal.SIGTERM))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(atomic, "write", spy)
+    api.reply()
+    assert invoke([flag, str(tmp_path / "file"), "Hi"]).code == 0
+    assert handlers == [on_sigterm]
+    assert signal.getsignal(signal.SIGTERM) is not on_sigterm  # restored afterwards
 
 
 # -- secrets ------------------------------------------------------------------------
@@ -327,7 +366,7 @@ def test_server_echoing_the_key_in_the_answer(api, invoke):
 
 def test_key_split_across_stream_deltas_is_redacted(invoke, scripted):
     pieces = ["Your key is ", FAKE_KEY[:5], FAKE_KEY[5:20], FAKE_KEY[20:], " ok"]
-    server = scripted(sse_response([events_to_sse(text_stream(pieces))]))
+    server = scripted(sse_response([sse_body(text_stream(pieces))]))
     r = invoke(["--stream", "Hi"], base_url=server.url)
     assert (r.code, r.stdout) == (0, "Your key is [REDACTED] ok\n")
 
@@ -345,6 +384,20 @@ def test_real_process_outputs_never_hold_the_key(api, run_cli):
         r = run_cli(args)
         assert_no_secret(r.stdout, r.stderr)
         assert r.code == 0
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_an_answer_that_could_begin_a_key_still_gets_its_newline(api, invoke, scripted,
+                                                                 tmp_path, stream):
+    """'s' may begin the key (sk-ant-...), so it is held back until the end; the
+    newline rule must still see it (found by test_fast_path's hypothesis run)."""
+    server = scripted(sse_response([sse_body(text_stream(["s"]))]) if stream
+                      else plain_response("200 OK", message("s")))
+    args = ["--stream"] if stream else []
+    assert invoke([*args, "Hi"], base_url=server.url).stdout == "s\n"
+    out = tmp_path / "answer.txt"
+    assert invoke([*args, "-o", str(out), "Hi"], base_url=server.url).code == 0
+    assert out.read_text() == "s\n"
 
 
 def test_retry_resends_the_whole_body(invoke, scripted, tmp_path):

@@ -36,8 +36,8 @@ from werkzeug import Response
 from msgcli import status
 from msgcli.api.request import COUNT_TOKENS_REFUSED, DEFAULT_MODEL
 from tests.conftest import FAKE_KEY, FAKE_TOKEN, REPO, message
-from tests.scripted_server import plain_response, sse_response
-from tests.sse import FIXTURE_NAMES, fixture_bytes
+from tests.support.scripted_server import plain_response, sse_response
+from tests.support.sse import FIXTURE_NAMES, fixture_bytes
 
 DATA = Path(__file__).parent / "data"
 TOOLS = json.loads((REPO / "examples" / "weather_tools.json").read_text())

@@ -14,14 +14,14 @@ import pytest
 from msgcli.stream.accumulator import MessageAccumulator
 from msgcli.stream.sse import SSEParser
 from tests.conftest import REPO, assert_no_secret, clean_env, message
-from tests.scripted_server import Drop, Pause, Sleep, plain_response, sse_response
-from tests.spec import assert_valid
-from tests.sse import (
+from tests.support.scripted_server import Drop, Pause, Sleep, plain_response, sse_response
+from tests.support.spec import assert_valid
+from tests.support.sse import (
     FIXTURE_NAMES,
     data_lines,
-    events_to_sse,
     fixture_bytes,
     fold,
+    sse_body,
     text_stream,
 )
 
@@ -108,7 +108,7 @@ def test_stream_json_is_events_as_sent(invoke, scripted, name):
 
 
 def test_thinking_goes_to_stderr_only_when_asked(invoke, scripted):
-    sse = events_to_sse(text_stream(["The answer ", "is 4."], thinking=["Let me ", "add."]))
+    sse = sse_body(text_stream(["The answer ", "is 4."], thinking=["Let me ", "add."]))
     r, _ = stream_run(invoke, scripted, sse)
     assert (r.stdout, r.stderr) == ("The answer is 4.\n", "")
     r, _ = stream_run(invoke, scripted, sse, args=("--show-thinking", "Hi"))
@@ -119,7 +119,7 @@ def test_thinking_goes_to_stderr_only_when_asked(invoke, scripted):
 
 
 def test_usage_is_final_cumulative(invoke, scripted):
-    r, _ = stream_run(invoke, scripted, events_to_sse(text_stream(["a"])), args=("-u", "x"))
+    r, _ = stream_run(invoke, scripted, sse_body(text_stream(["a"])), args=("-u", "x"))
     assert "input_tokens=7 output_tokens=42" in r.stderr
 
 
@@ -129,13 +129,13 @@ def test_unknown_events_and_comments_are_ignored(invoke, scripted):
         {"type": "content_block_delta", "index": 0,
          "delta": {"type": "citations_delta", "citation": {"type": "char_location",
                                                            "cited_text": "x"}}}])
-    sse = b": a comment line\n\n" + events_to_sse(events) + b"event: mystery\ndata: {}\n\n"
+    sse = sse_body([b": a comment line\n\n", *events, ("mystery", b"{}")])
     r, _ = stream_run(invoke, scripted, sse)
     assert (r.code, r.stdout) == (0, "Hello\n")
 
 
 def test_crlf_stream(invoke, scripted):
-    r, _ = stream_run(invoke, scripted, events_to_sse(text_stream(["a", "b"]), crlf=True))
+    r, _ = stream_run(invoke, scripted, sse_body(text_stream(["a", "b"]), crlf=True))
     assert (r.code, r.stdout) == (0, "ab\n")
 
 
@@ -147,8 +147,8 @@ def test_multiline_data_field():
 
 def test_mid_stream_error_event(invoke, scripted):
     events = text_stream(["Partial ", "answer"])[:-3]
-    sse = events_to_sse(events) + b'event: error\ndata: {"type": "error", "error": ' \
-        b'{"type": "overloaded_error", "message": "Overloaded"}}\n\n'
+    sse = sse_body([*events, {"type": "error", "error": {"type": "overloaded_error",
+                                                         "message": "Overloaded"}}])
     r, server = stream_run(invoke, scripted, sse)
     assert r.code == 13
     assert r.stdout == "Partial answer"
@@ -158,7 +158,7 @@ def test_mid_stream_error_event(invoke, scripted):
 
 
 def test_dropped_connection_mid_stream(invoke, scripted):
-    sse = events_to_sse(text_stream(["Some ", "words"])[:-3])
+    sse = sse_body(text_stream(["Some ", "words"])[:-3])
     server = scripted(sse_response([sse, Drop()], terminate=False))
     r = invoke(["--stream", "Hi"], base_url=server.url)
     assert r.code == 14
@@ -168,7 +168,7 @@ def test_dropped_connection_mid_stream(invoke, scripted):
 
 
 def test_stream_ending_without_message_stop(invoke, scripted):
-    sse = events_to_sse(text_stream(["cut ", "short"])[:-1])
+    sse = sse_body(text_stream(["cut ", "short"])[:-1])
     r, server = stream_run(invoke, scripted, sse)
     assert r.code == 14
     assert "without message_stop" in r.stderr
@@ -186,7 +186,7 @@ def test_http_error_before_stream_is_api_error(invoke, scripted):
 
 # -- the SSE format at every byte boundary --------------------------------------
 
-UNICODE_SSE = events_to_sse(text_stream(["héllo ", "👋🏽 ", "世界", "\u00e9\u0301"]))
+UNICODE_SSE = sse_body(text_stream(["héllo ", "👋🏽 ", "世界", "\u00e9\u0301"]))
 
 
 def parse_all(chunks):
@@ -203,7 +203,7 @@ def test_every_split_point_gives_the_same_events(name):
     if name == "unicode":
         data = UNICODE_SSE
     elif name == "unicode-crlf":
-        data = events_to_sse(text_stream(["héllo ", "👋🏽"]), crlf=True)
+        data = sse_body(text_stream(["héllo ", "👋🏽"]), crlf=True)
     else:
         data = fixture_bytes(name)
     whole = parse_all([data])
@@ -252,11 +252,11 @@ def assert_printed_while_held(respond, **env):
     """`msgcli --stream Hi` against a server that sends the first delta, then holds
     the rest for up to 60 s: the first delta must be on stdout within 10 (a bound
     against a hang, not a timing assertion). `respond(pieces)` frames the reply."""
-    from tests.scripted_server import ScriptedServer
+    from tests.support.scripted_server import ScriptedServer
 
     go_on = threading.Event()
     events = text_stream(["FIRST ", "second"])
-    first, rest = events_to_sse(events[:3]), events_to_sse(events[3:])
+    first, rest = sse_body(events[:3]), sse_body(events[3:])
     server = ScriptedServer([respond([first, Pause(go_on, timeout=60), rest])])
     try:
         proc = subprocess.Popen(
@@ -290,10 +290,10 @@ def test_output_is_flushed_before_the_stream_ends():
 
 
 def test_reader_closing_early_exits_141_quietly(api):
-    from tests.scripted_server import ScriptedServer
+    from tests.support.scripted_server import ScriptedServer
 
     events = text_stream(["word " * 20] * 1000)
-    body = events_to_sse(events)
+    body = sse_body(events)
     pieces = [body[i:i + 500] for i in range(0, len(body), 500)]
     script = []
     for piece in pieces:

@@ -16,8 +16,8 @@ import time
 import pytest
 
 from tests.conftest import REPO, assert_no_secret, clean_env, message
-from tests.scripted_server import Drop, Pause, plain_response, sse_response
-from tests.sse import events_to_sse, text_stream
+from tests.support.scripted_server import Drop, Pause, plain_response, sse_response
+from tests.support.sse import sse_body, text_stream
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pty")
 
@@ -131,7 +131,7 @@ def test_no_status_line_off_a_terminal(scripted):
 
 
 def broken_stream():
-    sse = events_to_sse(text_stream(["Hel"])[:-3])
+    sse = sse_body(text_stream(["Hel"])[:-3])
     return sse_response([sse, Drop()], terminate=False)
 
 

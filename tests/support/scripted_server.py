@@ -28,9 +28,11 @@ class Drop:
     """In a script: close the connection abruptly, right here."""
 
 
-def chunked(pieces):
-    """HTTP/1.1 chunked framing for each piece, then the terminating chunk."""
-    out = [f"{len(p):x}\r\n".encode() + p + b"\r\n" for p in pieces if p]
+def chunked(pieces, upper=False):
+    """HTTP/1.1 chunked framing for each piece, then the terminating chunk; sizes in
+    lower-case hexadecimal (as the API sends them), or upper."""
+    size = "%X" if upper else "%x"
+    out = [(size % len(p)).encode() + b"\r\n" + p + b"\r\n" for p in pieces if p]
     return out + [b"0\r\n\r\n"]
 
 
@@ -137,6 +139,14 @@ class ScriptedServer:
 
     def close(self):
         self._stop = True
+        # shutdown wakes an accept() blocked in the serving thread; the socket is closed
+        # only once that thread has ended, so its descriptor cannot be reused by the next
+        # test's server while this thread might still accept on it
+        try:
+            self._sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self._thread.join(5)
         self._sock.close()
 
     def json_bodies(self):

@@ -4,7 +4,7 @@ import functools
 import json
 from pathlib import Path
 
-SPEC_PATH = Path(__file__).resolve().parent / "data" / "spec" / "anthropic-openapi.json"
+SPEC_PATH = Path(__file__).resolve().parent.parent / "data" / "spec" / "anthropic-openapi.json"
 
 
 @functools.lru_cache(maxsize=1)

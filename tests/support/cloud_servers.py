@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from msgcli.platforms import eventstream
 from tests.conftest import message
-from tests.sse import events_to_sse
+from tests.support.sse import sse_body
 
 AWS_ACCESS = "AKIDFAKEACCESSKEY123"
 AWS_SECRET = "fake-aws-secret-key-for-tests-0123456789abcdef"
@@ -177,7 +177,7 @@ def sse_answer(text="Hello!", piece=None, whole=None, delay=0.0, count=None):
         if "count" in handler.path:
             return 200, {}, [json.dumps({"input_tokens": count or 42}).encode()]
         if json.loads(body or b"{}").get("stream"):
-            data = events_to_sse(stream_events(text))
+            data = sse_body(stream_events(text))
             return 200, {"content-type": "text/event-stream"}, split(data, piece)
         reply = whole if whole is not None else message(text)
         return 200, {}, [json.dumps(reply).encode()]

@@ -5,12 +5,14 @@ Pause/Sleep/Drop steps). Here a script may also be a callable that makes a fresh
 possibly endless, iterable for each connection, so the server can send an endless
 body, an endless line or endless events until msgcli hangs up. The helpers build
 the replies a hostile server sends: raw status lines and headers of its choosing,
-event streams around any events, and key-stealing or terminal-driving text.
+event streams around any events (their bytes from tests/support/sse.py), and
+key-stealing or terminal-driving text.
 """
 
 import json
 
-from tests.scripted_server import ScriptedServer, chunked
+from tests.support.scripted_server import ScriptedServer, chunked
+from tests.support.sse import sse_event
 
 # Terminal control a server could try to smuggle into a message: a window title
 # (OSC 0), a clipboard write (OSC 52), clear screen (CSI 2J), an 8-bit CSI, a bell.
@@ -35,11 +37,10 @@ def reply(body, status="200 OK", content_type="application/json", headers=None):
     return [head(status, content_type, headers, length=len(body)), body]
 
 
-def event(data, name=None):
-    """One SSE event; `data` (not a str) is sent as JSON."""
-    text = data if isinstance(data, str) else json.dumps(data)
-    return (f"event: {name or (data.get('type') if isinstance(data, dict) else 'x')}\n"
-            f"data: {text}\n\n").encode()
+def _event(data):
+    # escaped to ASCII as json.dumps does: a lone surrogate in a text goes out as the
+    # escape \ud800, alone, as a server may send it
+    return sse_event(data, ascii=True)
 
 
 def message_start(**fields):
@@ -47,26 +48,26 @@ def message_start(**fields):
                "content": [], "stop_reason": None, "stop_sequence": None,
                "usage": {"input_tokens": 1, "output_tokens": 0}}
     message.update(fields)
-    return event({"type": "message_start", "message": message})
+    return _event({"type": "message_start", "message": message})
 
 
 def block_start(index, block):
-    return event({"type": "content_block_start", "index": index, "content_block": block})
+    return _event({"type": "content_block_start", "index": index, "content_block": block})
 
 
 def delta(index, kind, key, value):
-    return event({"type": "content_block_delta", "index": index,
-                  "delta": {"type": kind, key: value}})
+    return _event({"type": "content_block_delta", "index": index,
+                   "delta": {"type": kind, key: value}})
 
 
 def block_stop(index):
-    return event({"type": "content_block_stop", "index": index})
+    return _event({"type": "content_block_stop", "index": index})
 
 
 def message_end(stop_reason="end_turn", **delta_fields):
-    return event({"type": "message_delta", "delta": {"stop_reason": stop_reason,
-                                                     **delta_fields},
-                  "usage": {"output_tokens": 3}}) + event({"type": "message_stop"})
+    return _event({"type": "message_delta", "delta": {"stop_reason": stop_reason,
+                                                      **delta_fields},
+                   "usage": {"output_tokens": 3}}) + _event({"type": "message_stop"})
 
 
 def stream(*events, headers=None):

@@ -15,6 +15,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from tests.support.sse import message_events, sse_body
+
 
 def last_text(body):
     messages = body.get("messages") or []
@@ -31,26 +33,6 @@ def reply_for(body, text=None, stop_reason="end_turn"):
                          else "echo: " + last_text(body)}],
             "stop_reason": stop_reason, "stop_sequence": None,
             "usage": {"input_tokens": 10, "output_tokens": 5}}
-
-
-def sse(message):
-    """A reply as the event stream the API sends for it."""
-    def event(kind, payload):
-        return f"event: {kind}\ndata: {json.dumps({'type': kind, **payload})}\n\n"
-
-    start = dict(message, content=[], stop_reason=None)
-    text = message["content"][0]["text"]
-    events = [event("message_start", {"message": start}),
-              event("content_block_start", {"index": 0,
-                                            "content_block": {"type": "text", "text": ""}}),
-              event("content_block_delta", {"index": 0, "delta": {"type": "text_delta",
-                                                                  "text": text}}),
-              event("content_block_stop", {"index": 0}),
-              event("message_delta", {"delta": {"stop_reason": message["stop_reason"],
-                                                "stop_sequence": None},
-                                      "usage": {"output_tokens": 5}}),
-              event("message_stop", {})]
-    return "".join(events).encode()
 
 
 class Listener(ThreadingHTTPServer):
@@ -99,7 +81,7 @@ class ManyServer:
                 status, headers, payload = server.answer(body, dict(self.headers))
                 kind = "application/json"
                 if body.get("stream") and status == 200:
-                    data, kind = sse(payload), "text/event-stream"
+                    data, kind = sse_body(message_events(payload), ascii=True), "text/event-stream"
                 else:
                     data = json.dumps(payload).encode()
                 self.send_response(status)

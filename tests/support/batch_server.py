@@ -22,7 +22,7 @@ import re
 from werkzeug import Response
 
 from tests.conftest import message
-from tests.spec import validator
+from tests.support.spec import validator
 
 _PATH = re.compile(r"^/v1/messages/batches(?:/(?P<id>[^/]+))?(?:/(?P<what>cancel|results))?$")
 COUNT_KEYS = ("processing", "succeeded", "errored", "canceled", "expired")
