@@ -22,8 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from msgcli.cli.command import cli
-from msgcli.output.console import Redactor
-from msgcli.output.json_redaction import JsonEvents
+from msgcli.output.redaction import JsonEvents, Redactor
 from msgcli.stream import fastpath
 from msgcli.wire import chunked
 from msgcli.wire import transport as transport_module

@@ -25,7 +25,8 @@ from msgcli.cli.options import Options
 from msgcli.errors import MsgcliError
 from msgcli.inputs import conversation
 from msgcli.output import render
-from msgcli.output.console import Collector, Console, Redactor
+from msgcli.output.console import Collector, Console
+from msgcli.output.redaction import Redactor
 from msgcli.status import ExitStatus
 from msgcli.stream.sse import SSEParser
 from tests.conftest import FAKE_KEY, Result, assert_no_secret, clean_env

@@ -20,7 +20,8 @@ from werkzeug import Response
 from msgcli.batch import commands
 from msgcli.cli.options import Options
 from msgcli.output import render
-from msgcli.output.console import Collector, Console, Redactor
+from msgcli.output.console import Collector, Console
+from msgcli.output.redaction import Redactor
 from msgcli.status import ExitStatus
 from tests.conftest import FAKE_KEY, FAKE_TOKEN, message
 from tests.support.batch_server import BatchEngine

@@ -82,7 +82,8 @@ class MsgcliCommand(click.Command):
              **extra):
         from msgcli.cli.failure_gate import guard
         from msgcli.inputs.reading import credentials
-        from msgcli.output.console import Console, Redactor
+        from msgcli.output.console import Console
+        from msgcli.output.redaction import Redactor
 
         if os.environ.get(complete_var or "_MSGCLI_COMPLETE"):
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)

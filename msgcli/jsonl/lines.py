@@ -25,7 +25,7 @@ from msgcli.errors import BadResponseError, CredentialsError, InputError, Networ
 from msgcli.inputs import conversation, reading
 from msgcli.inputs import turn as inputs_turn
 from msgcli.output import render
-from msgcli.output.json_redaction import redact_json
+from msgcli.output.redaction import redact_json
 from msgcli.status import ExitStatus
 
 

@@ -1,22 +1,17 @@
 """Where bytes go: the answer to stdout, everything a person should read to stderr.
 
-Both streams pass through a redactor, so a credential never leaves the process
-even when a server echoes it back. stdout is written as UTF-8 bytes to the binary
-buffer; a stream flushes it after each network read, so a pipe sees words as they
-arrive. A failed write raises OSError, which msgcli.cli.failure_gate turns into a status
-by its errno (EPIPE: 141, quietly; anything else: 15).
+Both streams pass through a redactor (msgcli.output.redaction), so a credential
+never leaves the process even when a server echoes it back. stdout is written as
+UTF-8 bytes to the binary buffer; a stream flushes it after each network read, so
+a pipe sees words as they arrive. A failed write raises OSError, which
+msgcli.cli.failure_gate turns into a status by its errno (EPIPE: 141, quietly;
+anything else: 15).
 """
 
 import errno
 import sys
 
-REDACTED = "[REDACTED]"
-# Shorter values would mangle ordinary text; real keys and tokens are far longer.
-_MIN_SECRET_LENGTH = 8
-# Anthropic keys start so: a key pasted into the wrong option is redacted from a
-# message even when it is not the configured one.
-KEY_PREFIX = "sk-ant-"
-_KEY_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+from msgcli.output.redaction import HoldBack, Redactor, redact_key_pattern
 
 _ESCAPES = {}  # translate tables, by the characters they keep
 
@@ -46,75 +41,6 @@ def one_line(text):
     if "\n" in text or "\r" in text or "\t" in text:
         text = " ".join(text.replace("\t", " ").splitlines())
     return escape_controls(text)
-
-
-def redact_key_pattern(text):
-    """Every token that starts like an Anthropic key, whatever key is configured."""
-    start = text.find(KEY_PREFIX)
-    while start != -1:
-        end = start + len(KEY_PREFIX)
-        while end < len(text) and text[end] in _KEY_CHARS:
-            end += 1
-        text = text[:start] + REDACTED + text[end:]
-        start = text.find(KEY_PREFIX, start + len(REDACTED))
-    return text
-
-
-class Redactor:
-    def __init__(self, secrets=()):
-        self.secrets = []
-        for secret in secrets:
-            self.add(secret)
-
-    def add(self, secret):
-        if secret and len(secret) >= _MIN_SECRET_LENGTH and secret not in self.secrets:
-            self.secrets.append(secret)
-            self.secrets.sort(key=len, reverse=True)
-
-    def __call__(self, text):
-        for secret in self.secrets:
-            if secret in text:
-                text = text.replace(secret, REDACTED)
-        return text
-
-    def held_back(self, text):
-        """How many trailing characters of `text` could begin a secret that the next
-        write completes; a streamed secret split across deltas is held until known."""
-        longest = 0
-        for secret in self.secrets:
-            position = text.find(secret[0], max(len(text) - len(secret) + 1, 0))
-            while position != -1:
-                if secret.startswith(text[position:]):
-                    longest = max(longest, len(text) - position)
-                    break
-                position = text.find(secret[0], position + 1)
-        return longest
-
-
-class HoldBack:
-    """Redaction across writes, for text that arrives in pieces (streamed answer
-    and thinking): a tail that could begin a secret is held until the next piece
-    shows whether it does. Used by Stdout and by Console.thinking alike."""
-
-    def __init__(self, redactor):
-        self._redact = redactor
-        self._pending = ""
-
-    def feed(self, text):
-        """The redacted text that can be written now."""
-        text = self._redact(self._pending + text)
-        keep = self._redact.held_back(text) if self._redact.secrets else 0
-        self._pending = text[len(text) - keep:] if keep else ""
-        return text[:len(text) - keep] if keep else text
-
-    def last_char(self, written):
-        """The answer's last character so far, held back or `written` last."""
-        return self._pending[-1] if self._pending else written
-
-    def drain(self):
-        """What was held back: the stream ended, so it began no secret."""
-        pending, self._pending = self._pending, ""
-        return pending
 
 
 class Stdout:

@@ -8,8 +8,7 @@ makes their output identical byte for byte.
 import json
 
 from msgcli.inputs.reading import json_default
-from msgcli.output.console import REDACTED
-from msgcli.output.json_redaction import JsonEvents, redact_json
+from msgcli.output.redaction import REDACTED, JsonEvents, redact_json
 
 
 def compact_json(value):

@@ -14,7 +14,7 @@ import threading
 from msgcli.api import request
 from msgcli.api.reply import error_summary
 from msgcli.errors import InputError
-from msgcli.output.console import REDACTED
+from msgcli.output.redaction import REDACTED
 
 SECRET_HEADERS = request.SECRET_HEADERS | {"api-key", "x-amz-security-token"}
 

@@ -21,7 +21,7 @@ import urllib.parse
 from msgcli.api import request
 from msgcli.api.reply import STREAM, WHOLE, kind
 from msgcli.errors import BadResponseError, CredentialsError, InputError
-from msgcli.output.console import REDACTED
+from msgcli.output.redaction import REDACTED
 from msgcli.platforms import eventstream
 from msgcli.platforms.base import Platform, PlatformRequest, beta_names, json_error, without
 

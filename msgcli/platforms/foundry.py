@@ -15,7 +15,7 @@ import urllib.parse
 
 from msgcli.api import request
 from msgcli.errors import CredentialsError, InputError
-from msgcli.output.console import REDACTED
+from msgcli.output.redaction import REDACTED
 from msgcli.platforms.base import Platform, PlatformRequest, json_error
 
 SCOPE = "https://ai.azure.com/.default"

@@ -1,15 +1,91 @@
-"""Redaction of what msgcli writes as JSON: the -j reply, its stream's events, and
-every --jsonl and batch result line.
+"""Redaction: no credential leaves the process, whatever a server echoes back.
 
-msgcli.output.console's Redactor replaces a secret in text. JSON needs more: a secret
+The Redactor replaces every secret msgcli knows (the key, tokens, secret -H values)
+and anything shaped like an Anthropic key in text; HoldBack keeps back a possible
+secret's start across writes, so a key split over two pieces of a stream is still
+found. What msgcli writes as JSON (the -j reply, its stream's events, every
+--jsonl and batch result line) needs more: a secret
 may hide behind escapes (\\u0073k-...), or come in pieces that a reader joins (the
 text deltas of a stream, the text blocks of a message), and the redacted line must
 stay valid JSON and, where there is no secret, be byte for byte what it was.
 """
 
-import json
+REDACTED = "[REDACTED]"
+# Shorter values would mangle ordinary text; real keys and tokens are far longer.
+_MIN_SECRET_LENGTH = 8
+# Anthropic keys start so: a key pasted into the wrong option is redacted from a
+# message even when it is not the configured one.
+KEY_PREFIX = "sk-ant-"
+_KEY_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
-from msgcli.output.console import REDACTED
+
+def redact_key_pattern(text):
+    """Every token that starts like an Anthropic key, whatever key is configured."""
+    start = text.find(KEY_PREFIX)
+    while start != -1:
+        end = start + len(KEY_PREFIX)
+        while end < len(text) and text[end] in _KEY_CHARS:
+            end += 1
+        text = text[:start] + REDACTED + text[end:]
+        start = text.find(KEY_PREFIX, start + len(REDACTED))
+    return text
+
+
+class Redactor:
+    def __init__(self, secrets=()):
+        self.secrets = []
+        for secret in secrets:
+            self.add(secret)
+
+    def add(self, secret):
+        if secret and len(secret) >= _MIN_SECRET_LENGTH and secret not in self.secrets:
+            self.secrets.append(secret)
+            self.secrets.sort(key=len, reverse=True)
+
+    def __call__(self, text):
+        for secret in self.secrets:
+            if secret in text:
+                text = text.replace(secret, REDACTED)
+        return text
+
+    def held_back(self, text):
+        """How many trailing characters of `text` could begin a secret that the next
+        write completes; a streamed secret split across deltas is held until known."""
+        longest = 0
+        for secret in self.secrets:
+            position = text.find(secret[0], max(len(text) - len(secret) + 1, 0))
+            while position != -1:
+                if secret.startswith(text[position:]):
+                    longest = max(longest, len(text) - position)
+                    break
+                position = text.find(secret[0], position + 1)
+        return longest
+
+
+class HoldBack:
+    """Redaction across writes, for text that arrives in pieces (streamed answer
+    and thinking): a tail that could begin a secret is held until the next piece
+    shows whether it does. Used by Stdout and by Console.thinking alike."""
+
+    def __init__(self, redactor):
+        self._redact = redactor
+        self._pending = ""
+
+    def feed(self, text):
+        """The redacted text that can be written now."""
+        text = self._redact(self._pending + text)
+        keep = self._redact.held_back(text) if self._redact.secrets else 0
+        self._pending = text[len(text) - keep:] if keep else ""
+        return text[:len(text) - keep] if keep else text
+
+    def last_char(self, written):
+        """The answer's last character so far, held back or `written` last."""
+        return self._pending[-1] if self._pending else written
+
+    def drain(self):
+        """What was held back: the stream ended, so it began no secret."""
+        pending, self._pending = self._pending, ""
+        return pending
 
 # the secrets last seen, and each as it is and as written inside a JSON string: one
 # slot, replaced whole, since --jsonl's workers read it at once
@@ -17,6 +93,8 @@ _forms = ((), ())
 
 
 def _json_forms(redactor):
+    import json  # here: --help loads the redactor, never json
+
     global _forms
     key, forms = _forms
     if key != tuple(redactor.secrets):
@@ -36,6 +114,8 @@ def redact_json(redactor, text, value=None):
     there is no secret. `value`, the text parsed, shows a secret an escape hides
     from a search of the text, or one split between a message's text blocks: then
     the text is written again from the value, redacted."""
+    import json  # here: --help loads the redactor, never json
+
     if not redactor.secrets:
         return text
     if value is not None:
@@ -143,6 +223,8 @@ class _Held:
         self.line, self.data, self.pieces, self.changed = line, data, {}, False
 
     def text(self, redactor):
+        import json  # here: --help loads the redactor, never json
+
         if not self.changed:
             return redact_json(redactor, self.line, self.data)
         data = dict(self.data)
