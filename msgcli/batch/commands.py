@@ -93,18 +93,7 @@ def run(opts, console):
 def batch_ids(opts):
     """The batch ids: the PROMPT words, or else stdin's lines (each an id, or a
     batch object as --batch prints, so its output can be piped in)."""
-    words = list(opts.prompt)
-    if not words and not opts.no_stdin:
-        data = inputs_reading.read_stdin_bytes("batch ids") or b""
-        for line in inputs_reading.decode_utf8(data, "stdin").splitlines():
-            line = line.strip()
-            if line.startswith("{"):
-                value = inputs_reading.parse_json_text(line, "stdin")
-                line = value.get("id") if isinstance(value, dict) else None
-            if line:
-                words.append(line)
-    if not words:
-        raise InputError("give the batch ids (msgbatch_...) as arguments or on stdin")
+    words = inputs_reading.ids_given(opts, "batch ids", "msgbatch_...")
     return list(dict.fromkeys(endpoints.check_batch_id(w) for w in words))
 
 

@@ -10,9 +10,10 @@ itself. A lost or broken cache costs an upload, never a failure.
 import hashlib
 import json
 import os
-import tempfile
 
 from msgcli.api.models import cache_path as _models_cache_path
+from msgcli.errors import InputError
+from msgcli.output import atomic
 
 MAX_ENTRIES = 1000  # the oldest are dropped beyond this
 MAX_CACHE_BYTES = 4 * 1024 * 1024
@@ -85,23 +86,8 @@ def forget(sha256, who, console=None):
 
 def _write(entries, console):
     path = cache_path()
-    directory = os.path.dirname(path)
-    tmp = None
     try:
-        os.makedirs(directory, mode=0o700, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".files.", suffix=".tmp", dir=directory)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:  # mkstemp: 0600
-            json.dump({"files": entries}, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        tmp = None
-    except OSError as e:
+        atomic.write_private(path, json.dumps({"files": entries}), "the upload cache")
+    except InputError as e:
         if console is not None:
-            console.line(f"the upload was not cached ({path}): {e.strerror or e}")
-    finally:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
+            console.line(f"the upload was not cached: {e.message}")

@@ -129,18 +129,7 @@ def download(api, file_id, output, opts):
 def file_ids(opts):
     """The file ids: the PROMPT words, or else stdin's lines (each an id, or a file
     object as --list-files prints, so its output can be piped in)."""
-    words = list(opts.prompt)
-    if not words and not opts.no_stdin:
-        data = reading.read_stdin_bytes("file ids") or b""
-        for line in reading.decode_utf8(data, "stdin").splitlines():
-            line = line.strip()
-            if line.startswith("{"):
-                value = reading.parse_json_text(line, "stdin")
-                line = value.get("id") if isinstance(value, dict) else None
-            if line:
-                words.append(line)
-    if not words:
-        raise InputError("give the file ids (file_...) as arguments or on stdin")
+    words = reading.ids_given(opts, "file ids", "file_...")
     return list(dict.fromkeys(endpoints.check_file_id(w) for w in words))
 
 

@@ -286,3 +286,22 @@ def read_key_file(path):
     if not key or any(c.isspace() for c in key):
         raise InputError(f"--api-key-file {path!r} must hold the key alone, on one line")
     return key
+
+
+def ids_given(opts, what, example):
+    """The ids a command works on (batches, files): the PROMPT words, or else stdin's
+    lines, each an id or a JSON object holding one (as msgcli prints them, so its
+    output can be piped in); in order, each once."""
+    words = list(opts.prompt)
+    if not words and not opts.no_stdin:
+        data = read_stdin_bytes(what) or b""
+        for line in decode_utf8(data, "stdin").splitlines():
+            line = line.strip()
+            if line.startswith("{"):
+                value = parse_json_text(line, "stdin")
+                line = value.get("id") if isinstance(value, dict) else None
+            if line:
+                words.append(line)
+    if not words:
+        raise InputError(f"give the {what} ({example}) as arguments or on stdin")
+    return list(dict.fromkeys(words))

@@ -46,9 +46,10 @@ def check_writable(path, what):
 
 
 @contextmanager
-def replacing(path, what):
+def replacing(path, what, private=False):
     """A binary file to write the new content of `path` into, streamed; it replaces
-    `path` when the block ends without an exception, and is removed otherwise."""
+    `path` when the block ends without an exception, and is removed otherwise.
+    `private`: the file is the user's alone (0600), whatever it was before."""
     if "\0" in path:
         raise InputError(f"{what} {path!r} is not a valid file name")
     # through a symlink: the file it points to is replaced, and the link stays
@@ -71,7 +72,8 @@ def replacing(path, what):
             os.fsync(f.fileno())
         # mkstemp makes 0600; the result gets the mode a shell redirect would give
         # (an existing file keeps its own)
-        os.chmod(tmp, _new_file_mode() if mode is None else mode)
+        if not private:
+            os.chmod(tmp, _new_file_mode() if mode is None else mode)
         os.replace(tmp, path)
         tmp = None
         _fsync_dir(directory)
@@ -86,9 +88,9 @@ def replacing(path, what):
                 pass
 
 
-def write(path, data, what):
+def write(path, data, what, private=False):
     """Replace `path` with `data` (text is written as UTF-8)."""
-    with replacing(path, what) as f:
+    with replacing(path, what, private) as f:
         f.write(data.encode("utf-8") if isinstance(data, str) else data)
 
 
@@ -109,3 +111,13 @@ def _fsync_dir(directory):
         pass
     finally:
         os.close(fd)
+
+
+def write_private(path, data, what):
+    """A cache of the user's (the model list, Files API ids, a federation token):
+    its directory made 0700 if need be, the file replaced whole with mode 0600."""
+    try:
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    except OSError as e:
+        raise InputError(f"cannot write {what} {path!r}: {e.strerror or e}") from None
+    write(path, data, what, private=True)

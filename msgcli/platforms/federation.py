@@ -22,7 +22,7 @@ import time
 
 from msgcli import status
 from msgcli.api.defaults import DEFAULT_BASE_URL
-from msgcli.errors import CredentialsError, MsgcliError, NetworkError
+from msgcli.errors import CredentialsError, InputError, MsgcliError, NetworkError
 from msgcli.platforms.base import Platform, PlatformRequest, beta_names, without
 
 TOKEN_PATH = "/v1/oauth/token"
@@ -150,17 +150,14 @@ class Federated(Platform):
         return token, refresh
 
     def _write_cache(self, token, refresh):
-        directory = os.path.dirname(self.cache_file)
+        from msgcli.output import atomic
+
         try:
-            os.makedirs(directory, mode=0o700, exist_ok=True)
-            temp = f"{self.cache_file}.{os.getpid()}.tmp"
-            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w") as f:
-                json.dump({"access_token": token, "refresh_at": refresh}, f)
-            os.replace(temp, self.cache_file)
-        except OSError as e:  # a read-only home: the token still serves this run
+            atomic.write_private(self.cache_file, json.dumps(
+                {"access_token": token, "refresh_at": refresh}), "the federation token cache")
+        except InputError as e:  # a read-only home: the token still serves this run
             if self.opts.verbose:
-                self.console.line(f"cannot cache the federation token: {e.strerror or e}")
+                self.console.line(f"cannot cache the federation token: {e.message}")
 
     def _assertion(self):
         if self.token_file:
