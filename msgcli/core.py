@@ -145,13 +145,17 @@ def converse(opts, req, transport, out, console):
     """exchange(), and while the reply pauses its turn, the conversation sent back
     with the turn so far; returns the parts as one message."""
     message = exchange(opts, req, transport, out, console)
-    for part in range(1, server_tools.MAX_CONTINUATIONS + 1):
-        if message is None or message.get("stop_reason") != "pause_turn":
-            break
-        body = dict(req.body, messages=server_tools.continuation(
-            req.body["messages"], opts.prefill, message.get("content") or []))
-        later = exchange(opts, req.with_body(body), transport, out, console, part=part)
-        message = server_tools.merge(message, later)
+    try:
+        for part in range(1, server_tools.MAX_CONTINUATIONS + 1):
+            if message is None or message.get("stop_reason") != "pause_turn":
+                break
+            body = dict(req.body, messages=server_tools.continuation(
+                req.body["messages"], opts.prefill, message.get("content") or []))
+            later = exchange(opts, req.with_body(body), transport, out, console, part=part)
+            message = server_tools.merge(message, later)
+    except BaseException:
+        out.close()  # what a paused part held back is written before the failure
+        raise
     return message
 
 

@@ -6,7 +6,7 @@ import json
 
 from msgcli import status
 from msgcli.api import server_tools
-from tests.conftest import message
+from tests.conftest import FAKE_KEY, assert_no_secret, message
 from tests.support.scripted_server import sse_response
 from tests.support.sse import sse_body, text_stream
 
@@ -36,6 +36,18 @@ def test_pause_turn_continued_streamed_and_saved(scripted, invoke, tmp_path):
     saved = saved["messages"] if isinstance(saved, dict) else saved
     assert [b["text"] for b in saved[-1]["content"]] == ["Searching. ", "Ants are insects."]
     assert "input_tokens=14" in r.stderr  # the parts' usage summed (7 + 7)
+
+
+def test_a_key_split_across_the_parts_of_a_paused_turn_is_redacted(scripted, invoke):
+    """The text of one part may end with the start of a key that the continuation
+    ends: the hold-back lasts across the parts, as it does across deltas."""
+    cut = len(FAKE_KEY) // 2
+    paused = text_stream([f"Key: {FAKE_KEY[:cut]}"], stop_reason="pause_turn")
+    done = text_stream([f"{FAKE_KEY[cut:]} end."])
+    server = scripted(sse_response([sse_body(paused)]), sse_response([sse_body(done)]))
+    r = invoke(["--stream", "--web-search", "Key?"], base_url=server.url)
+    assert (r.code, r.stdout) == (0, "Key: [REDACTED] end.\n")
+    assert_no_secret(r.stdout, r.stderr)
 
 
 def test_pause_turn_with_prefill_resends_it_once(api, invoke):

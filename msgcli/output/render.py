@@ -68,7 +68,8 @@ class TextRenderer:
                 pass  # a cut-off document is shown as it came; the exit status says why
             self._out.write(text)
         calls = tool_calls(message) if message.get("stop_reason") == "tool_use" else []
-        if self._may_pause and message.get("stop_reason") == "pause_turn":
+        paused = self._may_pause and message.get("stop_reason") == "pause_turn"
+        if paused:
             pass  # the answer goes on in the continuation: no newline yet
         elif calls:
             if self._out.last_char not in ("", "\n"):
@@ -77,7 +78,10 @@ class TextRenderer:
                 self._out.write(compact_json(call) + "\n")
         elif self._newline and self._out.last_char not in ("", "\n"):
             self._out.write("\n")
-        self._out.close()
+        if paused:  # what may begin a secret stays held: the continuation may end it
+            self._out.flush()
+        else:
+            self._out.close()
 
 
 def text_renderer(opts, out, part=0):
