@@ -14,6 +14,7 @@ import sys
 import click
 
 from msgcli import __version__, end_of_startup
+from msgcli.api import defaults
 from msgcli.cli import modes, options
 from msgcli.cli.helpformat import HelpContext
 from msgcli.cli.params import (
@@ -178,7 +179,11 @@ def _seconds(value):
                    "atomically.")
 @click.option("-s", "--system", metavar="TEXT", help="System prompt.")
 @click.option("-m", "--model", metavar="TEXT", type=ModelName(),
-              help=f"Model name.  [default: {options.DEFAULT_MODEL}]")
+              help="Model id, as the platform names it: on Bedrock "
+                   "anthropic.claude-...-v1:0, an inference profile (us.anthropic..., "
+                   f"global.anthropic...) or an ARN; on Vertex {defaults.VERTEX_DEFAULT_MODEL} "
+                   "(claude-...@DATE). Each platform's default: man msgcli.  "
+                   f"[default: {options.DEFAULT_MODEL}]")
 @click.option("-t", "--max-tokens", type=Integer(0, options.MAX_API_INTEGER),
               metavar="INT",
               help="Most tokens to generate (0 pre-warms a --cache).  "

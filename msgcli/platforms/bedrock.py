@@ -19,6 +19,7 @@ import os
 import urllib.parse
 
 from msgcli.api import request
+from msgcli.api.defaults import BEDROCK_DEFAULT_MODEL
 from msgcli.api.reply import STREAM, WHOLE, kind
 from msgcli.errors import BadResponseError, CredentialsError, InputError
 from msgcli.output.redaction import REDACTED
@@ -28,7 +29,7 @@ from msgcli.platforms.base import Platform, PlatformRequest, beta_names, json_er
 BEDROCK_VERSION = "bedrock-2023-05-31"
 # Haiku 4.5 through the global cross-region inference profile: msgcli's default model
 # where Bedrock serves it (docs/platforms.md)
-DEFAULT_MODEL = "global.anthropic.claude-haiku-4-5-20251001-v1:0"
+DEFAULT_MODEL = BEDROCK_DEFAULT_MODEL
 NO_CREDENTIALS = ("no AWS credentials: set AWS_BEARER_TOKEN_BEDROCK to a Bedrock API "
                   "key, or install botocore (pip install 'msgcli[bedrock]') and give "
                   "AWS credentials (environment, AWS_PROFILE, SSO, web identity, "

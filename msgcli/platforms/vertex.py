@@ -17,11 +17,12 @@ model and has anthropic_version "vertex-2023-10-16"; beta flags stay a header.
 import os
 import urllib.parse
 
+from msgcli.api.defaults import VERTEX_DEFAULT_MODEL
 from msgcli.errors import CredentialsError, InputError, NetworkError
 from msgcli.platforms.base import Platform, PlatformRequest, json_error
 
 VERTEX_VERSION = "vertex-2023-10-16"
-DEFAULT_MODEL = "claude-haiku-4-5@20251001"
+DEFAULT_MODEL = VERTEX_DEFAULT_MODEL
 SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 NO_CREDENTIALS = ("no Google credentials: set MSGCLI_VERTEX_ACCESS_TOKEN (e.g. "
                   "$(gcloud auth print-access-token)), or install google-auth (pip install "
