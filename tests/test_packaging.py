@@ -6,7 +6,8 @@ from tests.conftest import REPO
 
 
 def test_every_room_is_packaged():
-    setuptools = __import__("setuptools")
+    import setuptools  # (the test extra installs it: uv's environments lack it)
+
     config = configparser.ConfigParser()
     config.read(REPO / "setup.cfg")
     assert config["options"]["packages"].strip() == "find:"
