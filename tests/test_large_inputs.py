@@ -164,3 +164,68 @@ def test_big_stdin_is_never_held_twice(monkeypatch):
     assert isinstance(text, inputs_reading.LargeText)
     assert sent > size - 42
     assert peak < 1.25 * size, f"{peak / size:.2f} times the input at the peak"
+
+
+def test_a_big_turn_is_saved_without_a_copy(tmp_path):
+    """-c: the conversation file is written from the strings the request was sent
+    from, a piece at a time (atomic.replacing), never joined, dumped or encoded
+    whole; the file is what conversation.dumps() gives, byte for byte."""
+    from msgcli.inputs import conversation
+
+    size = 8 * 1024 * 1024
+    text = inputs_reading.LargeText(["The quick brown fox.\n" * (size // 42),
+                                     "é\"\\\x01😀 " * 10, "jumps.\n" * (size // 14)])
+    history = conversation.History([{"role": "user", "content": "Hi " * 30_000},
+                                    {"role": "assistant", "content": "Hello"}],
+                                   {"system": "be brief"}, is_object=True)
+    turn = {"role": "user", "content": text}
+    message = {"content": [{"type": "text", "text": "Done ✓"}], "stop_reason": "end_turn"}
+    path = tmp_path / "c.json"
+    tracemalloc.start()
+    try:
+        conversation.save(str(path), history, turn, message)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert path.read_bytes() == conversation.dumps(history.to_json_value()).encode()
+    assert json.loads(path.read_bytes())["messages"][2]["content"] == str(text)
+    assert peak < 0.25 * size, f"{peak / size:.2f} times the turn at the peak"
+
+
+def test_a_messages_file_is_not_held_three_times(tmp_path):
+    """-f: the file's bytes are let go once decoded, before the JSON is parsed, and
+    read into a buffer of the file's size (not of the 32 MB limit): its bytes,
+    text and parsed value are never all held at once."""
+    from msgcli.inputs import conversation
+
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps([{"role": "user",
+                                 "content": "The quick brown fox.\n" * 400_000}]))
+    size = path.stat().st_size
+    tracemalloc.start()
+    try:
+        history = conversation.load(
+            inputs_reading.read_file_bytes(str(path), "messages file"), str(path))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert history.messages[0]["content"] == "The quick brown fox.\n" * 400_000
+    assert peak < 2.4 * size, f"{peak / size:.2f} times the file at the peak"
+
+
+@pytest.mark.parametrize("grown", [0, 1, 5000])
+def test_a_file_is_read_whole_whatever_its_size_said(tmp_path, monkeypatch, grown):
+    """The buffer is sized by the file's size, but what was appended since is read
+    too, and the limit still holds."""
+    path = tmp_path / "f"
+    path.write_bytes(b"x" * 3000 + b"y" * grown)
+    real_fstat = os.fstat
+
+    class Stat:  # the size as it was before the file grew
+        def __init__(self, st):
+            self.st_size = st.st_size - grown
+
+    monkeypatch.setattr(os, "fstat", lambda fd: Stat(real_fstat(fd)))
+    assert inputs_reading.read_file_bytes(str(path), "f") == b"x" * 3000 + b"y" * grown
+    with pytest.raises(InputError, match="accepts requests of at most"):
+        inputs_reading.read_file_bytes(str(path), "f", limit=3000 + grown - 1)

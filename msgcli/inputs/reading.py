@@ -52,8 +52,12 @@ def _over(what, limit):
                       f"of at most {megabytes(MAX_REQUEST_BYTES)}")
 
 
-def _read_bounded(f, what, limit):
-    data = f.read(limit + 1)
+def _read_bounded(f, what, limit, expected=0):
+    """At most `limit` bytes, or InputError. `expected`: a file's size, read into a
+    buffer of that size rather than of the limit (32 MB for a small file)."""
+    data = f.read(min(expected, limit) + 1) if expected > 0 else b""
+    if expected <= 0 or len(data) > expected:  # a pipe or a device; a file that grew
+        data += f.read(limit + 1 - len(data))
     if len(data) > limit:
         raise _over(what, limit)
     return data
@@ -221,7 +225,7 @@ def read_file_bytes(path, what, limit=MAX_REQUEST_BYTES):
                 raise InputError(
                     f"{what} {path!r} is {megabytes(size)}; the API accepts requests "
                     f"of at most {megabytes(limit)}")
-            return _read_bounded(f, f"{what} {path!r}", limit)
+            return _read_bounded(f, f"{what} {path!r}", limit, size)
     except IsADirectoryError:
         raise InputError(f"{what} {path!r} is a directory, not a file") from None
     except FileNotFoundError:
