@@ -192,7 +192,20 @@ def encode_body(body):
     return data
 
 
+_built_headers = {}  # the last headers built, by their arguments: --jsonl's lines share them
+
+
 def build_headers(api_version, api_key=None, auth_token=None, betas=(), extra=()):
+    key = (api_version, api_key, auth_token, tuple(betas), tuple(map(tuple, extra)))
+    headers = _built_headers.get(key)
+    if headers is None:
+        headers = _new_headers(api_version, api_key, auth_token, betas, extra)
+        _built_headers.clear()
+        _built_headers[key] = headers
+    return dict(headers)
+
+
+def _new_headers(api_version, api_key, auth_token, betas, extra):
     headers = {
         "accept": "application/json",
         "anthropic-version": api_version,
