@@ -9,7 +9,10 @@
   ideal 16 / 50 ms = 320 requests/s; also -P 8 and -P 32, and CPU time per request;
 - peak memory with 1,000 and 100,000 lines (no latency, -P 32);
 - a server that allows R requests/s and answers 429 (retry-after: 1) beyond it:
-  msgcli -P 16 against the SDK with 16 tasks, each request retrying on its own.
+  msgcli -P 16 against the SDK with 16 tasks, each request retrying on its own;
+- CPU per request at -P 32 against the floor, a bare requests.Session with 32
+  threads posting the same bodies (bare_many.py), the two in turns, several
+  rounds, with and without latency (issue 22: at most 1.5x the floor).
 
 The server runs in this process; each client is spawned by a `python -S` helper
 and measured with wait4 (wall, CPU, peak RSS), as bench/measure.py does.
@@ -20,6 +23,7 @@ import json
 import os
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -142,6 +146,21 @@ def prompts(path, n):
             f.write(json.dumps(f"Classify the sentiment of ticket {i}: it works.") + "\n")
 
 
+def floor_rounds(run, msgcli, prompts_path, n, rounds):
+    """{latency: (msgcli's, the bare session's median CPU ms per request)}: the two
+    in turns, so that the machine's load weighs on both alike."""
+    bare = [sys.executable, str(HERE / "bare_many.py"), "32"]
+    out = {}
+    for label, latency in (("50 ms latency", 0.05), ("no latency", 0.0)):
+        cpu = {"msgcli": [], "bare": []}
+        for _ in range(rounds):
+            for tool, argv in (("msgcli", [msgcli, "--jsonl", "-P", "32"]), ("bare", bare)):
+                r = run(f"floor round, {label}: {tool}", argv, prompts_path, latency)
+                cpu[tool].append(r["cpu"] / n * 1000)
+        out[label] = (statistics.median(cpu["msgcli"]), statistics.median(cpu["bare"]))
+    return out
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true")
@@ -194,11 +213,14 @@ def main():
         rate=args.rate, count=limited_n)
     run(f"rate {args.rate}/s: SDK 16 tasks, max_retries 20", sdk + ["16"],
         work / "r.jsonl", rate=args.rate, count=limited_n, environ=retrying)
+    floor = floor_rounds(run, msgcli, work / "p.jsonl", n, 3 if args.quick else 7)
     shutil.rmtree(work, ignore_errors=True)
     print()
     print("| case | requests/s | CPU per request | peak RSS | 429s | exit |")
     print("|---|---:|---:|---:|---:|---:|")
     for r in rows:
+        if r["label"].startswith("floor round"):
+            continue  # summed up below
         print(f"| {r['label']} | {r['count'] / r['wall']:,.0f} | "
               f"{r['cpu'] / r['count'] * 1000:.2f} ms | {r['rss']:.1f} MB | "
               f"{r['limited']} | {r['code']} |")
@@ -216,6 +238,11 @@ def main():
           f"req/s with {limited[0]['limited']} 429s; the SDK, each request retrying on its "
           f"own, {limited[1]['count'] / limited[1]['wall']:.1f} req/s with "
           f"{limited[1]['limited']} 429s")
+    for latency, (ours, bare) in floor.items():
+        ratio = ours / bare
+        print(f"- CPU per request at -P 32, {latency}: msgcli {ours:.2f} ms, bare "
+              f"requests.Session {bare:.2f} ms (medians of the rounds): {ratio:.2f}x the "
+              f"floor (target <= 1.5x: {'met' if ratio <= 1.5 else 'NOT MET'})")
     failed = [r["label"] for r in rows if r["code"] != 0 or r["lines"] != r["count"]]
     if failed:
         print(f"- FAILED (exit status or line count): {', '.join(failed)}")

@@ -134,7 +134,15 @@ def make_inputs(workdir):
             path = workdir / f"body-{name}{'-stream' if stream else ''}.json"
             path.write_text(json.dumps(body))
             bodies[(name, stream)] = path
-    return image, prompt, bodies
+    text = prompt.read_text() + "\n\nSummarize"
+    messages = workdir / "messages.json"  # -f: the 20 MiB prompt as one turn
+    messages.write_text(json.dumps([{"role": "user", "content": text}]))
+    turns = workdir / "turns.json"  # -f: the same text as 5,001 turns
+    step = len(text) // 5000
+    turns.write_text(json.dumps(
+        [{"role": ("user", "assistant")[i % 2], "content": text[i * step:(i + 1) * step]}
+         for i in range(5000)] + [{"role": "user", "content": "Summarize"}]))
+    return image, prompt, bodies, messages, turns
 
 
 def main():
@@ -162,7 +170,11 @@ def main():
     sdk = [peers_py, str(HERE / "sdk_client.py")]
     curl = shutil.which("curl")
     workdir = Path(tempfile.mkdtemp(prefix="msgcli-bench-"))
-    image, prompt, bodies = make_inputs(workdir)
+    image, prompt, bodies, messages, turns = make_inputs(workdir)
+    conversation = workdir / "conversation.json"
+    # -c: a new conversation each run (sh execs msgcli: its peak is msgcli's)
+    with_conversation = ["/bin/sh", "-c", 'rm -f "$0"; exec "$1" -c "$0" Summarize',
+                         str(conversation), msgcli]
     b64_mb = 4 * ((IMAGE_BYTES + 2) // 3) / 2**20
 
     def curl_cmd(body, stream=False):
@@ -213,6 +225,9 @@ def main():
         ("stdin 20 MiB", "curl", curl_cmd(bodies[("stdin", False)]), {}, None),
         ("stdin 20 MiB", "SDK script", sdk + ["Summarize"], {}, prompt),
         ("stdin 20 MiB", "llm", [llm, *llm_model, "--no-log", "Summarize"], {}, prompt),
+        ("-c, stdin 20 MiB", "msgcli", with_conversation, {}, prompt),
+        ("-f 20 MiB, one turn", "msgcli", [msgcli, "-f", str(messages)], {}, None),
+        ("-f 20 MiB, 5,001 turns", "msgcli", [msgcli, "-f", str(turns)], {}, None),
         # many prompts (`--jsonl`): bench/many.py
     ]
     peers = ("SDK script", "llm")
@@ -228,9 +243,11 @@ def main():
                 print(f"{scenario:26s} {tool:44s} {value[0] * 1000:9.1f} ms "
                       f"{value[1]:8.1f} MB", flush=True)
         loads.append(os.getloadavg()[0])
+    sizes = {"-f 20 MiB, one turn": messages.stat().st_size,
+             "-f 20 MiB, 5,001 turns": turns.stat().st_size}
     shutil.rmtree(workdir, ignore_errors=True)
     server.close()
-    report = render(results, b64_mb, server.stream_text, server.stream_lines)
+    report = render(results, b64_mb, server.stream_text, server.stream_lines, sizes)
     report += (f"\nLoad average (1 min) on this {os.cpu_count()}-core machine, taken between "
                f"scenarios: {min(loads):.1f} to {max(loads):.1f} (median "
                f"{statistics.median(loads):.1f}).\n")
@@ -242,7 +259,7 @@ def ratio(a, b):
     return f"{a / b:.2f}x" if a and b else "n/a"
 
 
-def render(results, b64_mb, stream_text, stream_lines):
+def render(results, b64_mb, stream_text, stream_lines, sizes=None):
     def get(scenario, tool):
         return results.get((scenario, tool))
 
@@ -336,6 +353,18 @@ def render(results, b64_mb, stream_text, stream_lines):
     if ours:
         checks.append(f"- stdin 20 MiB: msgcli peak {ours[1]:.1f} MB "
                       f"(target ≤ 60 MB: {verdict(ours[1] <= 60)})")
+    ours = get("-c, stdin 20 MiB", "msgcli")
+    if ours:
+        checks.append(f"- -c, stdin 20 MiB: msgcli peak {ours[1]:.1f} MB, the conversation "
+                      f"saved (target ≤ 60 MB: {verdict(ours[1] <= 60)})")
+    plain = get("round trip", "msgcli")
+    for scenario, size in (sizes or {}).items():
+        ours = get(scenario, "msgcli")
+        if ours and plain:
+            r = (ours[1] - plain[1]) / (size / 2**20)
+            checks.append(f"- {scenario}: msgcli peak {ours[1]:.1f} MB = a round trip's "
+                          f"{plain[1]:.1f} MB + {r:.2f}x the file's {size / 2**20:.1f} MB "
+                          f"(target ≤ 2.5x: {verdict(r <= 2.5)})")
     return "\n".join(lines + checks) + "\n"
 
 

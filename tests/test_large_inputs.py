@@ -174,3 +174,48 @@ def test_text_like_the_large_string_placeholder_is_sent_as_is(large):
     if large:
         body["system"] = "x" * 100_000
     assert json.loads(b"".join(encode_body(body))) == body
+def test_a_big_turn_is_saved_without_a_copy(tmp_path):
+    """-c: the conversation file is written from the strings the request was sent
+    from, a piece at a time (atomic.replacing), never joined, dumped or encoded
+    whole; the file is what conversation.dumps() gives, byte for byte."""
+    from msgcli.inputs import conversation
+
+    size = 8 * 1024 * 1024
+    text = inputs_reading.LargeText(["The quick brown fox.\n" * (size // 42),
+                                     "é\"\\\x01😀 " * 10, "jumps.\n" * (size // 14)])
+    history = conversation.History([{"role": "user", "content": "Hi " * 30_000},
+                                    {"role": "assistant", "content": "Hello"}],
+                                   {"system": "be brief"}, is_object=True)
+    turn = {"role": "user", "content": text}
+    message = {"content": [{"type": "text", "text": "Done ✓"}], "stop_reason": "end_turn"}
+    path = tmp_path / "c.json"
+    tracemalloc.start()
+    try:
+        conversation.save(str(path), history, turn, message)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert path.read_bytes() == conversation.dumps(history.to_json_value()).encode()
+    assert json.loads(path.read_bytes())["messages"][2]["content"] == str(text)
+    assert peak < 0.25 * size, f"{peak / size:.2f} times the turn at the peak"
+
+
+def test_a_messages_file_is_not_held_three_times(tmp_path):
+    """-f: the file's bytes are let go once decoded, before the JSON is parsed: its
+    bytes, text and parsed value are never all held at once. (Read here as
+    pathlib reads it, into a buffer of the file's size: read_file_bytes' buffer of
+    the 32 MB limit would be the peak, in tracemalloc's eyes though not in RSS.)"""
+    from msgcli.inputs import conversation
+
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps([{"role": "user",
+                                 "content": "The quick brown fox.\n" * 400_000}]))
+    size = path.stat().st_size
+    tracemalloc.start()
+    try:
+        history = conversation.load(path.read_bytes(), str(path))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert history.messages[0]["content"] == "The quick brown fox.\n" * 400_000
+    assert peak < 2.4 * size, f"{peak / size:.2f} times the file at the peak"

@@ -314,13 +314,13 @@ def test_sigterm_unwinds_while_the_files_are_written(api, invoke, tmp_path, monk
     from msgcli.errors import on_sigterm
     from msgcli.output import atomic
 
-    real, handlers = atomic.write, []
+    real, handlers = atomic.replacing, []
 
-    def spy(*args, **kwargs):
+    def spy(*args, **kwargs):  # (-o through atomic.write; -c streams into it)
         handlers.append(signal.getsignal(signal.SIGTERM))
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(atomic, "write", spy)
+    monkeypatch.setattr(atomic, "replacing", spy)
     api.reply()
     assert invoke([flag, str(tmp_path / "file"), "Hi"]).code == 0
     assert handlers == [on_sigterm]

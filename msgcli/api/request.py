@@ -97,6 +97,24 @@ def _json_pieces(text):
     yield b'"'
 
 
+def _utf8_pieces(text):
+    for start in range(0, len(text), _PIECE):
+        yield text[start:start + _PIECE].encode("utf-8")
+
+
+def _part_chunks(i, part):
+    if i % 2:  # a large string
+        return _json_pieces(part)
+    return (part,) if isinstance(part, bytes) else _utf8_pieces(part)
+
+
+def json_chunks(parts):
+    """The UTF-8 bytes of json_parts() (its JSON text maybe encoded already), a
+    piece at a time."""
+    for i, part in enumerate(parts):
+        yield from _part_chunks(i, part)
+
+
 class EncodedBody:
     """A JSON request body as byte chunks, made as they are sent.
 
@@ -104,56 +122,67 @@ class EncodedBody:
     times at once (the dict's string, the JSON text, the bytes). Here each large
     string is encoded by itself, 64 KiB at a time, while requests sends the
     chunks in turn with a Content-Length (and again for a retry): the string in the
-    body is the only whole copy."""
+    body is the only whole copy. So is long JSON text between them (a messages
+    file of many turns), kept as text and encoded a piece at a time as well."""
 
     def __init__(self, parts):
-        self.parts = parts  # bytes, or a large string to encode when sent
+        self.parts = parts  # json_parts(), its short JSON text encoded already
         # The first encoding, thrown away, measures the body and finds text that
         # cannot be UTF-8 before anything is sent.
-        self.length = sum(len(p) if isinstance(p, bytes) else
-                          sum(len(c) for c in _json_pieces(p)) for p in parts)
+        self.length = sum(len(p) if isinstance(p, bytes) or i % 2 == 0 and p.isascii()
+                          else sum(map(len, _part_chunks(i, p)))
+                          for i, p in enumerate(parts))
 
     def __len__(self):
         return self.length
 
     def __iter__(self):
-        for part in self.parts:
-            if isinstance(part, bytes):
-                yield part
-            else:
-                yield from _json_pieces(part)
+        return json_chunks(self.parts)
 
 
-def encode_body(body):
+def json_parts(value, **options):
+    """`value` as json.dumps(value, **options) would write it, in parts: the JSON
+    text around its large strings (str or LargeText, never copied) and those
+    strings in turn, for json_chunks() to encode a piece at a time."""
     large = []
-    # a nonce per call: no text the user sends can look like the placeholder
-    mark = f"\ue000msgcli-large-string-{os.urandom(8).hex()}-"
+    marks = []  # made at the first large string: most bodies (--jsonl's) have none
 
     def set_aside(value):
         if isinstance(value, dict):
             return {k: set_aside(v) for k, v in value.items()}
-        if isinstance(value, list):
+        if isinstance(value, (list, tuple)):
             return [set_aside(v) for v in value]
         if isinstance(value, LargeText) or \
                 isinstance(value, str) and len(value) >= _LARGE_STRING:
+            if not marks:
+                # a nonce per call: no text the user sends can look like the placeholder
+                marks.append(f"\ue000msgcli-large-string-{os.urandom(8).hex()}-")
             large.append(value)
-            return f"{mark}{len(large) - 1}\ue000"
+            return f"{marks[0]}{len(large) - 1}\ue000"
         return value
 
-    try:
-        skeleton = json.dumps(set_aside(body), ensure_ascii=False, separators=(",", ":"),
-                              allow_nan=False)
-    except ValueError:
-        raise InputError("the request holds a number JSON cannot carry (NaN or "
-                         "Infinity); check the messages file and --extra") from None
+    skeleton = json.dumps(set_aside(value), **options)
+    if not large:
+        return [skeleton]
+    # (the pattern is new each call: compiling it costs more than a small body)
     parts = []
-    for i, piece in enumerate(re.split(f'"{mark}\\d+\ue000"', skeleton)):
+    for i, piece in enumerate(re.split(f'"{marks[0]}\\d+\ue000"', skeleton)):
         parts.append(piece)
         if i < len(large):
             parts.append(large[i])
+    return parts
+
+
+def encode_body(body):
     try:
-        data = EncodedBody([p.encode("utf-8") if i % 2 == 0 else p
-                            for i, p in enumerate(parts)])
+        parts = json_parts(body, ensure_ascii=False, separators=(",", ":"),
+                           allow_nan=False)
+    except ValueError:
+        raise InputError("the request holds a number JSON cannot carry (NaN or "
+                         "Infinity); check the messages file and --extra") from None
+    try:
+        data = EncodedBody([p.encode("utf-8") if i % 2 == 0 and len(p) < _LARGE_STRING
+                            else p for i, p in enumerate(parts)])
     except UnicodeEncodeError:
         raise InputError("the request holds text that is not valid Unicode (a lone "
                          "surrogate, as from a \\ud800 escape)") from None
@@ -163,7 +192,20 @@ def encode_body(body):
     return data
 
 
+_built_headers = {}  # the last headers built, by their arguments: --jsonl's lines share them
+
+
 def build_headers(api_version, api_key=None, auth_token=None, betas=(), extra=()):
+    key = (api_version, api_key, auth_token, tuple(betas), tuple(map(tuple, extra)))
+    headers = _built_headers.get(key)
+    if headers is None:
+        headers = _new_headers(api_version, api_key, auth_token, betas, extra)
+        _built_headers.clear()
+        _built_headers[key] = headers
+    return dict(headers)
+
+
+def _new_headers(api_version, api_key, auth_token, betas, extra):
     headers = {
         "accept": "application/json",
         "anthropic-version": api_version,

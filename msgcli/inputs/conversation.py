@@ -57,8 +57,13 @@ class History:
 
 def load(data, where):
     """Parse the bytes of a messages file: a JSON array of messages, or a request
-    body object. Leading OpenAI-style system messages are lifted into `system`."""
-    return from_value(parse_json_text(decode_utf8(data, where), where), where)
+    body object. Leading OpenAI-style system messages are lifted into `system`.
+
+    Pass the bytes as the only reference to them: they are let go once decoded,
+    so that a big file's bytes, text and parsed value are never held at once."""
+    text = decode_utf8(data, where)
+    del data
+    return from_value(parse_json_text(text, where), where)
 
 
 def from_value(value, where):
@@ -154,22 +159,24 @@ def read(opts):
         return load(read_file_bytes(opts.conversation, "conversation file"),
                                  opts.conversation)
     if opts.messages == "-":
-        data = read_stdin_bytes("messages")
-        if data is None:
+        data = [read_stdin_bytes("messages")]  # (load() lets the bytes go)
+        if data[0] is None:
             raise InputError("-f - reads messages from stdin, but stdin is a terminal")
-        if not data.strip():
+        if not data[0] or data[0].isspace():  # as `not .strip()`, without a copy
             raise InputError("-f -: stdin is empty, expected a JSON messages array")
-        return load(data, "stdin")
+        return load(data.pop(), "stdin")
     if opts.messages:
         return load(read_file_bytes(opts.messages, "messages file"),
                                  opts.messages)
     return History([], {})
 
 
+# One fixed layout, so a rewrite changes only the turns that were appended.
+LAYOUT = {"ensure_ascii": False, "indent": 2, "default": inputs_reading.json_default}
+
+
 def dumps(value):
-    # One fixed layout, so a rewrite changes only the turns that were appended.
-    return json.dumps(value, ensure_ascii=False, indent=2,
-                      default=inputs_reading.json_default) + "\n"
+    return json.dumps(value, **LAYOUT) + "\n"
 
 
 def assistant_turn(message, prefill=None):
@@ -188,7 +195,15 @@ def save(path, history, turn, message, prefill=None):
     """Append the new user turn and the reply to the history and rewrite the file."""
     history.messages = history.messages + ([turn] if turn else []) + \
         [assistant_turn(message, prefill)]
-    atomic.write(path, dumps(history.to_json_value()), "conversation file")
+    from msgcli.api.request import json_chunks, json_parts
+
+    # dumps(), streamed: a big turn (a 20 MB stdin) is written from the strings
+    # the request was sent from, a piece at a time, never joined or encoded whole
+    parts = json_parts(history.to_json_value(), **LAYOUT)
+    parts[-1] += "\n"
+    with atomic.replacing(path, "conversation file") as f:
+        for chunk in json_chunks(parts):
+            f.write(chunk)
 
 
 @contextmanager

@@ -55,6 +55,8 @@ def _digest(line_bytes):
 class StdoutResults:
     """Results to stdout, in order; nothing to resume."""
 
+    resumable = False  # no request hash needed
+
     def __init__(self):
         stream = sys.stdout
         self._out = getattr(stream, "buffer", stream)
@@ -80,6 +82,8 @@ class StdoutResults:
 
 class FileResults:
     """-o FILE: the journal, its index of what earlier runs left, the final rewrite."""
+
+    resumable = True
 
     def __init__(self, path):
         if "\0" in path:

@@ -66,7 +66,11 @@ class Run:
         self.credentials = core.credentials(opts, console)
         if self.platform is not None:
             self.credentials = self.platform.credentials(self.credentials)
-        self.jobs = queue.Queue(maxsize=parallel)
+        # At most -P jobs wait for a worker. The main thread refills the queue once
+        # it is half empty, not each time a worker takes one: a thread woken per
+        # request costs CPU (issue 22), and half of -P jobs still keeps all busy.
+        self.jobs = queue.Queue()
+        self.room = threading.Event()  # set by a worker that leaves the queue half empty
         self.results = queue.Queue()
         self.window = threading.Semaphore(parallel * WINDOW)
         self.stop = threading.Event()    # send nothing more
@@ -88,6 +92,8 @@ class Run:
                 if self.closed.is_set() and self.jobs.empty():
                     return
                 continue
+            if not self.room.is_set() and self.jobs.qsize() <= self.parallel // 2:
+                self.room.set()
             record = Record(seq, lineno, req_hash=req_hash)
             if self.stop.is_set() or not self.cutoff.take(record, custom_id):
                 self.cutoff.drop(record, custom_id, self.stop.is_set())
@@ -190,10 +196,10 @@ class Run:
             self.tally.show()
 
     def put(self, job):
-        try:
-            self.jobs.put(job, timeout=TICK)
-        except queue.Full:
+        self.room.clear()  # before looking: a worker that makes room later sets it
+        if self.jobs.qsize() >= self.parallel and not self.room.wait(TICK):
             return False
+        self.jobs.put(job)
         self.cutoff.queued_one()  # (only this thread queues, and asks settled())
         return True
 
@@ -229,7 +235,9 @@ class Run:
                                         jsonl_lines.dumps(line, self.console.redactor)
                                         .encode("utf-8", "surrogatepass")))
                 continue
-            req_hash = journal.request_hash(line_request.custom_id, req)
+            # (a SHA-256 of the whole request: only a resumable -o FILE keeps it)
+            req_hash = journal.request_hash(line_request.custom_id, req) \
+                if self.sink.resumable else None
             if self.sink.previous(lineno, req_hash):
                 self.results.put(Record(seq, lineno, ExitStatus.OK))  # kept from before
                 continue
