@@ -211,3 +211,20 @@ def hostile():
     yield make
     for server in servers:
         server.close()
+
+
+@pytest.fixture
+def many():
+    """Local --jsonl servers (tests/support/many_server.py), closed after the test."""
+    from tests.support.many_server import ManyServer
+
+    servers = []
+
+    def make(**kwargs):
+        server = ManyServer(**kwargs)
+        servers.append(server)
+        return server
+
+    yield make
+    for server in servers:
+        server.close()

@@ -8,8 +8,6 @@ in Messages, count_tokens and batch bodies validated against the Beta* schemas
 that hold the file sources. The vendored file is left untouched."""
 
 import json
-import subprocess
-import time
 
 import pytest
 
@@ -17,10 +15,9 @@ from tests.support.spec import SPEC_PATH
 from tests.test_prism import (
     BATCH_LINES,
     DATA,
-    PRISM_DIR,
-    _free_port,
     msgcli,
     prism_installed,  # noqa: F401 (a fixture)
+    prism_serving,
 )
 
 pytestmark = pytest.mark.prism
@@ -39,31 +36,8 @@ def beta_spec(path):
 @pytest.fixture(scope="module")
 def beta_prism(prism_installed, tmp_path_factory):  # noqa: F811 (the fixture above)
     spec = beta_spec(tmp_path_factory.mktemp("spec") / "beta-openapi.json")
-    port = _free_port()
-    log = open(PRISM_DIR / "prism-beta.log", "w")
-    proc = subprocess.Popen([str(prism_installed), "mock", "-h", "127.0.0.1", "-p",
-                             str(port), str(spec)], stdout=log, stderr=subprocess.STDOUT)
-    import socket
-
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"Prism exited with {proc.returncode}; see tests/prism/prism-beta.log")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail("Prism did not start within 120 s")
-    yield f"http://127.0.0.1:{port}"
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    with prism_serving(prism_installed, spec, "prism-beta.log") as url:
+        yield url
 
 
 @pytest.mark.parametrize("args", [

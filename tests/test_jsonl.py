@@ -18,23 +18,11 @@ from msgcli.cli.options import DEFAULT_MODEL, Options
 from msgcli.errors import InputError
 from msgcli.jsonl import lines as jsonl_lines
 from tests.conftest import FAKE_KEY, REPO, assert_no_secret, clean_env, message
-from tests.support.many_server import ManyServer, last_text, reply_for
+from tests.support.many_server import last_text, reply_for
 
 KEYS = ["custom_id", "status", "stop_reason", "text", "usage", "error", "request_id"]
 
 
-@pytest.fixture
-def many():
-    servers = []
-
-    def make(**kwargs):
-        server = ManyServer(**kwargs)
-        servers.append(server)
-        return server
-
-    yield make
-    for server in servers:
-        server.close()
 
 
 def lines_of(*values):

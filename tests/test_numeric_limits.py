@@ -24,7 +24,6 @@ from msgcli.cli import options
 from msgcli.cli.command import cli
 from msgcli.status import ExitStatus
 from tests.conftest import REPO, assert_no_secret, clean_env
-from tests.support.many_server import ManyServer
 from tests.test_jsonl import prompts, results, spawn, until
 
 EXAMPLES = int(os.environ.get("MSGCLI_FUZZ_EXAMPLES", "200"))
@@ -54,18 +53,6 @@ FLOATS = [
 NUMERIC = INTEGERS + FLOATS + [("--thinking", "MSGCLI_THINKING", 0, options.MAX_API_INTEGER)]
 
 
-@pytest.fixture
-def many():
-    servers = []
-
-    def make(**kwargs):
-        server = ManyServer(**kwargs)
-        servers.append(server)
-        return server
-
-    yield make
-    for server in servers:
-        server.close()
 
 
 def parse(args, env=None):

@@ -11,6 +11,7 @@ import shutil
 import socket
 import subprocess
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -53,17 +54,18 @@ def prism_installed():
     return PRISM
 
 
-@pytest.fixture(scope="module")
-def prism(prism_installed):
+@contextmanager
+def prism_serving(prism_installed, spec, log_name):
+    """Prism mocking `spec` on a free port, for as long as the block runs; its log in
+    tests/prism/`log_name`."""
     port = _free_port()
-    log = open(PRISM_DIR / "prism.log", "w")
+    log = open(PRISM_DIR / log_name, "w")
     proc = subprocess.Popen([str(prism_installed), "mock", "-h", "127.0.0.1", "-p", str(port),
-                             str(SPEC_PATH)], stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+                             str(spec)], stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            pytest.fail(f"Prism exited with {proc.returncode}; see tests/prism/prism.log")
+            pytest.fail(f"Prism exited with {proc.returncode}; see tests/prism/{log_name}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1):
                 break
@@ -72,13 +74,21 @@ def prism(prism_installed):
     else:
         proc.kill()
         pytest.fail("Prism did not start within 120 s")
-    yield url
-    proc.terminate()
     try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def prism(prism_installed):
+    with prism_serving(prism_installed, SPEC_PATH, "prism.log") as url:
+        yield url
 
 
 def msgcli(prism, args, input=b""):
