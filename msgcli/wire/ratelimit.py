@@ -242,7 +242,6 @@ class Gate:
                 self._held_since = now
             left = self._held_since + _MAX_INTERVAL - now
             if left > 0:
-                # left first: a NaN delay from hostile headers must not win min()
                 return max(min(left, delay), _SHORTEST)
             # held the longest the headers' word may hold: this one goes as a probe
         else:
