@@ -232,3 +232,56 @@ def test_a_gateway_without_headers_gets_few_429s(invoke):
     assert out.code == 0, out
     assert server.statuses.count(200) == 100
     assert server.statuses.count(429) <= 40, server.statuses.count(429)
+
+
+class Static:
+    """A server whose headers always say the same, whatever it admits."""
+
+    def __init__(self, headers):
+        self.headers, self.ok = headers, 0
+
+    def answer(self, now, wall):
+        self.ok += 1
+        return 200, dict(self.headers)
+
+
+def _limit(kind, limit, remaining, reset):
+    prefix = f"anthropic-ratelimit-{kind}-"
+    return {prefix + "limit": limit, prefix + "remaining": remaining, prefix + "reset": reset}
+
+
+@pytest.mark.parametrize("headers", [
+    _limit("requests", "10", "0", "2099-01-01T00:00:00Z"),
+    _limit("requests", "10", "-5", "2030-01-01T00:00:00Z"),
+    _limit("requests", "0.000001", "0", "2099-01-01T00:00:00Z"),
+    _limit("requests", "10", "0", stamp(EPOCH + 120, "second-floor")),
+    _limit("requests", "10", "0", "9999-12-31T23:59:59.999999+00:00"),
+    _limit("tokens", "1000", "0", "2099-01-01T00:00:00Z"),
+], ids=["far-reset", "negative-remaining", "tiny-limit", "reset-in-120s", "year-9999",
+        "tokens-far-reset"])
+def test_the_headers_alone_hold_a_request_at_most_the_cap(headers):
+    """Headers that say nothing remains until a far (or absurd) reset: 4 requests at
+    -P 2 stalled for ever, each re-ask capped at 10 s and asked again. The cap
+    bounds the whole wait on the headers' word: a probe goes after at most 10 s
+    (here the server admits it; a real one may answer 429 and retry-after)."""
+    server = Static(headers)
+    seconds = simulate(server, n=4, workers=2, usage={"input_tokens": 10, "output_tokens": 5})
+    assert server.ok == 4
+    assert seconds <= 2 * 10.0 + 1, seconds
+
+
+def test_a_usage_count_too_large_for_a_float_is_no_pace():
+    """usage.input_tokens = 10**400 raised OverflowError (exit 1): a count that
+    cannot be a float is ignored for pacing, the others still count."""
+    clock = Clock()
+    gate = Gate(8, clock=clock, wall=clock.wall)
+    gate.note_usage({"input_tokens": 10**400, "output_tokens": 250})
+    gate.note_usage({"input_tokens": 10**308, "cache_creation_input_tokens": 10**308})
+    assert gate.try_send() == 0
+    gate.observe(200, {**_limit("output-tokens", "8000", "2000", stamp(clock.wall() + 30,
+                                                                        "second-floor")),
+                       **_limit("input-tokens", "400000", "0", "2099-01-01T00:00:00Z")})
+    # 2,000 output tokens (perhaps 1,500) at 250 a request: five go, one kept back;
+    # the input tokens, never counted, do not hold them
+    assert [gate.try_send() for _ in range(5)] == [0] * 5
+    assert gate.try_send() > 0

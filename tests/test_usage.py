@@ -71,3 +71,35 @@ def test_bad_price_file_is_a_usage_error(api, invoke, tmp_path, prices, fragment
     r = invoke(["--cost", str(f), "Hi"])
     assert r.code == 2 and fragment in r.stderr
     assert len(api.log) == 0
+
+
+HUGE = {"input_tokens": 10**400, "output_tokens": 5}
+
+
+def test_a_count_too_large_for_a_float_is_shown_but_not_priced(api, invoke, tmp_path):
+    """usage.input_tokens = 10**400 was exit 1 (OverflowError pricing it): the count
+    is the server's word and shown as given, but it prices as nothing."""
+    prices = tmp_path / "prices.json"
+    prices.write_text(json.dumps(PRICES))
+    api.reply(message(usage=HUGE))
+    r = invoke(["--cost", str(prices), "Hi"])
+    assert r.code == 0, r
+    assert f"input_tokens={10**400} output_tokens=5 cost=7.5e-05" in r.stderr
+    record = json.loads(invoke(["--usage-json", "--cost", str(prices), "Hi"]).stderr)
+    assert (record["input_tokens"], record["cost"]) == (10**400, pytest.approx(5 * 15 / 1e6))
+
+
+def test_a_count_too_large_for_a_float_does_not_stop_a_jsonl_run(api, invoke):
+    """The same count in --jsonl was exit 1 (OverflowError in the rate gate's pacing)."""
+    api.reply(message(usage=HUGE))
+    r = invoke(["--jsonl", "-P", "1"], input=b'"a"\n"b"\n', base_url=api.base)
+    assert r.code == 0, r
+    assert len(api.log) == 2
+
+
+def test_a_price_too_large_for_a_float_is_a_usage_error(api, invoke, tmp_path):
+    f = tmp_path / "prices.json"
+    f.write_text(json.dumps({"claude-sonnet-4-5": {"input_per_mtok": 10**400}}))
+    r = invoke(["--cost", str(f), "Hi"])
+    assert r.code == 2 and "must be a number" in r.stderr, r
+    assert len(api.log) == 0

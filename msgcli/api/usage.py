@@ -13,6 +13,7 @@ the 1-hour part of cache writes (usage.cache_creation.ephemeral_1h_input_tokens)
 """
 
 import json
+import math
 
 PRICE_KEYS = ("input_per_mtok", "output_per_mtok", "cache_write_per_mtok",
               "cache_read_per_mtok", "cache_write_1h_per_mtok")
@@ -27,14 +28,36 @@ def check_prices(prices):
         for key, value in entry.items():
             if key not in PRICE_KEYS:
                 return f"{model!r}: unknown price {key!r} (known: {', '.join(PRICE_KEYS)})"
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
-                return f"{model!r}: {key} must be a number at least 0"
+            if not isinstance(value, (int, float)) or isinstance(value, bool) \
+                    or not _finite(value) or value < 0:
+                return f"{model!r}: {key} must be a number, finite and at least 0"
     return None
+
+
+def _finite(value):
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int too large for a float
+        return False
+
+
+def tokens(value):
+    """A usage count as a float to compute with, 0.0 when it is none: not a positive
+    int, or one too large for a float (10**400 from a server is its word, shown as
+    given, but nothing to price or pace by)."""
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0 \
+            or not _finite(value):
+        return 0.0
+    return float(value)
 
 
 def _count(usage, key):
     value = usage.get(key)
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _priced(usage, key):
+    return tokens(usage.get(key))
 
 
 def cost(prices, model, usage):
@@ -43,17 +66,18 @@ def cost(prices, model, usage):
     if not isinstance(entry, dict):
         return None
     usage = usage if isinstance(usage, dict) else {}
-    writes = _count(usage, "cache_creation_input_tokens")
+    writes = _priced(usage, "cache_creation_input_tokens")
     split = usage.get("cache_creation") if isinstance(usage.get("cache_creation"), dict) \
         else {}
-    hour = min(_count(split, "ephemeral_1h_input_tokens"), writes) \
-        if "cache_write_1h_per_mtok" in entry else 0
-    total = (_count(usage, "input_tokens") * entry.get("input_per_mtok", 0)
-             + _count(usage, "output_tokens") * entry.get("output_per_mtok", 0)
+    hour = min(_priced(split, "ephemeral_1h_input_tokens"), writes) \
+        if "cache_write_1h_per_mtok" in entry else 0.0
+    total = (_priced(usage, "input_tokens") * entry.get("input_per_mtok", 0)
+             + _priced(usage, "output_tokens") * entry.get("output_per_mtok", 0)
              + (writes - hour) * entry.get("cache_write_per_mtok", 0)
              + hour * entry.get("cache_write_1h_per_mtok", 0)
-             + _count(usage, "cache_read_input_tokens") * entry.get("cache_read_per_mtok", 0))
-    return round(total / 1_000_000, 10)
+             + _priced(usage, "cache_read_input_tokens") * entry.get("cache_read_per_mtok", 0))
+    # counts near the float limit times a price: no finite cost to report
+    return round(total / 1_000_000, 10) if math.isfinite(total) else None
 
 
 def record(message, request_id, prices=None, requested=None):

@@ -49,12 +49,17 @@ import time
 from collections import deque
 from datetime import datetime
 
+from msgcli.api.usage import tokens as _usage_count
+
 _PREFIX = "anthropic-ratelimit-"
 # Requests and tokens are limited separately; a token limit may be given for input
 # and output tokens apart, or together.
 _KINDS = ("requests", "tokens", "input-tokens", "output-tokens")
-# Never wait longer than this on the headers' word alone: a clock off by minutes
-# must not stall a run (a 429 still closes the gate).
+# Never wait longer than this on the headers' word alone: a clock off by minutes,
+# or headers that say nothing remains until a far reset, must not stall a run. It
+# bounds the whole wait since the headers began to hold sends back, not each
+# re-ask (re-asking at most this long each time waited forever): then one probe
+# goes, and the server answers it (a 429 and its retry-after still close the gate).
 _MAX_INTERVAL = 10.0
 # A waiter looks again at least this often (the adaptive rate grows with time).
 _STEP = 0.5
@@ -75,13 +80,14 @@ def _seconds_until(value, now_wall):
     try:
         text = value.strip()
         when = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-    except (AttributeError, ValueError):
-        return None
-    if when.tzinfo is None:
+        if when.tzinfo is None:
+            return None
+        seconds = when.timestamp() - now_wall
+    except (AttributeError, TypeError, ValueError, OverflowError):
         return None
     digits = _FRACTION.search(text)
     resolution = 10.0 ** -min(len(digits.group(1)), 6) if digits else 1.0
-    return max(0.0, when.timestamp() - now_wall), resolution
+    return max(0.0, seconds), resolution
 
 
 def _number(value):
@@ -112,6 +118,7 @@ class Gate:
         self._local = threading.local()
         self._released = False
         self._open_at = 0.0
+        self._held_since = None  # since when the headers' word has held sends back
         self._sent = 0
         self._unanswered = set()  # the attempts sent and not answered yet
         self._limits = {}
@@ -183,8 +190,8 @@ class Gate:
             return
 
         def count(*keys):
-            return sum(v for v in (usage.get(k) for k in keys)
-                       if isinstance(v, int) and not isinstance(v, bool) and v > 0)
+            # a count too large for a float is ignored (msgcli.api.usage owns the rule)
+            return sum(_usage_count(usage.get(k)) for k in keys)
 
         spent = {"input-tokens": count("input_tokens", "cache_creation_input_tokens"),
                  "output-tokens": count("output_tokens")}
@@ -193,7 +200,9 @@ class Gate:
             for kind, tokens in spent.items():
                 if tokens > 0:
                     old = self._per.get(kind)
-                    self._per[kind] = tokens if old is None else old * 0.9 + tokens * 0.1
+                    new = tokens if old is None else old * 0.9 + tokens * 0.1
+                    if math.isfinite(new):  # sums of counts near the float limit
+                        self._per[kind] = new
 
     def release(self):
         """Wake every waiting worker now (the run is stopping)."""
@@ -229,7 +238,14 @@ class Gate:
             delay = max(delay, min(wait, known.full_at - now if now < known.full_at
                                    else _STEP, _MAX_INTERVAL))
         if delay > 0:
-            return max(delay, _SHORTEST)
+            if self._held_since is None:
+                self._held_since = now
+            left = self._held_since + _MAX_INTERVAL - now
+            if left > 0:
+                return max(min(left, delay), _SHORTEST)
+            # held the longest the headers' word may hold: this one goes as a probe
+        else:
+            self._held_since = None
         if self._rate_on:
             rate = max(self._adaptive_rate(now), self._floor())
             self._bucket = min(max(rate * _BURST, 1.0),
@@ -238,6 +254,7 @@ class Gate:
             if self._bucket < 1.0 - _EPSILON:
                 return max((1.0 - self._bucket) / rate, _SHORTEST)
             self._bucket -= 1.0
+        self._held_since = None
         self._sent += 1
         self._sends.append(now)
         while self._sends[0] <= now - 1.0:
@@ -308,7 +325,9 @@ class Gate:
             used = limit - remaining - step
             since = _seconds_until(text, sent_wall)[0] if sent_wall is not None else seconds
             if used > 0:
-                known.low = max(known.low, used / (max(since, seconds) + resolution))
+                low = used / (max(since, seconds) + resolution)
+                if math.isfinite(low):  # a limit near the float limit over a tiny reset
+                    known.low = max(known.low, low)
             if seq >= known.seq:
                 known.remaining, known.seq, known.at = remaining, seq, now
                 # requests sent earlier and still out may reach the server later
