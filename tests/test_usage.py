@@ -89,6 +89,17 @@ def test_a_count_too_large_for_a_float_is_shown_but_not_priced(api, invoke, tmp_
     assert (record["input_tokens"], record["cost"]) == (10**400, pytest.approx(5 * 15 / 1e6))
 
 
+def test_a_cost_too_large_for_a_float_says_so(api, invoke, tmp_path):
+    """Counts that price past the float limit: the cost is unknown, and -u says why
+    (not that the file lacks the model's price)."""
+    prices = tmp_path / "prices.json"
+    prices.write_text(json.dumps(PRICES))
+    api.reply(message(usage={"input_tokens": 10**308, "output_tokens": 10**308}))
+    r = invoke(["-u", "--cost", str(prices), "Hi"])
+    assert r.code == 0, r
+    assert "cost=unknown (the counts are too large to price)" in r.stderr, r.stderr
+
+
 def test_a_count_too_large_for_a_float_does_not_stop_a_jsonl_run(api, invoke):
     """The same count in --jsonl was exit 1 (OverflowError in the rate gate's pacing)."""
     api.reply(message(usage=HUGE))

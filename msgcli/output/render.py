@@ -204,7 +204,10 @@ def usage_line(usage, prices=None, message=None, requested=None):
     if prices is not None:
         from msgcli.api.usage import record
 
-        priced = record(message or {"usage": usage}, None, prices, requested)["cost"]
-        parts.append(f"cost={priced:g}" if priced is not None else
-                     "cost=unknown (the --cost file has no price for this model)")
+        line = record(message or {"usage": usage}, None, prices, requested)
+        priced = line["cost"]
+        why = "the counts are too large to price" if isinstance(
+            prices.get(line.get("model")), dict) or isinstance(prices.get(requested), dict) \
+            else "the --cost file has no price for this model"
+        parts.append(f"cost={priced:g}" if priced is not None else f"cost=unknown ({why})")
     return "usage: " + (" ".join(parts) if parts else "not reported")
