@@ -27,10 +27,12 @@ class ApiError(MsgcliError):
     def __init__(self, exit_code, http_status, error_type, message, request_id,
                  attempts=1, note=None, hint=None):
         from msgcli.output.console import one_line  # only an error needs it
+        from msgcli.output.redaction import redact_known
 
-        # all three come from the server: shown as one line, control characters escaped
-        error_type, message, request_id = (one_line(v) if v else v for v in
-                                           (error_type, message, request_id))
+        # all three come from the server: shown as one line, control characters
+        # escaped, redacted first, since an escape would hide a secret holding one
+        error_type, message, request_id = (one_line(redact_known(v)) if v else v
+                                           for v in (error_type, message, request_id))
         self.http_status = http_status
         self.error_type = error_type
         self.api_message = message
@@ -96,7 +98,9 @@ def _without_lone_surrogates(value):
 
 
 def _snippet(raw, size=80):
-    return " ".join(raw[:size].decode("utf-8", "replace").split())
+    from msgcli.output.redaction import excerpt  # redacted before it is cut
+
+    return excerpt(raw, size)
 
 
 def json_object(raw, http_status):

@@ -11,7 +11,7 @@ anything else: 15).
 import errno
 import sys
 
-from msgcli.output.redaction import HoldBack, Redactor, redact_key_pattern
+from msgcli.output.redaction import HoldBack, Redactor
 
 _ESCAPES = {}  # translate tables, by the characters they keep
 
@@ -158,7 +158,10 @@ class Console:
                 head = "\n"
             else:
                 head = self._after_answer()
-            self._write(head + f"msgcli: {redact_key_pattern(one_line(text))}\n")
+            # redacted before its control characters are escaped, which would hide
+            # a secret holding one (escaped() also finds one the text quotes escaped)
+            text = one_line(self.redactor.escaped(text, key_pattern=True))
+            self._write(head + f"msgcli: {text}\n")
 
     def _after_answer(self):
         answer = self.answer

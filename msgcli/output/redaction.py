@@ -31,6 +31,12 @@ def redact_key_pattern(text):
     return text
 
 
+# Every secret any Redactor of this process was given: an excerpt of a server's
+# body (api.reply, wire.neterrors) is redacted with them before it is cut, where
+# no Redactor is at hand, so that the cut cannot leave a secret's start behind.
+_KNOWN = []
+
+
 class Redactor:
     def __init__(self, secrets=()):
         self.secrets = []
@@ -41,6 +47,16 @@ class Redactor:
         if secret and len(secret) >= _MIN_SECRET_LENGTH and secret not in self.secrets:
             self.secrets.append(secret)
             self.secrets.sort(key=len, reverse=True)
+            global _KNOWN
+            if secret not in _KNOWN:  # replaced whole: another thread may read it
+                _KNOWN = sorted([*_KNOWN, secret], key=len, reverse=True)
+
+    def escaped(self, text, key_pattern=False):
+        """`text` with every secret redacted as it is and however text quoted from
+        elsewhere writes it: a JSON string's escapes (\\u0073, \\/), a Python
+        repr's or an escaped control character's (\\x0d, \\r), and those again
+        escaped (\\\\u0073). With `key_pattern`, anything shaped like a key too."""
+        return _redact_escaped(self.secrets, text, key_pattern)
 
     def __call__(self, text):
         for secret in self.secrets:
@@ -60,6 +76,95 @@ class Redactor:
                     break
                 position = text.find(secret[0], position + 1)
         return longest
+
+
+_HEX = {d: f"[{d}{d.upper()}]" if d.isalpha() else d for d in "0123456789abcdef"}
+_SHORT = {"\n": "n", "\r": "r", "\t": "t", "\b": "b", "\f": "f", "/": "/",
+          "\\": "\\", '"': '"', "'": "'"}
+
+
+def _hex(code, width):
+    return "".join(_HEX[d] for d in f"{code:0{width}x}")
+
+
+def _char_pattern(char):
+    """A regular expression for `char` as it is or written as an escape, behind
+    any number of backslashes (an escape escaped again is still the character)."""
+    import re
+
+    code = ord(char)
+    forms = [f"U{_hex(code, 8)}"]
+    if code < 0x10000:
+        forms.append(f"u{_hex(code, 4)}")
+    else:  # JSON writes it as a surrogate pair
+        high, low = divmod(code - 0x10000, 0x400)
+        forms.append(f"u{_hex(0xd800 + high, 4)}\\\\+u{_hex(0xdc00 + low, 4)}")
+    if code < 0x100:
+        forms.append(f"x{_hex(code, 2)}")
+    if char in _SHORT:
+        forms.append(re.escape(_SHORT[char]))
+    # escapes first: a backslash in a secret takes a whole run of them
+    return f"(?:\\\\+(?:{'|'.join(forms)})|{re.escape(char)})"
+
+
+_escaped_patterns = {}  # by the secrets: a Redactor's, or all those known
+
+
+def _redact_escaped(secrets, text, key_pattern=False):
+    for secret in secrets:
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+    if "\\" in text:
+        key = tuple(secrets)
+        patterns = _escaped_patterns.get(key)
+        if patterns is None:
+            import re
+
+            patterns = (
+                re.compile("|".join("".join(map(_char_pattern, s)) for s in key))
+                if key else None,
+                re.compile("".join(map(_char_pattern, KEY_PREFIX)) + "[A-Za-z0-9_-]*"))
+            if len(_escaped_patterns) > 16:
+                _escaped_patterns.clear()
+            _escaped_patterns[key] = patterns
+        for pattern in patterns[:2 if key_pattern else 1]:
+            if pattern is not None:
+                text = pattern.sub(REDACTED, text)
+    return redact_key_pattern(text) if key_pattern else text
+
+
+def redact_known(text):
+    """`text` (a server's) with every secret known (_KNOWN) redacted however it is
+    escaped, and anything shaped like a key: for what is escaped or cut before a
+    Console, which redacts too, could see it whole."""
+    return _redact_escaped(_KNOWN, text, key_pattern=True)
+
+
+def excerpt(source, size):
+    """At most about `size` characters of `source` (a server's body, bytes or text,
+    or an exception's text) on one line for an error message: redacted first,
+    with every secret known (_KNOWN) however it is escaped and anything shaped like
+    a key, then cut, never inside a REDACTED, so that no secret's start is left at
+    the cut."""
+    longest = max(map(len, _KNOWN), default=len(KEY_PREFIX))
+    length = 2 * size + 16 * longest + 64
+    while True:
+        piece = source[:length]
+        if isinstance(piece, bytes):
+            piece = piece.decode("utf-8", "replace")
+        text = _redact_escaped(_KNOWN, piece, key_pattern=True)
+        # a secret that the window's end cuts in two is not found; it starts
+        # at most 12 characters a character (two backslashes, u, four digits, twice)
+        # before that end: what comes that far before it is past the cut
+        if length >= len(source) or len(text) - 12 * longest >= size:
+            break
+        length *= 2
+    text = " ".join(text.split())
+    if len(text) <= size:
+        return text
+    at = text.rfind(REDACTED, 0, size + len(REDACTED) - 1)
+    end = at + len(REDACTED) if at != -1 and at < size < at + len(REDACTED) else size
+    return text[:end]
 
 
 class HoldBack:
@@ -120,6 +225,10 @@ def redact_json(redactor, text, value=None):
         return text
     if value is not None:
         joined = _across_blocks(redactor, value)
+        # a string that holds a backslash (written as two, or as a \u escape) may
+        # quote a secret escaped, as an error's excerpt does
+        if "\\\\" in text or "\\u" in text:
+            joined = _escaped_strings(redactor, joined)
         if joined is not value or "\\u" in text or "\\/" in text:
             try:
                 plain = json.dumps(joined, ensure_ascii=False, separators=(",", ":"))
@@ -197,6 +306,23 @@ def _across_blocks(redactor, value):
     for i, text in zip(at, cut, strict=True):
         content[i] = {**content[i], "text": text}
     return {**value, "content": content}
+
+
+def _escaped_strings(redactor, value):
+    """`value` with a secret written escaped in one of its strings redacted; `value`
+    itself when there is none."""
+    if isinstance(value, str):
+        return redactor.escaped(value) if "\\" in value else value
+    if isinstance(value, list):
+        new = [_escaped_strings(redactor, v) for v in value]
+        return value if all(a is b for a, b in zip(new, value, strict=True)) else new
+    if isinstance(value, dict):
+        items = [(_escaped_strings(redactor, k), _escaped_strings(redactor, v))
+                 for k, v in value.items()]
+        same = all(a is k and b is v for (a, b), (k, v) in zip(items, value.items(),
+                                                                 strict=True))
+        return value if same else dict(items)
+    return value
 
 
 def _pieces(data):

@@ -66,4 +66,6 @@ def describe_network_error(error):
         return "timed out"
     if first(_DROPPED):
         return "the connection dropped before the response was complete"
-    return " ".join(str(error).split())[:200] or type(error).__name__
+    from msgcli.output.redaction import excerpt  # redacted before it is cut
+
+    return excerpt(str(error), 200) or type(error).__name__
