@@ -10,7 +10,8 @@ ANTHROPIC_API_KEY and ANTHROPIC_AUTH_TOKEN win over them (msgcli.cli.options).
 
 A GitHub identity token may be spent once: the exchanged token is cached, private to
 the user (0600, in a 0700 directory), until shortly before it expires, and the
-exchange holds a lock, so that several msgcli processes in one job share one token.
+exchange holds a lock, so that several msgcli processes in one job share one token
+(a run waits for another's exchange at most LOCK_WAIT_SECONDS, then exit 16).
 A long --jsonl run exchanges again before the token expires; a 401 drops the token
 and exchanges once more.
 """
