@@ -223,23 +223,29 @@ def _new_headers(api_version, api_key, auth_token, betas, extra):
         headers = {k: v for k, v in headers.items() if k.lower() != name.lower()}
         headers[name] = value
     for name, value in headers.items():
-        _check_header_value(name, value)
+        check_header_value(name, value)
     return headers
 
 
-def _check_header_value(name, value):
-    """HTTP carries header values as Latin-1 without control characters."""
+def check_header_value(name, value, source=None, error=InputError):
+    """HTTP carries header values as Latin-1 without control characters: anything
+    else is refused as an `error` naming `source` (by default the option or variable
+    that sets the header here), never showing the value, which may be a secret."""
     try:
         value.encode("latin-1")
         bad = any(ord(c) < 32 and c != "\t" or ord(c) == 127 for c in value)
     except UnicodeEncodeError:
         bad = True
     if bad:
-        source = {"x-api-key": "ANTHROPIC_API_KEY", "authorization": "ANTHROPIC_AUTH_TOKEN",
-                  "anthropic-beta": "--beta", "anthropic-version": "--api-version"}.get(
-                      name.lower(), f"-H {name!r}")
-        raise InputError(f"{source}: the value has characters an HTTP header cannot "
-                         "carry (non-Latin-1 or control characters)")
+        source = source or {
+            "x-api-key": "ANTHROPIC_API_KEY", "authorization": "ANTHROPIC_AUTH_TOKEN",
+            "anthropic-beta": "--beta", "anthropic-version": "--api-version"}.get(
+                name.lower(), f"-H {name!r}")
+        raise error(f"{source}: the value has characters an HTTP header cannot "
+                    "carry (non-Latin-1 or control characters)")
+
+
+_check_header_value = check_header_value  # the name its callers knew
 
 
 def build_url(base_url, path):

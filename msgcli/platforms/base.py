@@ -9,14 +9,27 @@ A platform module says where the request goes and what it looks like there
 
 import copy
 import json
+import re
 import threading
 
 from msgcli.api import request
 from msgcli.api.reply import error_summary
-from msgcli.errors import InputError
-from msgcli.output.redaction import REDACTED
+from msgcli.errors import CredentialsError, InputError
+from msgcli.output.redaction import REDACTED, redact_key_pattern
 
 SECRET_HEADERS = request.SECRET_HEADERS | {"api-key", "x-amz-security-token"}
+# A region or resource name becomes part of a host name: one DNS label, nothing that
+# could end the host and send the credentials elsewhere ("evil.example/x?")
+_HOST_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+
+
+def host_label(value, source):
+    """`value` (a region, a resource) when it is a plain host label, else refused
+    (exit 2) naming `source`, the variable it came from."""
+    if not _HOST_LABEL.fullmatch(value):
+        raise InputError(f"{source} {value!r} is not a region or resource name (letters, "
+                         "digits and hyphens only)")
+    return value
 
 
 class PlatformRequest(request.Request):
@@ -119,7 +132,14 @@ class Platform:
     def _send(self, transport, req):
         headers = dict(req.headers)
         headers.setdefault("accept-encoding", "identity")  # signed as it is sent
-        headers.update(self.auth_headers(req, headers))
+        added = self.auth_headers(req, headers)
+        # each credential was checked where it came from, naming its source; this is
+        # the net under them: requests would refuse such a value showing it, escaped
+        # past the redactor
+        for name, value in added.items():
+            self.check_credential(name, value, f"--platform {self.name}: the {name} "
+                                               "header", CredentialsError)
+        headers.update(added)
         return transport.request("POST", req.url, headers, req.data,
                                  waiting_for=req.model or "the server",
                                  platform=self)
@@ -159,6 +179,20 @@ class Platform:
         if value:
             self.redactor.add(value)
         return value
+
+    @staticmethod
+    def check_credential(header, value, source, error=InputError):
+        """`value`, refused (as `error`, naming `source`, never showing it) when the
+        `header` it goes in cannot carry it: a CR or LF, a character beyond Latin-1.
+        A variable the user set is exit 2; a token a server or a credential chain
+        gave, exit 11 (or 13, a reply that is not what was asked)."""
+        request.check_header_value(header, value, source, error)
+        return value
+
+    def excerpt(self, text, size):
+        """At most `size` characters of server- or library-made text for a message,
+        redacted first: a cut would leave a secret's start that no longer matches."""
+        return redact_key_pattern(self.redactor(text))[:size]
 
 
 def json_error(body):

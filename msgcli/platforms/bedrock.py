@@ -18,13 +18,19 @@ signed for the service bedrock-mantle.
 import os
 import urllib.parse
 
-from msgcli.api import request
 from msgcli.api.defaults import BEDROCK_DEFAULT_MODEL
 from msgcli.api.reply import STREAM, WHOLE, kind
 from msgcli.errors import BadResponseError, CredentialsError, InputError
 from msgcli.output.redaction import REDACTED
 from msgcli.platforms import eventstream
-from msgcli.platforms.base import Platform, PlatformRequest, beta_names, json_error, without
+from msgcli.platforms.base import (
+    Platform,
+    PlatformRequest,
+    beta_names,
+    host_label,
+    json_error,
+    without,
+)
 
 BEDROCK_VERSION = "bedrock-2023-05-31"
 # Haiku 4.5 through the global cross-region inference profile: msgcli's default model
@@ -50,17 +56,22 @@ def _botocore_session():
 
 
 def region(session):
-    """AWS_REGION, then AWS_DEFAULT_REGION, then the profile's: never a silent guess."""
-    found = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    """AWS_REGION, then AWS_DEFAULT_REGION, then the profile's: never a silent guess,
+    and never one that is not a plain host label (it makes the endpoint's host)."""
+    source = next((name for name in ("AWS_REGION", "AWS_DEFAULT_REGION")
+                   if os.environ.get(name)), None)
+    found = os.environ.get(source) if source else None
     if not found and session is not None:
         try:
             found = session.get_config_variable("region")
         except Exception:
             found = None
+        profile = os.environ.get("AWS_PROFILE") or "default"
+        source = f"the region of the AWS profile {profile!r}"
     if not found:
         raise InputError("--platform bedrock needs an AWS region: set AWS_REGION (or "
                          "AWS_DEFAULT_REGION, or a region in the AWS_PROFILE profile)")
-    return found
+    return host_label(str(found), source)
 
 
 class SigV4:
@@ -83,7 +94,32 @@ class SigV4:
             raise CredentialsError(f"AWS credentials: {e}") from None
         self.platform.secret(frozen.secret_key)
         self.platform.secret(frozen.token)
+        self.check(frozen)
         return frozen
+
+    def check(self, frozen):
+        """The key id and session token go in headers, the secret key into an HMAC:
+        each refused, named by where it came from, when it cannot go there."""
+        method = getattr(self.credentials, "method", None)
+        for field, variable, header in (("access_key", "AWS_ACCESS_KEY_ID", "authorization"),
+                                        ("token", "AWS_SESSION_TOKEN", "x-amz-security-token"),
+                                        ("secret_key", "AWS_SECRET_ACCESS_KEY", None)):
+            value = getattr(frozen, field, None)
+            if not isinstance(value, str):
+                continue
+            if method == "env":
+                source, error = variable, InputError
+            else:
+                source, error = f"the AWS credentials ({method or 'credential chain'}): " \
+                                f"{field}", CredentialsError
+            if header:
+                self.platform.check_credential(header, value, source, error)
+            else:
+                try:
+                    value.encode("utf-8")
+                except UnicodeEncodeError:
+                    raise error(f"{source}: the value is not valid text (undecodable "
+                                "bytes)") from None
 
     def headers(self, method, url, headers, data):
         from botocore.auth import SigV4Auth
@@ -106,6 +142,8 @@ class Bedrock(Platform):
     def __init__(self, opts, console):
         super().__init__(opts, console)
         self.token = self.secret(os.environ.get("AWS_BEARER_TOKEN_BEDROCK") or None)
+        if self.token:
+            self.check_credential("authorization", self.token, "AWS_BEARER_TOKEN_BEDROCK")
         session = None if self.token else _botocore_session()
         self.region = region(session)
         self.endpoint = (os.environ.get(self.base_url_variable) or
@@ -130,7 +168,6 @@ class Bedrock(Platform):
 
     def auth_headers(self, req, headers):
         if self.token:
-            request._check_header_value("authorization", self.token)
             return {"authorization": f"Bearer {self.token}"}
         self.require_credentials()
         return self._signer.headers("POST", req.url, headers, req.payload)
@@ -160,7 +197,7 @@ class Bedrock(Platform):
         if stream:
             headers["accept"] = eventstream.MEDIA_TYPE
         return PlatformRequest(f"{self.endpoint}/model/{path}/{action}", headers, body,
-                               self, model, Decoder() if stream else None)
+                               self, model, Decoder(self.redactor) if stream else None)
 
     auth_hint = ("check AWS_BEARER_TOKEN_BEDROCK or the AWS credentials, and that the "
                  "account has access to the model in this region")
@@ -187,6 +224,9 @@ class Bedrock(Platform):
 class Decoder:
     """InvokeModelWithResponseStream's reply: an event stream of frames, read as SSE."""
 
+    def __init__(self, redactor=None):
+        self.redactor = redactor  # for an exception frame's text, cut short
+
     @staticmethod
     def kind(http_status, content_type):
         media_type = (content_type or "").split(";")[0].strip().lower()
@@ -200,7 +240,7 @@ class Decoder:
         return found
 
     def __call__(self, chunks):
-        return eventstream.to_sse(chunks)
+        return eventstream.to_sse(chunks, self.redactor)
 
 
 class Mantle(Bedrock):

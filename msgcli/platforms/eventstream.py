@@ -18,6 +18,7 @@ import json
 import struct
 import zlib
 
+from msgcli.api.reply import loads
 from msgcli.errors import BadResponseError
 
 PRELUDE = 12
@@ -137,14 +138,16 @@ def sse_event(kind, data):
     return f"event: {kind}\ndata: {data}\n\n".encode()
 
 
-def frame_to_sse(headers, payload):
-    """The SSE event one Bedrock frame carries, or b"" for a frame that carries none."""
+def frame_to_sse(headers, payload, redactor=None):
+    """The SSE event one Bedrock frame carries, or b"" for a frame that carries none.
+    `redactor` redacts an exception's text before it is cut short."""
     message_type = headers.get(":message-type", "event")
     if message_type == "exception":
         name = str(headers.get(":exception-type") or "UnknownException")
         return sse_event("error", json.dumps(
             {"type": "error", "error": {"type": EXCEPTION_TYPES.get(name, "api_error"),
-                                        "message": f"{name}: {_message(payload)}"}}))
+                                        "message": f"{name}: "
+                                                   f"{_message(payload, redactor)}"}}))
     if message_type == "error":
         name = str(headers.get(":error-code") or "UnknownError")
         return sse_event("error", json.dumps(
@@ -154,38 +157,46 @@ def frame_to_sse(headers, payload):
     if headers.get(":event-type", "chunk") != "chunk":
         return b""
     try:
-        chunk = json.loads(payload)
+        chunk = loads(payload)
         event = base64.b64decode(chunk["bytes"], validate=True)
+    except RecursionError:
+        _fail("a chunk frame's JSON payload is nested too deeply")
     except (ValueError, TypeError, KeyError, binascii.Error):
         _fail("a chunk frame without base64 'bytes' in a JSON payload")
     try:
         text = event.decode("utf-8")
-        value = json.loads(text)
+        value = loads(text)
+        # one line of JSON: a data field cannot hold a newline
+        line = text if "\n" not in text and "\r" not in text else \
+            json.dumps(value, separators=(",", ":"))
+    except RecursionError:
+        _fail("a chunk's event is JSON nested too deeply")
     except ValueError:
         _fail("a chunk whose bytes are not a JSON event")
     kind = value.get("type") if isinstance(value, dict) else None
     if not isinstance(kind, str):
         return b""  # no event name to route it by: nothing a Messages stream carries
-    # one line of JSON: a data field cannot hold a newline
-    return sse_event(kind, text if "\n" not in text and "\r" not in text
-                     else json.dumps(value, separators=(",", ":")))
+    return sse_event(kind, line)
 
 
-def _message(payload):
+def _message(payload, redactor=None):
+    """An exception frame's message: its JSON's, or the start of its text, redacted
+    before the cut (the cut would leave a secret's start the redactor cannot match)."""
     try:
-        value = json.loads(payload)
-    except ValueError:
-        return bytes(payload[:200]).decode("utf-8", "replace")
-    if isinstance(value, dict):
-        return str(value.get("message") or value.get("Message") or "")
-    return ""
+        value = loads(payload)
+        if isinstance(value, dict):
+            return str(value.get("message") or value.get("Message") or "")
+        return ""
+    except (ValueError, RecursionError):
+        text = bytes(payload).decode("utf-8", "replace")
+        return (redactor(text) if redactor is not None else text)[:200]
 
 
-def to_sse(chunks):
+def to_sse(chunks, redactor=None):
     """The SSE bytes of an event stream's frames, one piece per network read."""
     decoder = FrameDecoder()
     for chunk in chunks:
-        out = b"".join(frame_to_sse(headers, payload)
+        out = b"".join(frame_to_sse(headers, payload, redactor)
                        for headers, payload in decoder.feed(chunk))
         if out:
             yield out

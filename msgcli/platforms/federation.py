@@ -10,19 +10,29 @@ ANTHROPIC_API_KEY and ANTHROPIC_AUTH_TOKEN win over them (msgcli.cli.options).
 
 A GitHub identity token may be spent once: the exchanged token is cached, private to
 the user (0600, in a 0700 directory), until shortly before it expires, and the
-exchange holds a lock, so that several msgcli processes in one job share one token.
+exchange holds a lock, so that several msgcli processes in one job share one token
+(a run waits for another's exchange at most LOCK_WAIT_SECONDS, then exit 16).
 A long --jsonl run exchanges again before the token expires; a 401 drops the token
 and exchanges once more.
 """
 
+import errno
 import hashlib
 import json
+import math
 import os
 import time
 
 from msgcli import status
 from msgcli.api.defaults import DEFAULT_BASE_URL
-from msgcli.errors import CredentialsError, InputError, MsgcliError, NetworkError
+from msgcli.api.reply import loads
+from msgcli.errors import (
+    BadResponseError,
+    CredentialsError,
+    InputError,
+    MsgcliError,
+    NetworkError,
+)
 from msgcli.platforms.base import Platform, PlatformRequest, beta_names, without
 
 TOKEN_PATH = "/v1/oauth/token"
@@ -33,6 +43,14 @@ FEDERATION_BETA = "oidc-federation-2026-04-01"
 # at a quarter of its lifetime for a token that lives less than 8 minutes
 REFRESH_MARGIN = 120.0
 EXCHANGE_TIMEOUT = 30.0
+# a reply without a usable expires_in (absent, not a number, not above zero): the
+# token is taken to live this long (a 401 still drops it early); and none is kept
+# longer than a day, whatever the reply says
+DEFAULT_LIFETIME = 600.0
+MAX_LIFETIME = 24 * 3600.0
+# How long a run waits for another's exchange (it holds the cache's lock for up to
+# EXCHANGE_TIMEOUT per read, so a little more) before it gives up (exit 16)
+LOCK_WAIT_SECONDS = 60.0
 MAX_ASSERTION_BYTES = 16 * 1024
 MAX_REPLY_BYTES = 1 << 20
 HINT = ("set ANTHROPIC_FEDERATION_RULE_ID, ANTHROPIC_ORGANIZATION_ID and "
@@ -120,7 +138,7 @@ class Federated(Platform):
             self.require_credentials()
             cached = self._read_cache()
             if cached is None:
-                with _FileLock(self.cache_file + ".lock"):
+                with _FileLock(self.cache_file + ".lock", self.console):
                     cached = self._read_cache()  # another process may have just exchanged
                     if cached is None:
                         cached = self._exchange()
@@ -142,11 +160,19 @@ class Federated(Platform):
             try:
                 value = json.loads(f.read(MAX_REPLY_BYTES))
                 token, refresh = value["access_token"], float(value["refresh_at"])
-            except (ValueError, KeyError, TypeError):
+            except (ValueError, KeyError, TypeError, OverflowError, RecursionError):
                 return None
-        if not isinstance(token, str) or time.time() >= refresh:
+        # what _write_cache would not have written (NaN, a token no header carries):
+        # not this run's cache, so not trusted
+        if not isinstance(token, str) or not token or not math.isfinite(refresh) or \
+                time.time() >= refresh or refresh > time.time() + MAX_LIFETIME:
             return None
         self.secret(token)
+        try:
+            self.check_credential("authorization", token, "the federation token cache",
+                                  CredentialsError)
+        except CredentialsError:
+            return None
         return token, refresh
 
     def _write_cache(self, token, refresh):
@@ -209,8 +235,13 @@ class Federated(Platform):
                                f"at {url}: {describe_network_error(e)}") from None
         value = None
         try:
-            value = json.loads(raw)
-        except ValueError:
+            value = loads(raw)
+        except RecursionError:
+            if response.status_code < 300:
+                raise BadResponseError(f"the workload identity token exchange answered "
+                                       f"HTTP {response.status_code} with JSON nested too "
+                                       "deeply") from None
+        except (ValueError, MemoryError):
             pass
         if response.status_code >= 300:
             detail = ""
@@ -218,8 +249,9 @@ class Federated(Platform):
                 error = value.get("error")
                 if isinstance(error, dict):  # the API's own error shape
                     error = f"{error.get('type', '')}: {error.get('message', '')}"
-                detail = ": " + " ".join(str(v) for v in (error, value.get(
-                    "error_description")) if v)[:256]
+                # redacted before the cut: the server may echo the assertion
+                detail = ": " + self.excerpt(" ".join(str(v) for v in (error, value.get(
+                    "error_description")) if v), 256)
             code = status.ExitStatus.SERVER_ERROR if response.status_code >= 500 \
                 else status.ExitStatus.AUTH
             raise MsgcliError(f"workload identity token exchange failed: HTTP "
@@ -229,19 +261,37 @@ class Federated(Platform):
             raise MsgcliError("the workload identity token exchange answered without an "
                               "access_token", status.ExitStatus.SERVER_ERROR)
         self.secret(token)
-        try:
-            lifetime = float(value.get("expires_in", 600))
-        except (TypeError, ValueError):
-            lifetime = 600.0
+        self.check_credential("authorization", token, "the workload identity token "
+                              "exchange's access_token", BadResponseError)
+        lifetime = _lifetime(value.get("expires_in"))
         margin = min(REFRESH_MARGIN, lifetime / 4)
         return token, started + lifetime - margin
 
 
-class _FileLock:
-    """An exclusive lock held across processes (flock); where there is none, nothing."""
+def _lifetime(expires_in):
+    """The token's lifetime in seconds from the reply's expires_in: a number above
+    zero, at most MAX_LIFETIME; DEFAULT_LIFETIME for anything else (absent, a string,
+    NaN, zero or less: a server that cannot say is not believed to mean "already
+    expired", which would exchange at every request)."""
+    if isinstance(expires_in, bool) or not isinstance(expires_in, (int, float)):
+        return DEFAULT_LIFETIME
+    if isinstance(expires_in, int) and expires_in > MAX_LIFETIME:
+        return MAX_LIFETIME  # an int float() cannot hold (10**400) is just long
+    lifetime = float(expires_in)
+    if not lifetime > 0:  # NaN too
+        return DEFAULT_LIFETIME
+    return min(lifetime, MAX_LIFETIME)  # infinity (1e400) too
 
-    def __init__(self, path):
+
+class _FileLock:
+    """An exclusive lock held across processes (flock), waited for up to `wait`
+    seconds (saying so on a terminal), then given up (exit 16): a process that hangs
+    holding it must not hang every other. Where there is no flock, nothing."""
+
+    def __init__(self, path, console=None, wait=None):
         self.path = path
+        self.console = console
+        self.wait = LOCK_WAIT_SECONDS if wait is None else wait
         self.fd = None
 
     def __enter__(self):
@@ -249,14 +299,46 @@ class _FileLock:
             import fcntl
 
             os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)
-            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-            fcntl.flock(self.fd, fcntl.LOCK_EX)
+            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         except (ImportError, OSError):
-            if self.fd is not None:
-                os.close(self.fd)
             self.fd = None
+            return self
+        try:
+            self._acquire(fcntl)
+        except BaseException:
+            self._release()
+            raise
         return self
 
-    def __exit__(self, *exc):
+    def _acquire(self, fcntl):
+        deadline = time.monotonic() + self.wait
+        delay = 0.02
+        while True:
+            try:
+                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except OSError as e:
+                if e.errno not in (errno.EAGAIN, errno.EACCES):
+                    self._release()  # a file system without locks: go on without one
+                    return
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise MsgcliError(
+                    f"the federation token cache {self.path!r} is busy: another run "
+                    f"has held its lock for {self.wait:g} s while exchanging; nothing "
+                    "was sent", status.ExitStatus.CONVERSATION_BUSY)
+            if self.console is not None:
+                self.console.status("waiting for another run's workload identity "
+                                    "token exchange")
+            time.sleep(min(delay, left))
+            delay = min(delay * 2, 0.5)
+
+    def _release(self):
+        if self.console is not None:
+            self.console.clear_status()
         if self.fd is not None:
-            os.close(self.fd)  # closing releases the lock
+            os.close(self.fd)
+            self.fd = None
+
+    def __exit__(self, *exc):
+        self._release()  # closing releases the lock

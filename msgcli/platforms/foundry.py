@@ -16,7 +16,7 @@ import urllib.parse
 from msgcli.api import request
 from msgcli.errors import CredentialsError, InputError
 from msgcli.output.redaction import REDACTED
-from msgcli.platforms.base import Platform, PlatformRequest, json_error
+from msgcli.platforms.base import Platform, PlatformRequest, host_label, json_error
 
 SCOPE = "https://ai.azure.com/.default"
 REFRESH_MARGIN = 300.0  # seconds before an Entra token expires
@@ -38,10 +38,16 @@ class Foundry(Platform):
         if not base and not resource:
             raise InputError("--platform foundry needs ANTHROPIC_FOUNDRY_RESOURCE (the "
                              "resource name) or ANTHROPIC_FOUNDRY_BASE_URL")
+        if not base:  # the resource names the host: nothing that could end it
+            host_label(resource, "ANTHROPIC_FOUNDRY_RESOURCE")
         self.endpoint = (base or f"https://{resource}.services.ai.azure.com/anthropic"
                          ).rstrip("/")
         self.key = self.secret(os.environ.get("ANTHROPIC_FOUNDRY_API_KEY") or None)
         self.token = self.secret(os.environ.get("MSGCLI_FOUNDRY_ACCESS_TOKEN") or None)
+        if self.key:
+            self.check_credential("x-api-key", self.key, "ANTHROPIC_FOUNDRY_API_KEY")
+        elif self.token:
+            self.check_credential("authorization", self.token, "MSGCLI_FOUNDRY_ACCESS_TOKEN")
         self._credential = None
         self._entra = None  # (token, expires_on)
 
@@ -67,10 +73,18 @@ class Foundry(Platform):
                 except CredentialsError:
                     raise
                 except Exception as e:  # azure-identity's ClientAuthenticationError, ...
-                    first = (str(e).strip().splitlines() or [type(e).__name__])[0][:300]
+                    # redacted before the cut: the text may echo a token
+                    first = self.excerpt((str(e).strip().splitlines() or
+                                          [type(e).__name__])[0], 300)
                     raise CredentialsError(f"Microsoft Entra ID token: {first}; "
                                            f"{NO_CREDENTIALS}") from None
-                self._entra = (self.secret(got.token), float(got.expires_on))
+                token = self.secret(got.token)
+                if not isinstance(token, str) or not token:
+                    raise CredentialsError(f"azure-identity gave no Microsoft Entra ID "
+                                           f"token; {self.auth_hint}")
+                self.check_credential("authorization", token, "the Microsoft Entra ID "
+                                      "token from azure-identity", CredentialsError)
+                self._entra = (token, float(got.expires_on))
             return self._entra[0]
 
     def auth_headers(self, req, headers):

@@ -19,7 +19,7 @@ import urllib.parse
 
 from msgcli.api.defaults import VERTEX_DEFAULT_MODEL
 from msgcli.errors import CredentialsError, InputError, NetworkError
-from msgcli.platforms.base import Platform, PlatformRequest, json_error
+from msgcli.platforms.base import Platform, PlatformRequest, host_label, json_error
 
 VERTEX_VERSION = "vertex-2023-10-16"
 DEFAULT_MODEL = VERTEX_DEFAULT_MODEL
@@ -51,9 +51,12 @@ class Vertex(Platform):
         if not self.region:
             raise InputError("--platform vertex needs a region: set CLOUD_ML_REGION "
                              "(global, us, eu, or a region such as us-east5)")
+        host_label(self.region, "CLOUD_ML_REGION")
         self.endpoint = (os.environ.get("ANTHROPIC_VERTEX_BASE_URL") or
                          base_url(self.region)).rstrip("/")
         self.token = self.secret(os.environ.get("MSGCLI_VERTEX_ACCESS_TOKEN") or None)
+        if self.token:
+            self.check_credential("authorization", self.token, "MSGCLI_VERTEX_ACCESS_TOKEN")
         self.project = os.environ.get("ANTHROPIC_VERTEX_PROJECT_ID") or None
         self._credentials = None
 
@@ -70,7 +73,8 @@ class Vertex(Platform):
             try:
                 credentials, project = google.auth.default(scopes=[SCOPE])
             except google.auth.exceptions.GoogleAuthError as e:
-                raise CredentialsError(f"{NO_CREDENTIALS} ({_first_line(e)})") from None
+                raise CredentialsError(f"{NO_CREDENTIALS} ({self._first_line(e)})") \
+                    from None
             self._credentials = credentials
             self.project = self.project or project
         return self._credentials
@@ -95,7 +99,13 @@ class Vertex(Platform):
             credentials = self._adc()
             if not credentials.valid:  # expired, or about to: google-auth's judgement
                 self._refresh(credentials)
-            return {"authorization": f"Bearer {self.secret(credentials.token)}"}
+            token = self.secret(credentials.token)
+            if not isinstance(token, str) or not token:
+                raise CredentialsError(f"the Application Default Credentials gave no "
+                                       f"access token; {self.auth_hint}")
+            self.check_credential("authorization", token, "the Google access token from "
+                                  "the Application Default Credentials", CredentialsError)
+            return {"authorization": f"Bearer {token}"}
 
     def _refresh(self, credentials):
         import google.auth.exceptions
@@ -105,10 +115,10 @@ class Vertex(Platform):
             credentials.refresh(google.auth.transport.requests.Request())
         except google.auth.exceptions.TransportError as e:
             raise NetworkError(f"network error: refreshing the Google access token: "
-                               f"{_first_line(e)}") from None
+                               f"{self._first_line(e)}") from None
         except google.auth.exceptions.GoogleAuthError as e:
             raise CredentialsError(f"refreshing the Google access token failed: "
-                                   f"{_first_line(e)}; {self.auth_hint}") from None
+                                   f"{self._first_line(e)}; {self.auth_hint}") from None
         self.secret(credentials.token)
 
     def renew(self):
@@ -148,12 +158,13 @@ class Vertex(Platform):
                 str(error.get("message") or "")
         return super().summarize(body, content_type, headers)
 
+    def _first_line(self, error):
+        """google-auth's error, shortened: its text may echo a token (redacted before
+        the cut)."""
+        text = str(error).strip().splitlines()
+        return self.excerpt(text[0], 300) if text else type(error).__name__
+
 
 def _segment(value):
     """A path segment: a model id with @, but a ';' or '/' cannot reroute it."""
     return urllib.parse.quote(str(value), safe="@")
-
-
-def _first_line(error):
-    text = str(error).strip().splitlines()
-    return text[0][:300] if text else type(error).__name__
