@@ -61,7 +61,7 @@ EXIT_STATUS_MEANINGS = {
     ExitStatus.WRITE_ERROR: "cannot write the answer: stdout is full, closed or failing "
     "(ENOSPC, EIO)",
     ExitStatus.CONVERSATION_BUSY: "conversation file busy: another run held its lock "
-    "for 30 s; nothing was sent",
+    "for 30 s (or the federation token cache's for 60 s); nothing was sent",
     ExitStatus.BATCH_CANCELED: "batch request canceled: its batch was canceled "
     "before the request ran",
     ExitStatus.BATCH_EXPIRED: "batch request expired: its batch did not reach it "

@@ -236,3 +236,18 @@ def test_an_expires_in_out_of_range(servers, tmp_path, expires_in):
 
     refresh = json.loads(cached.read_text(), parse_constant=refuse)["refresh_at"]
     assert math.isfinite(refresh) and time.time() < refresh <= time.time() + 24 * 3600
+
+
+def test_an_absurd_entra_expiry_neither_crashes_nor_lasts_forever():
+    """azure-identity's expires_on as given: a time within a day serves as it is; a
+    number too large for a float (float() raised OverflowError: exit 1), NaN, one in
+    the past or not a number means ten minutes."""
+    import math
+    import time
+
+    from msgcli.platforms.foundry import _expiry
+
+    now = time.time()
+    assert abs(_expiry(int(now + 3600)) - int(now + 3600)) < 1
+    for absurd in (10**400, math.nan, math.inf, now - 5, "soon", None):
+        assert now + 590 < _expiry(absurd) < now + 610, absurd

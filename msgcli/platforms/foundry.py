@@ -9,6 +9,7 @@ DefaultAzureCredential for the scope https://ai.azure.com/.default (the optional
 extra msgcli[foundry]) and obtained again shortly before it expires.
 """
 
+import math
 import os
 import time
 import urllib.parse
@@ -84,7 +85,7 @@ class Foundry(Platform):
                                            f"token; {self.auth_hint}")
                 self.check_credential("authorization", token, "the Microsoft Entra ID "
                                       "token from azure-identity", CredentialsError)
-                self._entra = (token, float(got.expires_on))
+                self._entra = (token, _expiry(got.expires_on))
             return self._entra[0]
 
     def auth_headers(self, req, headers):
@@ -123,3 +124,15 @@ class Foundry(Platform):
 
     def request_id(self, headers):
         return headers.get("apim-request-id") or headers.get("x-request-id")
+
+
+def _expiry(expires_on):
+    """When an Entra token stops serving: azure-identity's expires_on (seconds since
+    the epoch) if it is a finite time within a day, else in ten minutes, so that an
+    absurd value can neither crash the run nor keep a token forever."""
+    now = time.time()
+    try:
+        when = float(expires_on)
+    except (TypeError, ValueError, OverflowError):
+        return now + 600
+    return when if math.isfinite(when) and now < when <= now + 86_400 else now + 600
