@@ -15,7 +15,7 @@ import threading
 from msgcli.api import request
 from msgcli.api.reply import error_summary
 from msgcli.errors import CredentialsError, InputError
-from msgcli.output.redaction import REDACTED, redact_key_pattern
+from msgcli.output.redaction import REDACTED, excerpt
 
 SECRET_HEADERS = request.SECRET_HEADERS | {"api-key", "x-amz-security-token"}
 # A region or resource name becomes part of a host name: one DNS label, nothing that
@@ -191,8 +191,17 @@ class Platform:
 
     def excerpt(self, text, size):
         """At most `size` characters of server- or library-made text for a message,
-        redacted first: a cut would leave a secret's start that no longer matches."""
-        return redact_key_pattern(self.redactor(text))[:size]
+        redacted first (msgcli.output.redaction.excerpt: every secret this run knows,
+        the platform's among them, however it is escaped)."""
+        return excerpt(text, size)
+
+    def chain_token(self, token, what):
+        """A token a credential chain gave (`what` names it): a secret from now on,
+        and refused (exit 11) when it is missing or a header cannot carry it."""
+        token = self.secret(token)
+        if not isinstance(token, str) or not token:
+            raise CredentialsError(f"{what} is missing; {self.auth_hint}")
+        return self.check_credential("authorization", token, what, CredentialsError)
 
 
 def json_error(body):

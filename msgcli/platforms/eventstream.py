@@ -138,22 +138,23 @@ def sse_event(kind, data):
     return f"event: {kind}\ndata: {data}\n\n".encode()
 
 
+def _error_event(name, text):
+    """A Bedrock exception or error frame as the Messages API's stream error event."""
+    return sse_event("error", json.dumps(
+        {"type": "error", "error": {"type": EXCEPTION_TYPES.get(name, "api_error"),
+                                    "message": f"{name}: {text}"}}))
+
+
 def frame_to_sse(headers, payload, redactor=None):
     """The SSE event one Bedrock frame carries, or b"" for a frame that carries none.
     `redactor` redacts an exception's text before it is cut short."""
     message_type = headers.get(":message-type", "event")
     if message_type == "exception":
         name = str(headers.get(":exception-type") or "UnknownException")
-        return sse_event("error", json.dumps(
-            {"type": "error", "error": {"type": EXCEPTION_TYPES.get(name, "api_error"),
-                                        "message": f"{name}: "
-                                                   f"{_message(payload, redactor)}"}}))
+        return _error_event(name, _message(payload, redactor))
     if message_type == "error":
-        name = str(headers.get(":error-code") or "UnknownError")
-        return sse_event("error", json.dumps(
-            {"type": "error", "error": {"type": EXCEPTION_TYPES.get(name, "api_error"),
-                                        "message": f"{name}: "
-                                                   f"{headers.get(':error-message', '')}"}}))
+        return _error_event(str(headers.get(":error-code") or "UnknownError"),
+                            headers.get(":error-message", ""))
     if headers.get(":event-type", "chunk") != "chunk":
         return b""
     try:

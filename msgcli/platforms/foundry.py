@@ -79,12 +79,8 @@ class Foundry(Platform):
                                           [type(e).__name__])[0], 300)
                     raise CredentialsError(f"Microsoft Entra ID token: {first}; "
                                            f"{NO_CREDENTIALS}") from None
-                token = self.secret(got.token)
-                if not isinstance(token, str) or not token:
-                    raise CredentialsError(f"azure-identity gave no Microsoft Entra ID "
-                                           f"token; {self.auth_hint}")
-                self.check_credential("authorization", token, "the Microsoft Entra ID "
-                                      "token from azure-identity", CredentialsError)
+                token = self.chain_token(got.token, "the Microsoft Entra ID token from "
+                                                    "azure-identity")
                 self._entra = (token, _expiry(got.expires_on))
             return self._entra[0]
 

@@ -99,12 +99,8 @@ class Vertex(Platform):
             credentials = self._adc()
             if not credentials.valid:  # expired, or about to: google-auth's judgement
                 self._refresh(credentials)
-            token = self.secret(credentials.token)
-            if not isinstance(token, str) or not token:
-                raise CredentialsError(f"the Application Default Credentials gave no "
-                                       f"access token; {self.auth_hint}")
-            self.check_credential("authorization", token, "the Google access token from "
-                                  "the Application Default Credentials", CredentialsError)
+            token = self.chain_token(credentials.token, "the Google access token from "
+                                     "the Application Default Credentials")
             return {"authorization": f"Bearer {token}"}
 
     def _refresh(self, credentials):
