@@ -66,6 +66,37 @@ class Listener(ThreadingHTTPServer):
         pass  # a client that went away mid-reply is not the benchmark's business
 
 
+class Answering(BaseHTTPRequestHandler):
+    """A request read whole, then answered with what its server's owner's answer()
+    gives, (status, headers, body), in one write."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def setup(self):
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        super().setup()
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("content-length") or 0))
+        status, headers, body = self.server.owner.answer()
+        head = [f"HTTP/1.1 {status} {'OK' if status == 200 else 'Too Many'}",
+                "content-type: application/json", f"content-length: {len(body)}",
+                "request-id: req_bench"] + [f"{k}: {v}" for k, v in headers.items()]
+        self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
+
+
+def listen(owner):
+    """A local server answering as `owner.answer()` says: (server, its URL)."""
+    httpd = Listener(("127.0.0.1", 0), Answering)
+    httpd.owner = owner
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return httpd, f"http://127.0.0.1:{httpd.server_address[1]}"
+
+
 class Server:
     def __init__(self):
         self.latency = 0.0
@@ -74,39 +105,19 @@ class Server:
         self.counts = {200: 0, 429: 0}
         self.tokens = 0.0
         self.refilled = time.monotonic()
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def setup(self):
-                self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                super().setup()
-
-            def do_POST(self):
-                self.rfile.read(int(self.headers.get("content-length") or 0))
-                status, headers = server.admit()
-                body = REPLY if status == 200 else LIMITED
-                if status == 200 and server.latency:
-                    time.sleep(server.latency)
-                head = [f"HTTP/1.1 {status} {'OK' if status == 200 else 'Too Many'}",
-                        "content-type: application/json", f"content-length: {len(body)}",
-                        "request-id: req_bench"] + [f"{k}: {v}" for k, v in headers.items()]
-                self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
-
-        self.httpd = Listener(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.httpd, self.url = listen(self)
 
     def configure(self, latency=0.0, rate=None):
         with self.lock:
             self.latency, self.rate = latency, rate
             self.counts = {200: 0, 429: 0}
             self.tokens, self.refilled = float(rate or 0), time.monotonic()
+
+    def answer(self):
+        status, headers = self.admit()
+        if status == 200 and self.latency:
+            time.sleep(self.latency)
+        return status, headers, REPLY if status == 200 else LIMITED
 
     def admit(self):
         with self.lock:

@@ -29,17 +29,15 @@ import argparse
 import json
 import math
 import os
-import socket
 import sys
 import tempfile
 import threading
 import time
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from many import FAKE_KEY, LIMITED, Listener, measure, prompts  # noqa: E402
+from many import FAKE_KEY, LIMITED, listen, measure, prompts  # noqa: E402
 
 OUTPUT_TOKENS = 20
 
@@ -75,31 +73,7 @@ class Server:
     def __init__(self):
         self.lock = threading.Lock()
         self.mode = None
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def setup(self):
-                self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                super().setup()
-
-            def do_POST(self):
-                self.rfile.read(int(self.headers.get("content-length") or 0))
-                status, headers = server.admit()
-                body = reply(OUTPUT_TOKENS) if status == 200 else LIMITED
-                head = [f"HTTP/1.1 {status} {'OK' if status == 200 else 'Too Many'}",
-                        "content-type: application/json", f"content-length: {len(body)}",
-                        "request-id: req_bench"] + [f"{k}: {v}" for k, v in headers.items()]
-                self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
-
-        self.httpd = Listener(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.httpd, self.url = listen(self)
 
     def configure(self, mode, rate):
         with self.lock:
@@ -111,6 +85,10 @@ class Server:
             else:
                 self.enforced = Bucket(rate, rate)
             self.stated = Bucket(rate * 60, rate)  # "per minute": what the headers say
+
+    def answer(self):
+        status, headers = self.admit()
+        return status, headers, reply(OUTPUT_TOKENS) if status == 200 else LIMITED
 
     def admit(self):
         with self.lock:
