@@ -65,10 +65,10 @@ class Result:
         return f"Result(code={self.code}, stdout={self.stdout!r}, stderr={self.stderr!r})"
 
 
-def clean_env(base_url, **extra):
+def clean_env(base_url, drop=(), **extra):
     # PYTHONUNBUFFERED would hide a missing flush: tests see what a user's shell sees
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("MSGCLI_", "ANTHROPIC_")) and k != "PYTHONUNBUFFERED"}
+           if not k.startswith(("MSGCLI_", "ANTHROPIC_", *drop)) and k != "PYTHONUNBUFFERED"}
     # the msgcli console script sits beside this interpreter, shim or no shim
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
     env.update({"ANTHROPIC_API_KEY": FAKE_KEY, "ANTHROPIC_BASE_URL": base_url,

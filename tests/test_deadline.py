@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import REPO, assert_no_secret, clean_env
 from tests.support.batch_server import BatchEngine
-from tests.support.many_server import ManyServer, last_text
+from tests.support.many_server import last_text
 
 BOUND = 60  # seconds: far past any deadline below, short of a hung test run
 
@@ -29,19 +29,17 @@ def lines(*texts):
 
 
 @pytest.mark.parametrize("trickle_headers", [False, True], ids=["body", "headers"])
-def test_jsonl_deadline_cuts_trickling_replies_and_resumes_them(tmp_path, trickle_headers):
+def test_jsonl_deadline_cuts_trickling_replies_and_resumes_them(many, tmp_path,
+                                                               trickle_headers):
     # -P 2: both workers end up in a trickling reply, so the last three lines are
     # never sent
     texts = ["slow1", "p2", "slow3", "p4", "p5", "p6"]
-    server = ManyServer(trickle=lambda body: last_text(body).startswith("slow"),
-                        trickle_headers=trickle_headers)
+    server = many(trickle=lambda body: last_text(body).startswith("slow"),
+                  trickle_headers=trickle_headers)
     out = tmp_path / "results.jsonl"
-    try:
-        first = run(["--jsonl", "-P", "2", "--deadline", "3", "-o", str(out)], server.url,
-                    lines(*texts))
-        sent_first = server.texts()
-    finally:
-        server.close()
+    first = run(["--jsonl", "-P", "2", "--deadline", "3", "-o", str(out)], server.url,
+                lines(*texts))
+    sent_first = server.texts()
     assert first.returncode == 9, first.stderr
     got = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["custom_id"] for r in got] == ["1", "2", "3", "4", "5", "6"]
@@ -62,13 +60,10 @@ def test_jsonl_deadline_cuts_trickling_replies_and_resumes_them(tmp_path, trickl
 
     # the same command again, with a server that answers at once: exactly the lines
     # with status 14 are sent again, and the file ends with every line answered
-    again = ManyServer()
-    try:
-        second = run(["--jsonl", "-P", "2", "--deadline", "30", "-o", str(out)], again.url,
-                     lines(*texts))
-        sent_again = again.texts()
-    finally:
-        again.close()
+    again = many()
+    second = run(["--jsonl", "-P", "2", "--deadline", "30", "-o", str(out)], again.url,
+                 lines(*texts))
+    sent_again = again.texts()
     assert second.returncode == 0, second.stderr
     assert sorted(sent_again) == sorted(redo)
     final = [json.loads(line) for line in out.read_text().splitlines()]
@@ -76,13 +71,9 @@ def test_jsonl_deadline_cuts_trickling_replies_and_resumes_them(tmp_path, trickl
     assert all(r["status"] == 0 for r in final)
 
 
-def test_jsonl_deadline_to_stdout_gives_every_line_a_result():
-    server = ManyServer(trickle=lambda body: True)
-    try:
-        r = run(["--jsonl", "-P", "1", "--deadline", "2"], server.url,
-                lines("a", "b", "c"))
-    finally:
-        server.close()
+def test_jsonl_deadline_to_stdout_gives_every_line_a_result(many):
+    server = many(trickle=lambda body: True)
+    r = run(["--jsonl", "-P", "1", "--deadline", "2"], server.url, lines("a", "b", "c"))
     assert r.returncode == 9, r.stderr
     got = [json.loads(line) for line in r.stdout.decode().splitlines()]
     assert [(x["custom_id"], x["status"]) for x in got] == [("1", 14), ("2", 14), ("3", 14)]

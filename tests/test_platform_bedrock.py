@@ -16,6 +16,7 @@ from tests.support.cloud_servers import (
     bearer_check,
     bedrock_answer,
     cloud_env,
+    needs_botocore,
     run,
     sigv4_check,
     sse_answer,
@@ -25,9 +26,6 @@ from tests.support.cloud_servers import (
 
 # the tests of SigV4 need botocore (msgcli[test] has it); the others run without it
 # too (noxfile's tests_without_extras)
-needs_botocore = pytest.mark.skipif(
-    __import__("importlib.util").util.find_spec("botocore") is None,
-    reason="botocore is not installed")
 
 
 @pytest.fixture

@@ -13,13 +13,10 @@ from tests.support.cloud_servers import (
     AWS_SECRET,
     FakeCloud,
     cloud_env,
+    needs_botocore,
     run,
     sse_answer,
 )
-
-needs_botocore = pytest.mark.skipif(
-    __import__("importlib.util").util.find_spec("botocore") is None,
-    reason="botocore is not installed")
 
 SECRET = "SECRET-credential-0123456789abcdef"
 # what a header cannot carry: a trailing CR (a token pasted from Windows), a line break,

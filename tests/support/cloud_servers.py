@@ -8,10 +8,13 @@ bearer token, an API key. A wrong one is refused with the platform's own 403.
 It writes streams in pieces of the test's choosing (one byte each, say).
 """
 
+import importlib.util
 import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
 
 from msgcli.platforms import eventstream
 from tests.conftest import message
@@ -21,6 +24,12 @@ AWS_ACCESS = "AKIDFAKEACCESSKEY123"
 AWS_SECRET = "fake-aws-secret-key-for-tests-0123456789abcdef"
 AWS_SESSION = "fake-aws-session-token-for-tests-0123456789"
 BEDROCK_KEY = "fake-bedrock-api-key-for-tests-0123456789"
+
+
+# what only botocore can check (a SigV4 signature, the AWS credential chain): the
+# other platform tests run without it too (noxfile's tests_without_extras)
+needs_botocore = pytest.mark.skipif(
+    importlib.util.find_spec("botocore") is None, reason="botocore is not installed")
 
 
 def stream_events(text="Hello!", stop_reason="end_turn", extra_stop=None):
@@ -190,20 +199,13 @@ def cloud_env(tmp_path, base_url="http://127.0.0.1:9", **extra):
     or Azure setting of the machine's (nor its files) leaking in."""
     from tests.conftest import clean_env
 
-    env = {k: v for k, v in clean_env(base_url).items()
-           if not k.startswith(("AWS_", "GOOGLE_", "CLOUDSDK_", "AZURE_", "CLAUDE_CODE_",
-                                "CLOUD_ML_"))}
-    env.update(AWS_CONFIG_FILE=str(tmp_path / "aws-config"),
-               AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "aws-credentials"),
-               AWS_EC2_METADATA_DISABLED="true", HOME=str(tmp_path),
-               CLOUDSDK_CONFIG=str(tmp_path / "gcloud"),
-               XDG_CACHE_HOME=str(tmp_path / "xdg-cache"))
-    for k, v in extra.items():
-        if v is None:
-            env.pop(k, None)
-        else:
-            env[k] = v
-    return env
+    return clean_env(base_url, drop=("AWS_", "GOOGLE_", "CLOUDSDK_", "AZURE_",
+                                     "CLAUDE_CODE_", "CLOUD_ML_"), **{
+        "AWS_CONFIG_FILE": str(tmp_path / "aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "aws-credentials"),
+        "AWS_EC2_METADATA_DISABLED": "true", "HOME": str(tmp_path),
+        "CLOUDSDK_CONFIG": str(tmp_path / "gcloud"),
+        "XDG_CACHE_HOME": str(tmp_path / "xdg-cache"), **extra})
 
 
 def without_packages(tmp_path, *names):
